@@ -1,0 +1,331 @@
+"""Typed settings, read once at the edge from the environment and ``.env``.
+
+Every setting is an environment variable (see ``.env.example``). The
+Discord token is ``DISCORD_TOKEN``; everything else is ``NEWSDESK_*``.
+A wrong value raises :class:`ConfigError` with one message naming the
+variable, the bad value and the fix; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class ConfigError(Exception):
+    """A setting has a wrong value. ``str()`` is the user-facing message."""
+
+
+def parse_time(text: str) -> time:
+    """``"08:00"`` -> ``time(8, 0)``; ValueError with the fix otherwise."""
+    match = _TIME.match(text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"{text!r} is not a time of day; use HH:MM in 24-hour form, e.g. 07:30")
+    return time(int(match[1]), int(match[2]))
+
+
+def check_timezone(name: str) -> str:
+    name = name.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA timezone; use a name like Europe/Paris, America/New_York or UTC"
+        ) from None
+    return name
+
+
+def check_snowflake(text: str, what: str) -> int:
+    text = text.strip()
+    if not SNOWFLAKE.match(text):
+        raise ValueError(
+            f"{text!r} is not a Discord {what} id; copy it with Developer Mode on "
+            "(right-click -> Copy ID): 17 to 20 digits"
+        )
+    return int(text)
+
+
+@dataclass(frozen=True)
+class DigestChannel:
+    """One channel that receives the daily digest."""
+
+    channel_id: int
+    time: time
+    timezone: str
+    max_stories: int = 10
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    guild_id: int | None = None  # learned from Discord at run time; None: shared news only
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DigestOptions:
+    """Digest rules shared by every channel."""
+
+    per_source_max: int = 3
+    window_hours: int = 24
+    quiet_day: str = "post"  # "post" a short 'no new stories' line, or "skip"
+    max_links: int = 5
+    developing_min_new_sources: int = 2
+
+
+def parse_channels(
+    text: str, *, default_time: time, default_timezone: str, default_max: int
+) -> tuple[DigestChannel, ...]:
+    """Parse ``NEWSDESK_DIGEST_CHANNELS``.
+
+    Channels are separated by ``;`` (or new lines). Each is a channel id
+    followed by optional space-separated parts, in any order::
+
+        123456789012345678
+        123456789012345678 07:30 Europe/Paris
+        123456789012345678 18:00 America/New_York max=5 include=climate,energy exclude=sport
+        123456789012345678 guild=987654321098765432
+
+    A part of the form HH:MM is the time, a part with a ``/`` or ``UTC`` the
+    timezone; ``max=``, ``include=``, ``exclude=`` and ``guild=`` as shown.
+    """
+    channels: list[DigestChannel] = []
+    seen: set[int] = set()
+    for raw in re.split(r"[;\n]", text):
+        spec = raw.strip()
+        if not spec:
+            continue
+        head, *parts = spec.split()
+        channel_id = check_snowflake(head, "channel")
+        if channel_id in seen:
+            raise ValueError(f"channel {channel_id} is listed twice; list each channel once")
+        seen.add(channel_id)
+        values: dict[str, Any] = {
+            "time": default_time,
+            "timezone": default_timezone,
+            "max_stories": default_max,
+        }
+        for part in parts:
+            key, sep, value = part.partition("=")
+            if not sep:
+                if _TIME.match(part):
+                    values["time"] = parse_time(part)
+                elif "/" in part or part.upper() in {"UTC", "GMT"}:
+                    values["timezone"] = check_timezone(part)
+                else:
+                    raise ValueError(
+                        f"{part!r} in the entry for channel {channel_id} is neither a time "
+                        "(HH:MM), a timezone (Area/City) nor key=value (max=, include=, "
+                        "exclude=, guild=)"
+                    )
+            elif key == "max":
+                if not value.isdigit() or not 1 <= int(value) <= 50:
+                    raise ValueError(f"max={value!r} for channel {channel_id}: use 1 to 50")
+                values["max_stories"] = int(value)
+            elif key in {"include", "exclude"}:
+                words = tuple(w.strip().lower() for w in value.split(",") if w.strip())
+                values[key] = words
+            elif key == "guild":
+                values["guild_id"] = check_snowflake(value, "server (guild)")
+            else:
+                raise ValueError(
+                    f"unknown option {key}= for channel {channel_id}; "
+                    "use max=, include=, exclude= or guild="
+                )
+        channels.append(DigestChannel(channel_id=channel_id, **values))
+    return tuple(channels)
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[,\s]+", value) if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything Newsdesk can be told, from the environment and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDESK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    database: Path = Path("data/newsdesk.db")
+    feeds: Annotated[list[str], NoDecode] = []
+    feeds_file: Path | None = None
+    poll_interval_minutes: int = Field(default=15, ge=5, le=24 * 60)
+    digest_channels: str = ""
+    digest_time: str = "08:00"
+    timezone: str = "UTC"
+    digest_max_stories: int = Field(default=10, ge=1, le=50)
+    digest_per_source_max: int = Field(default=3, ge=1, le=50)
+    digest_quiet_day: Literal["post", "skip"] = "post"
+    digest_grace_hours: float = Field(default=3.0, ge=0, le=24)
+    cluster_window_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    guild_ids: Annotated[list[int], NoDecode] = []
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
+    allow_private_addresses: bool = False
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
+    user_agent: str = "Newsdesk/0.1 (self-hosted news digest bot)"
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feeds(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("feeds")
+    @classmethod
+    def _feed_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"{url!r} is not an http(s) feed URL")
+        return value
+
+    @field_validator("guild_ids", mode="before")
+    @classmethod
+    def _guilds(cls, value: Any) -> Any:
+        value = _split_list(value)
+        if isinstance(value, list):
+            return [check_snowflake(str(v), "server (guild)") for v in value]
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        parse_time(value)
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _channels(self) -> Settings:
+        # Parse eagerly so a bad entry fails at start-up, not at digest time.
+        self.channels  # noqa: B018
+        return self
+
+    @cached_property
+    def channels(self) -> tuple[DigestChannel, ...]:
+        return parse_channels(
+            self.digest_channels,
+            default_time=parse_time(self.digest_time),
+            default_timezone=self.timezone,
+            default_max=self.digest_max_stories,
+        )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def digest_options(self) -> DigestOptions:
+        return DigestOptions(
+            per_source_max=self.digest_per_source_max, quiet_day=self.digest_quiet_day
+        )
+
+    def feed_urls(self) -> list[str]:
+        """Feeds from NEWSDESK_FEEDS plus NEWSDESK_FEEDS_FILE (OPML or one URL a line)."""
+        urls = list(self.feeds)
+        if self.feeds_file is not None:
+            urls.extend(read_feeds_file(self.feeds_file))
+        return list(dict.fromkeys(urls))
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked (for `config check`)."""
+        data = self.model_dump(exclude={"discord_token"})
+        token = self.discord_token.get_secret_value() if self.discord_token else ""
+        data = {"DISCORD_TOKEN": "********" if token else "(not set)", **data}
+        data["channels"] = [
+            {
+                "channel_id": c.channel_id,
+                "time": c.time.strftime("%H:%M"),
+                "timezone": c.timezone,
+                "max_stories": c.max_stories,
+                "include": list(c.include),
+                "exclude": list(c.exclude),
+                "guild_id": c.guild_id,
+            }
+            for c in self.channels
+        ]
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+def read_feeds_file(path: Path) -> list[str]:
+    """Feed URLs from an OPML file or a text file with one URL a line (# comments)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"NEWSDESK_FEEDS_FILE={str(path)!r}: cannot read it ({exc.strerror}). "
+            "Fix: point it at an existing OPML or text file, or leave it empty."
+        ) from None
+    if data.lstrip().startswith(b"<"):
+        from .ingest.parse import ParseError, parse_opml
+
+        try:
+            return [url for url, _title in parse_opml(data)]
+        except ParseError as exc:
+            raise ConfigError(f"NEWSDESK_FEEDS_FILE={str(path)!r}: {exc}") from None
+    lines = data.decode("utf-8", "replace").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+_FIXES = {
+    "discord_token": "set DISCORD_TOKEN to the bot token from the developer portal",
+    "poll_interval_minutes": "use a whole number of minutes from 5 to 1440",
+    "digest_max_stories": "use a number from 1 to 50",
+    "digest_per_source_max": "use a number from 1 to 50",
+    "digest_quiet_day": "use post or skip",
+    "digest_grace_hours": "use a number of hours from 0 to 24",
+    "log_level": "use DEBUG, INFO, WARNING or ERROR",
+    "log_format": "use plain or json",
+    "allow_private_addresses": "use true or false",
+}
+
+
+def _env_name(field: str) -> str:
+    return "DISCORD_TOKEN" if field == "discord_token" else f"NEWSDESK_{field.upper()}"
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Read the settings; any wrong value raises one clear :class:`ConfigError`."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("digest_channels",)
+        field = str(loc[0]) if loc and loc[0] != "__root__" else "digest_channels"
+        if field in {"DISCORD_TOKEN"}:
+            field = "discord_token"
+        value = err.get("input")
+        shown = "(hidden)" if field == "discord_token" else repr(value)
+        if isinstance(value, dict):  # a model-level error: the channel list
+            field = "digest_channels"
+            shown = repr(value.get("digest_channels", ""))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        fix = _FIXES.get(field, "see .env.example for the expected form")
+        raise ConfigError(f"{_env_name(field)}={shown}: {msg}. Fix: {fix}.") from None

@@ -1,0 +1,62 @@
+"""Logging set-up: plain or JSON lines, with secrets redacted on the way out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+# Discord bot tokens: three dot-separated base64url parts.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}")
+_AUTH = re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?Bot\s+)\S+", re.IGNORECASE)
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Make ``value`` redacted from every log line from now on."""
+    if value and len(value) >= 8:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
+    text = _TOKEN.sub("[redacted]", text)
+    return _AUTH.sub(r"\1[redacted]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(data, ensure_ascii=False))
+
+
+def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # discord.py and aiohttp are chatty at INFO about things users need not see.
+    logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,0 +1,93 @@
+"""Plain data shared by every stage of the pipeline.
+
+Data flows one way: sources produce :class:`Entry` objects (raw, as the
+publisher wrote them), cleaning and identity turn each into an
+:class:`Article` (what we store), the store hands back :class:`StoredArticle`
+rows, clustering groups them into stories and the digest renders those.
+Nothing here knows about Discord, SQL or HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class Entry:
+    """One article as a source produced it, before cleaning.
+
+    ``content`` and ``summary`` may hold HTML (``content_is_html``) or plain
+    text. Dates are timezone-aware UTC or ``None`` when the source gave none
+    (or gave nonsense).
+    """
+
+    title: str
+    url: str | None = None
+    guid: str | None = None
+    author: str | None = None
+    categories: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    summary: str | None = None
+    content: str | None = None
+    content_is_html: bool = False
+    source: str | None = None  # outlet name, e.g. "Example Times" or "example.com"
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    """A feed document turned into entries."""
+
+    title: str | None
+    link: str | None
+    entries: list[Entry]
+    format: str = "unknown"  # "rss20", "atom10", "json11", ...
+    warning: str | None = None  # non-fatal problem (feedparser's bozo), for logs
+
+
+@dataclass(slots=True)
+class Article:
+    """A cleaned, identified article ready to store."""
+
+    title: str
+    body: str  # plain text, paragraphs separated by a blank line
+    url: str | None  # canonical URL (see bot.identity.canonical_url)
+    guid: str | None
+    source: str  # outlet name; never empty (falls back to the URL's host)
+    author: str | None
+    category: str | None
+    published_at: datetime  # aware UTC; falls back to the fetch time
+    updated_at: datetime | None
+    summary: str | None  # the publisher's own summary as clean text, if any
+    content_hash: str  # hash of normalised title + body (see bot.identity)
+
+
+@dataclass(slots=True)
+class StoredArticle:
+    """An article row as read back from the store."""
+
+    id: int
+    title: str
+    body: str
+    url: str | None
+    source: str
+    author: str | None
+    category: str | None
+    published_at: datetime
+    story_id: int | None
+    summary: str | None = None
+
+
+@dataclass(slots=True)
+class FeedHealth:
+    id: int
+    url: str
+    title: str | None
+    guild_id: int  # 0 = shared by every server (from .env or the CLI)
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+    paused: bool

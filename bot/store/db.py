@@ -1,0 +1,76 @@
+"""Opening the SQLite store: pragmas, migrations, transactions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from .migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, unreadable file, ...)."""
+
+
+async def _apply_migrations(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cur:
+        (version,) = await cur.fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {version} is newer than this Newsdesk "
+            f"understands ({SCHEMA_VERSION}); upgrade Newsdesk"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        log.info("applying database migration %d", number)
+        # executescript() commits first; wrap the script so it is all-or-nothing.
+        await db.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+        )
+    return SCHEMA_VERSION
+
+
+async def open_db(path: str | Path) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    ``":memory:"`` gives a private in-memory database (tests).
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await _apply_migrations(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+    The connection runs in autocommit mode (``isolation_level=None``), so
+    everything outside such a block commits statement by statement.
+    """
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    else:
+        await db.execute("COMMIT")

@@ -1,0 +1,154 @@
+"""Versioned schema migrations.
+
+Each migration is a SQL script applied in one transaction; the database's
+``PRAGMA user_version`` records how many have run. Never edit a migration
+that has shipped: add a new one at the end of :data:`MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+MIGRATION_1 = """
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    guild_id INTEGER NOT NULL DEFAULT 0,          -- 0: shared by every server
+    title TEXT,
+    added_at INTEGER NOT NULL,
+    added_by INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch_at INTEGER,
+    last_success_at INTEGER,
+    last_error TEXT,
+    last_error_at INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    next_poll_at INTEGER NOT NULL DEFAULT 0,
+    paused INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (url, guild_id)
+);
+
+CREATE TABLE stories (
+    id INTEGER PRIMARY KEY,
+    first_published_at INTEGER NOT NULL,
+    last_published_at INTEGER NOT NULL,
+    article_count INTEGER NOT NULL DEFAULT 0,
+    source_count INTEGER NOT NULL DEFAULT 0,
+    headline TEXT,
+    category TEXT
+);
+CREATE INDEX stories_last_published ON stories (last_published_at);
+
+CREATE TABLE articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT,                                     -- canonical URL
+    guid TEXT,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    summary TEXT,
+    source TEXT NOT NULL,
+    author TEXT,
+    category TEXT,
+    published_at INTEGER NOT NULL,                -- unix seconds, UTC
+    updated_at INTEGER,
+    fetched_at INTEGER NOT NULL,
+    guild_id INTEGER NOT NULL DEFAULT 0,          -- 0: visible to every server
+    story_id INTEGER REFERENCES stories (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX articles_url ON articles (url) WHERE url IS NOT NULL;
+CREATE INDEX articles_guid ON articles (guid) WHERE guid IS NOT NULL;
+CREATE INDEX articles_hash ON articles (content_hash);
+CREATE INDEX articles_published ON articles (published_at);
+CREATE INDEX articles_story ON articles (story_id);
+CREATE INDEX articles_source ON articles (source COLLATE NOCASE, published_at);
+
+CREATE TABLE article_feeds (
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    feed_id INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+    PRIMARY KEY (article_id, feed_id)
+) WITHOUT ROWID;
+CREATE INDEX article_feeds_feed ON article_feeds (feed_id);
+
+CREATE VIRTUAL TABLE articles_fts USING fts5 (
+    title, body,
+    content = 'articles', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body)
+    VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, title, body)
+    VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+
+-- One row per channel and local date: the durable claim that makes a digest
+-- go out exactly once. status: claimed -> sent | failed | missed | empty.
+CREATE TABLE digests (
+    channel_id INTEGER NOT NULL,
+    digest_date TEXT NOT NULL,                    -- YYYY-MM-DD in the channel's timezone
+    guild_id INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    story_count INTEGER NOT NULL DEFAULT 0,
+    message_ids TEXT,                             -- JSON list
+    error TEXT,
+    PRIMARY KEY (channel_id, digest_date)
+);
+
+-- Which stories a channel has already been sent, with their coverage then,
+-- so later digests skip them unless they are "developing".
+CREATE TABLE digest_items (
+    channel_id INTEGER NOT NULL,
+    story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    digest_date TEXT NOT NULL,
+    source_count INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, story_id, digest_date)
+) WITHOUT ROWID;
+CREATE INDEX digest_items_story ON digest_items (story_id);
+
+CREATE TABLE channel_state (
+    channel_id INTEGER PRIMARY KEY,
+    guild_id INTEGER NOT NULL DEFAULT 0,
+    forbidden INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_at INTEGER
+);
+"""
+
+
+# Story clustering index (bot.stories): document frequencies learned from the
+# store, each story's centroid, and a term -> story posting list carrying the
+# story's latest publication time so candidate lookup reads only the window.
+MIGRATION_2 = """
+CREATE TABLE term_df (
+    term TEXT PRIMARY KEY,                        -- '' holds the document count
+    df INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE story_index (
+    story_id INTEGER PRIMARY KEY REFERENCES stories (id) ON DELETE CASCADE,
+    centroid TEXT NOT NULL,                       -- JSON {term: weight}, sum of members
+    title_centroid TEXT NOT NULL,                 -- JSON {term: weight}, titles only
+    headline_vector TEXT NOT NULL,                -- JSON {term: weight} of the headline
+    sources TEXT NOT NULL                         -- JSON {outlet (casefolded): articles}
+);
+
+CREATE TABLE story_postings (
+    term TEXT NOT NULL,
+    story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,                          -- story's last_published_at when posted
+    weight REAL NOT NULL,
+    PRIMARY KEY (story_id, term)
+) WITHOUT ROWID;
+CREATE INDEX story_postings_term_at ON story_postings (term, at);
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
