@@ -1,0 +1,243 @@
+"""The ingest pipeline: entries -> clean -> identify -> cluster -> store.
+
+One call of :meth:`Ingestor.ingest_entries` writes its whole batch in one
+transaction (a feed's new entries land together or not at all). Identity
+decides, for each cleaned article, whether it is new, an update of a stored
+article (same URL or trustworthy GUID, changed content) or a duplicate
+(same URL, GUID or content hash, same content).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import aiosqlite
+
+from ..clean import to_article
+from ..models import Article, Entry
+from ..store import transaction
+
+log = logging.getLogger(__name__)
+
+# Cleaning is CPU work; past this many entries it runs in a worker thread so
+# the event loop (and the Discord gateway heartbeat) keeps breathing.
+_THREAD_THRESHOLD = 50
+
+
+class Clusterer(Protocol):
+    async def assign(self, db: aiosqlite.Connection, article_id: int, article: Article) -> int: ...
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: counts plus the reason of every failure."""
+
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    new_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.duplicates += other.duplicates
+        self.failed += other.failed
+        self.errors.extend(other.errors)
+        self.new_ids.extend(other.new_ids)
+
+    def fail(self, where: str, reason: str) -> None:
+        self.failed += 1
+        self.errors.append((where, reason))
+
+
+def _ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def clean_entries(
+    entries: Iterable[Entry], *, fetched_at: datetime, fallback_source: str | None
+) -> list[Article | None]:
+    return [
+        to_article(e, fetched_at=fetched_at, fallback_source=fallback_source) for e in entries
+    ]
+
+
+class Ingestor:
+    """Stores entries once each, keeps the FTS index and stories in step."""
+
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        *,
+        clusterer: Clusterer | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.clusterer = clusterer
+        self.now = now
+        # One writer at a time inside this process: SQLite allows one anyway,
+        # and BEGIN IMMEDIATE from two tasks on one connection would nest.
+        self._write_lock = asyncio.Lock()
+
+    async def ingest_entries(
+        self,
+        entries: Iterable[Entry],
+        *,
+        feed_id: int | None = None,
+        guild_id: int = 0,
+        fallback_source: str | None = None,
+        where: str = "",
+    ) -> IngestReport:
+        entries = list(entries)
+        fetched_at = self.now()
+        if len(entries) > _THREAD_THRESHOLD:
+            articles = await asyncio.to_thread(
+                clean_entries, entries, fetched_at=fetched_at, fallback_source=fallback_source
+            )
+        else:
+            articles = clean_entries(entries, fetched_at=fetched_at, fallback_source=fallback_source)
+        report = IngestReport()
+        ready: list[Article] = []
+        for index, article in enumerate(articles):
+            if article is None:
+                label = entries[index].title or entries[index].url or f"entry {index + 1}"
+                report.fail(f"{where}: {label[:80]}" if where else label[:80], "no title or text")
+            else:
+                ready.append(article)
+        if ready:
+            async with self._write_lock, transaction(self.db):
+                await self._store(ready, feed_id=feed_id, guild_id=guild_id, report=report)
+        return report
+
+    async def _store(
+        self, articles: list[Article], *, feed_id: int | None, guild_id: int, report: IngestReport
+    ) -> None:
+        known = await self._lookup(articles)
+        for article in articles:
+            match = _match(known, article)
+            if match is None:
+                article_id = await self._insert(article, guild_id=guild_id)
+                report.new += 1
+                report.new_ids.append(article_id)
+                known.add(article_id, article, guild_id)
+                if self.clusterer is not None:
+                    await self.clusterer.assign(self.db, article_id, article)
+            else:
+                article_id, stored_hash, stored_guild = match
+                if stored_hash == article.content_hash:
+                    report.duplicates += 1
+                else:
+                    await self._update(article_id, article)
+                    report.updated += 1
+                    known.add(article_id, article, stored_guild)
+                    if self.clusterer is not None:
+                        await self.clusterer.assign(self.db, article_id, article)
+                if guild_id == 0 and stored_guild != 0:
+                    # Now reached through a shared feed: visible to every server.
+                    await self.db.execute(
+                        "UPDATE articles SET guild_id = 0 WHERE id = ?", (article_id,)
+                    )
+            if feed_id is not None:
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
+                    (article_id, feed_id),
+                )
+
+    async def _lookup(self, articles: list[Article]) -> _Known:
+        """Stored articles sharing a URL, GUID or content hash with the batch."""
+        known = _Known()
+        keys = {
+            "url": {a.url for a in articles if a.url},
+            "guid": {a.guid for a in articles if a.guid},
+            "content_hash": {a.content_hash for a in articles},
+        }
+        for column, values in keys.items():
+            values_list = list(values)
+            for start in range(0, len(values_list), 500):
+                chunk = values_list[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT id, url, guid, content_hash, guild_id FROM articles "
+                    f"WHERE {column} IN ({marks})"  # column is one of three literals above
+                )
+                async with self.db.execute(sql, chunk) as cur:
+                    for row in await cur.fetchall():
+                        known.put(row[0], row[1], row[2], row[3], row[4])
+        return known
+
+    async def _insert(self, a: Article, *, guild_id: int) -> int:
+        async with self.db.execute(
+            "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
+            " category, published_at, updated_at, fetched_at, guild_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+            (
+                a.url,
+                a.guid,
+                a.content_hash,
+                a.title,
+                a.body,
+                a.summary,
+                a.source,
+                a.author,
+                a.category,
+                _ts(a.published_at),
+                _ts(a.updated_at),
+                _ts(self.now()),
+                guild_id,
+            ),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    async def _update(self, article_id: int, a: Article) -> None:
+        await self.db.execute(
+            "UPDATE articles SET title = ?, body = ?, summary = ?, content_hash = ?, author = ?,"
+            " category = COALESCE(?, category), updated_at = ? WHERE id = ?",
+            (
+                a.title,
+                a.body,
+                a.summary,
+                a.content_hash,
+                a.author,
+                a.category,
+                _ts(a.updated_at or self.now()),
+                article_id,
+            ),
+        )
+
+
+class _Known:
+    """Identity keys of stored (or just-stored) articles, for one batch."""
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, tuple[int, str, int]] = {}
+        self.by_guid: dict[str, tuple[int, str, int]] = {}
+        self.by_hash: dict[str, tuple[int, str, int]] = {}
+
+    def put(
+        self, article_id: int, url: str | None, guid: str | None, content_hash: str, guild_id: int
+    ) -> None:
+        value = (article_id, content_hash, guild_id)
+        if url:
+            self.by_url[url] = value
+        if guid:
+            self.by_guid[guid] = value
+        self.by_hash.setdefault(content_hash, value)
+
+    def add(self, article_id: int, a: Article, guild_id: int) -> None:
+        self.put(article_id, a.url, a.guid, a.content_hash, guild_id)
+
+
+def _match(known: _Known, a: Article) -> tuple[int, str, int] | None:
+    if a.url and a.url in known.by_url:
+        return known.by_url[a.url]
+    if a.guid and a.guid in known.by_guid:
+        return known.by_guid[a.guid]
+    return known.by_hash.get(a.content_hash)
