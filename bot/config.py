@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SNOWFLAKE = re.compile(r"^\d{15,21}$")
+SNOWFLAKE = re.compile(r"^\d{17,20}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -162,6 +162,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        env_ignore_empty=True,
     )
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
