@@ -1,0 +1,83 @@
+"""The store: pragmas, migrations (fresh and upgrade), FTS kept in sync."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.store import SCHEMA_VERSION, StoreError, open_db, transaction
+from bot.store.migrations import MIGRATIONS
+
+
+async def _scalar(db, sql, *args):
+    async with db.execute(sql, args) as cur:
+        row = await cur.fetchone()
+    return row[0]
+
+
+async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(db):
+    assert await _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
+    assert await _scalar(db, "PRAGMA journal_mode") == "wal"
+    assert await _scalar(db, "PRAGMA foreign_keys") == 1
+
+
+def _insert_article(conn, title, body, url):
+    conn.execute(
+        "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at)"
+        " VALUES (?, ?, ?, ?, 'Test Outlet', 1700000000, 1700000000)",
+        (url, url, title, body),
+    )
+
+
+async def test_upgrade_from_version_1_keeps_data(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    _insert_article(conn, "Harbour bridge reopens", "The bridge reopened on Monday.", "https://a.example/1")
+    conn.commit()
+    conn.close()
+
+    db = await open_db(path)
+    try:
+        assert await _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
+        assert await _scalar(db, "SELECT title FROM articles") == "Harbour bridge reopens"
+        hits = await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'bridge'")
+        assert hits == 1
+    finally:
+        await db.close()
+
+
+async def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        await open_db(path)
+
+
+async def test_fts_follows_insert_update_delete(db):
+    await db.execute(
+        "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at)"
+        " VALUES ('https://a.example/x', 'h', 'Café reopens', 'Crowds queued.', 'O', 1, 1)"
+    )
+    # remove_diacritics: "cafe" finds "Café"; porter: "crowd" finds "Crowds".
+    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 1
+    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 1
+    await db.execute("UPDATE articles SET body = 'Nobody came.' WHERE url = 'https://a.example/x'")
+    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 0
+    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'nobody'") == 1
+    await db.execute("DELETE FROM articles")
+    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 0
+
+
+async def test_transaction_rolls_back_everything_on_error(db):
+    with pytest.raises(RuntimeError):
+        async with transaction(db):
+            await db.execute(
+                "INSERT INTO feeds (url, added_at) VALUES ('https://a.example/feed', 0)"
+            )
+            raise RuntimeError("crash mid-feed")
+    assert await _scalar(db, "SELECT count(*) FROM feeds") == 0
