@@ -1,0 +1,274 @@
+"""Building a channel's daily digest from the store.
+
+Two queries in the common case: one fetches every visible article of the
+stories touched in the window (no bodies), one fetches the bodies of the few
+articles that will be summarised; ``already_sent`` is a third. Everything
+else is aggregated in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from .history import already_sent
+from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
+from .rank import Candidate, keep_by_keywords, rank
+from .summary import choose_headline, clean_headline, summarize
+
+UTC = dt.UTC
+LOOKBACK = dt.timedelta(days=14)  # older articles of a story do not count towards its coverage
+SUMMARY_ARTICLES = 3  # articles per chosen story whose text may feed its summary
+
+_ARTICLES_SQL = """
+SELECT a.id, a.story_id, a.source, a.published_at, a.title, a.summary, a.url, a.category,
+       s.category AS story_category
+FROM articles AS a JOIN stories AS s ON s.id = a.story_id
+WHERE a.story_id IN (
+        SELECT story_id FROM articles
+        WHERE published_at >= :start AND published_at < :end AND story_id IS NOT NULL)
+  AND a.published_at >= :lookback AND a.published_at < :end
+  AND (a.guild_id IN (0, :guild)
+       OR (:guild != 0 AND EXISTS (
+            SELECT 1 FROM article_feeds AS af JOIN feeds AS f ON f.id = af.feed_id
+            WHERE af.article_id = a.id AND f.guild_id = :guild)))
+ORDER BY a.published_at, a.id
+"""
+
+
+def digest_window(
+    channel: DigestChannel, day: dt.date, *, window_hours: int = 24
+) -> tuple[dt.datetime, dt.datetime]:
+    """``(start_utc, end_utc)`` of the digest sent on ``day`` (a local date).
+
+    The end is the channel's digest time on ``day`` in its timezone. With the
+    default 24 hours the start is the same wall-clock time the day before, so
+    on a DST change the window is 23 or 25 real hours ("since yesterday's
+    digest"); any other ``window_hours`` counts real hours back from the end.
+    """
+    tz = channel.tz
+    end_local = dt.datetime.combine(day, channel.time, tzinfo=tz)
+    if window_hours == 24:
+        start_local = dt.datetime.combine(day - dt.timedelta(days=1), channel.time, tzinfo=tz)
+        start = start_local.astimezone(UTC)
+    else:
+        start = end_local.astimezone(UTC) - dt.timedelta(hours=window_hours)
+    return start, end_local.astimezone(UTC)
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    source: str
+    published_at: int
+    title: str
+    summary: str | None
+    url: str | None
+    category: str | None
+
+
+@dataclass(slots=True)
+class _Story:
+    """A story's visible articles, oldest first, and what we derive from them."""
+
+    story_id: int
+    story_category: str | None
+    rows: list[_Row] = field(default_factory=list)
+    lead: _Row | None = None
+    headline: str = ""
+    sources: dict[str, _Row] = field(default_factory=dict)  # casefolded outlet -> first article
+    latest_in_window: int = -1
+
+    def finish(self) -> None:
+        """Pick the lead article and headline; index outlets (lead's URL preferred)."""
+        linked = [r for r in self.rows if _is_web_url(r.url)]
+        pool = linked or self.rows  # a lead we can link to, when there is one
+        titles = [clean_headline(r.title, r.source) for r in pool]
+        index = choose_headline(titles)
+        self.lead, self.headline = pool[index], titles[index]
+        for row in self.rows:
+            key = _outlet_key(row.source)
+            known = self.sources.get(key)
+            if known is None or (not known.url and row.url):
+                self.sources[key] = row
+        self.sources[_outlet_key(self.lead.source)] = self.lead
+
+    @property
+    def category(self) -> str | None:
+        counts: Counter[str] = Counter()
+        display: dict[str, str] = {}
+        for row in self.rows:
+            if row.category and row.category.strip():
+                key = row.category.strip().casefold()
+                counts[key] += 1
+                display.setdefault(key, row.category.strip())
+        if counts:
+            return display[counts.most_common(1)[0][0]]
+        return self.story_category.strip() if self.story_category else None
+
+    def filter_text(self) -> str:
+        parts = [self.headline]
+        for row in self.rows:
+            parts.append(row.title)
+            if row.summary:
+                parts.append(row.summary)
+        return "\n".join(parts)
+
+
+def _is_web_url(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://"))
+
+
+def _outlet_key(source: str) -> str:
+    return " ".join(source.split()).casefold()
+
+
+async def _load_stories(
+    db: aiosqlite.Connection, start: int, end: int, guild: int
+) -> dict[int, _Story]:
+    lookback = start - int(LOOKBACK.total_seconds())
+    params = {"start": start, "end": end, "guild": guild, "lookback": lookback}
+    stories: dict[int, _Story] = {}
+    async with db.execute(_ARTICLES_SQL, params) as cur:
+        for r in await cur.fetchall():
+            story = stories.get(r[1])
+            if story is None:
+                story = stories[r[1]] = _Story(r[1], r[8])
+            story.rows.append(_Row(r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7]))
+            if r[3] >= start:
+                story.latest_in_window = r[3]  # rows come oldest first
+    return {sid: s for sid, s in stories.items() if s.latest_in_window >= 0}
+
+
+async def _load_bodies(db: aiosqlite.Connection, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    sql = "SELECT id, body FROM articles WHERE id IN (SELECT value FROM json_each(?))"
+    async with db.execute(sql, (json.dumps(ids),)) as cur:
+        return {row[0]: row[1] or "" for row in await cur.fetchall()}
+
+
+def _summary_rows(story: _Story) -> list[_Row]:
+    assert story.lead is not None
+    others = [r for r in story.rows if r.id != story.lead.id]
+    return [story.lead, *others[: SUMMARY_ARTICLES - 1]]
+
+
+def _summarize_story(story: _Story, bodies: dict[int, str]) -> str:
+    for row in _summary_rows(story):
+        for text in (bodies.get(row.id, ""), row.summary or ""):
+            summary = summarize(story.headline, text)
+            if summary:
+                return summary
+    return ""
+
+
+def _item(story: _Story, summary: str, developing: bool, max_links: int) -> DigestItem:
+    assert story.lead is not None
+    lead_key = _outlet_key(story.lead.source)
+    others = [row for key, row in story.sources.items() if key != lead_key]
+    linkable = [row for row in others if row.url and _is_web_url(row.url)]
+    links = [(row.source, row.url) for row in linkable[: max(0, max_links)] if row.url]
+    return DigestItem(
+        story_id=story.story_id,
+        headline=story.headline,
+        summary=summary,
+        source_count=len(story.sources),
+        article_count=len(story.rows),
+        links=links,
+        more_links=len(others) - len(links),
+        published_at=dt.datetime.fromtimestamp(story.latest_in_window, UTC),
+        category=story.category,
+        developing=developing,
+        lead_source=story.lead.source,
+        lead_url=story.lead.url,
+    )
+
+
+def make_sections(items: list[DigestItem]) -> list[Section]:
+    """Group by category (first-ranked category first, uncategorised last).
+
+    Only when at least two categories appear; otherwise one unnamed section.
+    """
+    if not items:
+        return []
+    groups: dict[str | None, list[DigestItem]] = defaultdict(list)
+    names: dict[str | None, str | None] = {}
+    for item in items:
+        key = item.category.casefold() if item.category else None
+        names.setdefault(key, item.category)
+        groups[key].append(item)
+    if len([k for k in groups if k is not None]) < 2:
+        return [(None, list(items))]
+    ordered = [k for k in groups if k is not None]
+    if None in groups:
+        ordered.append(None)
+    return [(names[k], groups[k]) for k in ordered]
+
+
+async def build_digest(
+    db: aiosqlite.Connection,
+    channel: DigestChannel,
+    day: dt.date,
+    *,
+    options: DigestOptions | None = None,
+    now: dt.datetime | None = None,
+) -> Digest:
+    """The digest of ``channel`` for the local date ``day``.
+
+    Candidates are stories with an article visible to the channel's guild
+    published in the window (and not after ``now``: a preview before the
+    digest time sees only what exists). Stories sent to this channel on an
+    earlier day come back only as "developing", when they gained at least
+    ``developing_min_new_sources`` outlets since.
+    """
+    options = options or DigestOptions()
+    now = now or dt.datetime.now(UTC)
+    window_start, window_end = digest_window(channel, day, window_hours=options.window_hours)
+    start = int(window_start.timestamp())
+    end = min(int(window_end.timestamp()), int(now.timestamp()) + 1)
+    stories = await _load_stories(db, start, end, channel.guild_id or 0)
+    for story in stories.values():
+        story.finish()
+
+    sent = await already_sent(db, channel.channel_id, day, stories)
+    developing: set[int] = set()
+    for story_id, count in sent.items():
+        if len(stories[story_id].sources) >= count + options.developing_min_new_sources:
+            developing.add(story_id)
+        else:
+            del stories[story_id]
+
+    candidates = [
+        Candidate(s.story_id, len(s.sources), s.latest_in_window, s.lead.source if s.lead else "",
+                  s.filter_text() if (channel.include or channel.exclude) else "")
+        for s in stories.values()
+    ]
+    candidates = keep_by_keywords(candidates, channel.include, channel.exclude)
+    chosen = rank(
+        candidates,
+        window_start=window_start,
+        window_end=window_end,
+        max_stories=channel.max_stories,
+        per_source_max=options.per_source_max,
+    )
+    picked = [stories[c.story_id] for c in chosen]
+    bodies = await _load_bodies(db, [r.id for s in picked for r in _summary_rows(s)])
+    items = [
+        _item(s, _summarize_story(s, bodies), s.story_id in developing, options.max_links)
+        for s in picked
+    ]
+    return Digest(
+        channel_id=channel.channel_id,
+        day=day,
+        window_start=window_start,
+        window_end=window_end,
+        items=items,
+        sections=make_sections(items),
+        quiet=not items,
+        timezone=channel.timezone,
+    )

@@ -1,0 +1,100 @@
+"""Choosing and ordering a digest's stories.
+
+Score = number of distinct outlets (dominant) + recency within the window
+(a fraction in [0, 1)). Selection is greedy: each pick takes the candidate
+with the best score minus a diversity penalty of ``DIVERSITY_PENALTY`` per
+story already placed with the same lead outlet, and an outlet never leads
+more than ``per_source_max`` stories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+DIVERSITY_PENALTY = 0.5
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A story competing for a place in the digest."""
+
+    story_id: int
+    source_count: int
+    latest: int  # unix seconds of its latest in-window publication
+    lead_source: str
+    text: str = ""  # headline, titles and summaries, for keyword filters
+
+    def score(self, start: int, end: int) -> float:
+        span = max(1, end - start)
+        recency = min(max((self.latest - start) / span, 0.0), 0.999)
+        return self.source_count + recency
+
+
+def keyword_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """A case-insensitive whole-word regex matching any of ``words`` (None if none)."""
+    parts = [re.escape(" ".join(w.split())) for w in words if w and w.strip()]
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+def keep_by_keywords(
+    candidates: Iterable[Candidate], include: Sequence[str], exclude: Sequence[str]
+) -> list[Candidate]:
+    """Keep stories matching any ``include`` word (all when empty) and no ``exclude`` word."""
+    inc, exc = keyword_pattern(include), keyword_pattern(exclude)
+    kept = []
+    for cand in candidates:
+        if inc is not None and not inc.search(cand.text):
+            continue
+        if exc is not None and exc.search(cand.text):
+            continue
+        kept.append(cand)
+    return kept
+
+
+def _window_seconds(start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def rank(
+    candidates: Sequence[Candidate],
+    *,
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    max_stories: int,
+    per_source_max: int,
+) -> list[Candidate]:
+    """The chosen stories, best first (see the module docstring for the rule).
+
+    Runs in O(max_stories x outlets) after one sort.
+    """
+    if max_stories <= 0 or not candidates:
+        return []
+    start, end = _window_seconds(window_start, window_end)
+    queues: dict[str, list[tuple[float, Candidate]]] = defaultdict(list)
+    for cand in candidates:
+        queues[cand.lead_source.casefold()].append((cand.score(start, end), cand))
+    for queue in queues.values():
+        # Best last so that pop() is O(1); ties: more recent, then lower id.
+        queue.sort(key=lambda sc: (sc[0], sc[1].latest, -sc[1].story_id))
+    placed: dict[str, int] = defaultdict(int)
+    chosen: list[Candidate] = []
+    limit = max(1, per_source_max)
+    while len(chosen) < max_stories and queues:
+        best_key, best_value = None, None
+        for key, queue in queues.items():
+            score, cand = queue[-1]
+            value = (score - DIVERSITY_PENALTY * placed[key], cand.latest, -cand.story_id)
+            if best_value is None or value > best_value:
+                best_key, best_value = key, value
+        assert best_key is not None
+        chosen.append(queues[best_key].pop()[1])
+        placed[best_key] += 1
+        if not queues[best_key] or placed[best_key] >= limit:
+            del queues[best_key]
+    return chosen

@@ -1,0 +1,44 @@
+"""A digest as JSON-ready data (for ``--json`` output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.digest.models import Digest, DigestItem
+
+
+def item_to_json(item: DigestItem) -> dict[str, Any]:
+    """One story as plain JSON types (times as ISO 8601 UTC and unix seconds)."""
+    return {
+        "story_id": item.story_id,
+        "headline": item.headline,
+        "summary": item.summary,
+        "category": item.category,
+        "lead_source": item.lead_source,
+        "lead_url": item.lead_url,
+        "source_count": item.source_count,
+        "article_count": item.article_count,
+        "also_covered_by": item.other_sources,
+        "links": [{"source": source, "url": url} for source, url in item.links],
+        "more_links": item.more_links,
+        "published_at": item.published_at.isoformat(),
+        "published_unix": int(item.published_at.timestamp()),
+        "developing": item.developing,
+    }
+
+
+def digest_to_json(digest: Digest) -> dict[str, Any]:
+    """The whole digest: window, sections (story ids) and stories in rank order."""
+    return {
+        "channel_id": digest.channel_id,
+        "day": digest.day.isoformat(),
+        "timezone": digest.timezone,
+        "window_start": digest.window_start.isoformat(),
+        "window_end": digest.window_end.isoformat(),
+        "quiet": digest.quiet,
+        "stories": [item_to_json(item) for item in digest.items],
+        "sections": [
+            {"category": name, "story_ids": [item.story_id for item in items]}
+            for name, items in digest.sections
+        ],
+    }
