@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 
@@ -36,6 +37,7 @@ _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 # RFC 6761 special-use names that must never reach a real DNS server.
 _INVALID_SUFFIXES = (".invalid",)
 _LOOPBACK_SUFFIXES = (".localhost",)
+_HOSTNAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$", re.I)
 
 
 class BlockedAddressError(OSError):
@@ -199,12 +201,14 @@ async def validate_feed_url(url: str, *, allow_private: bool) -> str:
         parsed = URL(text)
     except (ValueError, TypeError) as exc:
         raise UnsafeUrlError("that is not a valid URL") from exc
-    if not parsed.is_absolute():
+    if not parsed.scheme:
         raise UnsafeUrlError("the URL must start with http:// or https://")
     if parsed.user is not None or parsed.password is not None:
         raise UnsafeUrlError("URLs with a user name or password are not accepted")
     check_url_target(parsed, allow_private=allow_private)
     host = parsed.host or ""
+    if _literal_ip(host) is None and not _HOSTNAME.match(parsed.raw_host or ""):
+        raise UnsafeUrlError(f"{host!r} is not a valid host name")
     if _is_special_name(host, _INVALID_SUFFIXES):
         raise UnsafeUrlError(f"{host} does not exist")
     if not allow_private and _literal_ip(host) is None:

@@ -1,0 +1,204 @@
+"""One polling cycle: fetch every due feed, parse, ingest, record health.
+
+Feeds are fetched concurrently (at most ``concurrency`` at a time, and the
+fetcher's per-host limit). Each feed is isolated: its errors are caught,
+recorded in its health columns with a back-off (:mod:`bot.ingest.backoff`)
+and never delay or break the others beyond the fetcher's total timeout.
+
+Database work (ingest + health update) runs one feed at a time under a
+lock, because every feed shares one SQLite connection and the ingest
+callback opens a transaction on it. Parsing runs in a worker thread so a
+large feed does not stall the event loop.
+
+A cycle logs exactly one INFO line; per-feed failures go to DEBUG, a feed
+being paused to WARNING, bugs (unexpected exceptions) to ERROR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import aiosqlite
+
+from ..models import ParsedFeed
+from ..store import feeds as feed_store
+from ..store.feeds import FeedRow
+from .backoff import Uniform, next_poll_after_failure, next_poll_after_success, should_pause
+from .fetch import Fetcher, FetchError, FetchResult
+from .netguard import strip_userinfo
+from .parse import ParseError, parse_feed
+
+
+class IngestCounts(Protocol):
+    """What the ingest callback returns (any object with these attributes)."""
+
+    new: int
+    updated: int
+    duplicates: int
+
+
+IngestFn = Callable[[int, int, ParsedFeed], Awaitable[IngestCounts]]
+
+
+@dataclass
+class PollReport:
+    """What one cycle did. ``due == fetched + not_modified + failed``."""
+
+    due: int = 0
+    fetched: int = 0  # new content fetched, parsed and ingested
+    not_modified: int = 0
+    failed: int = 0
+    new_articles: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (feed_id, url, message)
+    paused: list[int] = field(default_factory=list)  # feed ids paused in this cycle
+
+
+@dataclass
+class _Cycle:
+    db: aiosqlite.Connection
+    fetcher: Fetcher
+    ingest: IngestFn
+    now_fn: Callable[[], datetime]
+    interval_s: float
+    logger: logging.Logger | logging.LoggerAdapter
+    rng: Uniform
+    max_failures: int
+    max_age_s: float
+    report: PollReport = field(default_factory=PollReport)
+    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def poll(self, row: FeedRow) -> None:
+        """Fetch, parse and ingest one feed; every outcome is recorded."""
+        try:
+            result = await self.fetcher.fetch(
+                row.url, etag=row.etag, last_modified=row.last_modified
+            )
+        except FetchError as exc:
+            await self.fail(row, str(exc), exc.retry_after)
+            return
+        except Exception:
+            self.logger.exception("poll: unexpected error fetching feed %d", row.id)
+            await self.fail(row, "internal error while fetching (see the bot's log)", None)
+            return
+        if result.not_modified:
+            await self.not_modified(row, result)
+            return
+        try:
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body or b"", url=result.url, content_type=result.content_type
+            )
+        except ParseError as exc:
+            await self.fail(row, f"not a readable feed: {exc}", None)
+            return
+        except Exception:
+            self.logger.exception("poll: unexpected error parsing feed %d", row.id)
+            await self.fail(row, "internal error while parsing (see the bot's log)", None)
+            return
+        await self.store(row, result, parsed)
+
+    async def not_modified(self, row: FeedRow, result: FetchResult) -> None:
+        now = self.now_fn()
+        async with self.db_lock:
+            await feed_store.record_not_modified(
+                self.db,
+                row.id,
+                now=now,
+                next_poll_at=next_poll_after_success(now, self.interval_s, rng=self.rng),
+                etag=result.etag,
+                last_modified=result.last_modified,
+            )
+        self.report.not_modified += 1
+
+    async def store(self, row: FeedRow, result: FetchResult, parsed: ParsedFeed) -> None:
+        try:
+            async with self.db_lock:
+                counts = await self.ingest(row.id, row.guild_id, parsed)
+                now = self.now_fn()
+                await feed_store.record_success(
+                    self.db,
+                    row.id,
+                    now=now,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    next_poll_at=next_poll_after_success(now, self.interval_s, rng=self.rng),
+                    title=parsed.title,
+                )
+        except Exception as exc:
+            self.logger.exception("poll: could not store entries of feed %d", row.id)
+            await self.fail(row, f"could not store its articles ({type(exc).__name__})", None)
+            return
+        self.report.fetched += 1
+        self.report.new_articles += counts.new
+        self.report.updated += counts.updated
+
+    async def fail(self, row: FeedRow, message: str, retry_after: float | None) -> None:
+        """Record a failure with back-off; pause the feed when it is hopeless."""
+        now = self.now_fn()
+        failures = row.consecutive_failures + 1
+        age = (now - row.failing_since).total_seconds() if row.consecutive_failures else 0.0
+        paused = should_pause(
+            failures, age, max_failures=self.max_failures, max_age_s=self.max_age_s
+        )
+        next_at = next_poll_after_failure(
+            now, failures, interval_s=self.interval_s, retry_after=retry_after, rng=self.rng
+        )
+        url = strip_userinfo(row.url)
+        async with self.db_lock:
+            await feed_store.record_failure(
+                self.db, row.id, now=now, error=message, next_poll_at=next_at, paused=paused
+            )
+        self.report.failed += 1
+        self.report.errors.append((row.id, url, message))
+        self.logger.debug("poll: feed %d (%s) failed (%d in a row): %s", row.id, url, failures, message)
+        if paused:
+            self.report.paused.append(row.id)
+            self.logger.warning(
+                "poll: feed %d (%s) paused after %d failures in a row: %s",
+                row.id, url, failures, message,
+            )
+
+
+async def poll_due_feeds(
+    db: aiosqlite.Connection,
+    fetcher: Fetcher,
+    ingest: IngestFn,
+    *,
+    now_fn: Callable[[], datetime],
+    interval_s: float,
+    concurrency: int = 8,
+    logger: logging.Logger | logging.LoggerAdapter,
+    max_failures: int = 10,
+    max_age_s: float = 3 * 86400,
+    rng: Uniform = random,
+) -> PollReport:
+    """Poll every feed that is due now; one INFO line summarises the cycle."""
+    rows = await feed_store.due_feeds(db, now_fn())
+    cycle = _Cycle(
+        db, fetcher, ingest, now_fn, interval_s, logger, rng, max_failures, max_age_s,
+        report=PollReport(due=len(rows)),
+    )
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def guarded(row: FeedRow) -> None:
+        async with limit:
+            try:
+                await cycle.poll(row)
+            except Exception:  # recording itself failed (database trouble)
+                logger.exception("poll: could not record the outcome for feed %d", row.id)
+                cycle.report.failed += 1
+                cycle.report.errors.append((row.id, strip_userinfo(row.url), "internal error"))
+
+    await asyncio.gather(*(guarded(row) for row in rows))
+    r = cycle.report
+    logger.info(
+        "poll: due=%d fetched=%d not_modified=%d failed=%d new=%d",
+        r.due, r.fetched, r.not_modified, r.failed, r.new_articles,
+    )
+    return r

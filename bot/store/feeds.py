@@ -1,0 +1,234 @@
+"""Feed subscriptions and their health, in the ``feeds`` table.
+
+``guild_id`` 0 is a shared feed (from ``.env`` or the CLI) that every
+server sees; any other value is a feed one Discord server added, visible
+and removable only there. Timestamps are unix seconds in the database and
+aware UTC datetimes in Python.
+
+The schema has no "first failure" column, so the start of a failure
+streak is estimated as the last success (or, for a feed that never worked,
+the time it was added): see :attr:`FeedRow.failing_since`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from ..models import FeedHealth
+
+_FEED_BY_ID = (
+    "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
+    "consecutive_failures, next_poll_at, paused FROM feeds WHERE id = ?"
+)
+_ALL_FEEDS = (
+    "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
+    "consecutive_failures, next_poll_at, paused FROM feeds ORDER BY guild_id, id"
+)
+_GUILD_FEEDS = (
+    "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
+    "consecutive_failures, next_poll_at, paused FROM feeds WHERE guild_id IN (0, ?) "
+    "ORDER BY guild_id, id"
+)
+_ERROR_MAX_CHARS = 500
+
+
+@dataclass(slots=True)
+class FeedRow:
+    """What the poller needs to fetch one feed."""
+
+    id: int
+    url: str
+    guild_id: int
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    added_at: datetime
+
+    @property
+    def failing_since(self) -> datetime:
+        """Best estimate of when the current failure streak began."""
+        return self.last_success_at or self.added_at
+
+
+def to_ts(value: datetime) -> int:
+    """Aware datetime -> unix seconds (naive datetimes are a bug: refused)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetimes given to the feed store must be timezone-aware")
+    return int(value.timestamp())
+
+
+def from_ts(value: int | None) -> datetime | None:
+    """Unix seconds -> aware UTC datetime; None and 0 stay None."""
+    if not value:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _health(row: aiosqlite.Row) -> FeedHealth:
+    return FeedHealth(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        guild_id=row["guild_id"],
+        last_success_at=from_ts(row["last_success_at"]),
+        last_error=row["last_error"],
+        last_error_at=from_ts(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"],
+        next_poll_at=from_ts(row["next_poll_at"]),
+        paused=bool(row["paused"]),
+    )
+
+
+async def add_feed(
+    db: aiosqlite.Connection,
+    url: str,
+    *,
+    guild_id: int = 0,
+    title: str | None = None,
+    added_by: int | None = None,
+    now: datetime,
+) -> int:
+    """Subscribe ``guild_id`` to ``url``; returns the feed id (existing one if any).
+
+    A new feed is due at once. Re-adding keeps the existing row (and fills
+    in the title if it had none).
+    """
+    url = url.strip()
+    if not url:
+        raise ValueError("feed URL must not be empty")
+    await db.execute(
+        "INSERT INTO feeds (url, guild_id, title, added_at, added_by, next_poll_at) "
+        "VALUES (?, ?, ?, ?, ?, 0) "
+        "ON CONFLICT (url, guild_id) DO UPDATE SET title = COALESCE(feeds.title, excluded.title)",
+        (url, guild_id, title, to_ts(now), added_by),
+    )
+    async with db.execute(
+        "SELECT id FROM feeds WHERE url = ? AND guild_id = ?", (url, guild_id)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def remove_feed(db: aiosqlite.Connection, feed_id: int, *, guild_id: int) -> bool:
+    """Delete feed ``feed_id`` if it belongs to ``guild_id``; True when removed.
+
+    Its ``article_feeds`` links go with it (ON DELETE CASCADE); articles stay.
+    """
+    cur = await db.execute("DELETE FROM feeds WHERE id = ? AND guild_id = ?", (feed_id, guild_id))
+    return cur.rowcount > 0
+
+
+async def get_feed(db: aiosqlite.Connection, feed_id: int) -> FeedHealth | None:
+    """One feed's health, or None."""
+    async with db.execute(_FEED_BY_ID, (feed_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _health(row)
+
+
+async def list_feeds(db: aiosqlite.Connection, *, guild_id: int | None) -> list[FeedHealth]:
+    """All feeds (``guild_id=None``), or the shared ones plus that guild's own."""
+    sql, args = (_ALL_FEEDS, ()) if guild_id is None else (_GUILD_FEEDS, (guild_id,))
+    async with db.execute(sql, args) as cur:
+        return [_health(row) for row in await cur.fetchall()]
+
+
+async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
+    """Feeds that are not paused and whose next poll time has come, oldest first."""
+    async with db.execute(
+        "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
+        "last_success_at, added_at FROM feeds "
+        "WHERE paused = 0 AND next_poll_at <= ? ORDER BY next_poll_at, id",
+        (to_ts(now),),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        FeedRow(
+            id=r["id"],
+            url=r["url"],
+            guild_id=r["guild_id"],
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            consecutive_failures=r["consecutive_failures"],
+            last_success_at=from_ts(r["last_success_at"]),
+            added_at=from_ts(r["added_at"]) or datetime.fromtimestamp(0, UTC),
+        )
+        for r in rows
+    ]
+
+
+async def record_success(
+    db: aiosqlite.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    next_poll_at: datetime,
+    title: str | None = None,
+) -> None:
+    """A fetch with new content worked: store validators, reset the failure streak.
+
+    ``title`` fills in the feed's title only when it has none yet.
+    """
+    ts = to_ts(now)
+    await db.execute(
+        "UPDATE feeds SET etag = ?, last_modified = ?, last_fetch_at = ?, last_success_at = ?, "
+        "consecutive_failures = 0, next_poll_at = ?, title = COALESCE(title, ?) WHERE id = ?",
+        (etag, last_modified, ts, ts, to_ts(next_poll_at), title, feed_id),
+    )
+
+
+async def record_not_modified(
+    db: aiosqlite.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_poll_at: datetime,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """A 304: the feed is healthy; keep validators unless the server sent new ones."""
+    ts = to_ts(now)
+    await db.execute(
+        "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+        "last_fetch_at = ?, last_success_at = ?, consecutive_failures = 0, next_poll_at = ? "
+        "WHERE id = ?",
+        (etag, last_modified, ts, ts, to_ts(next_poll_at), feed_id),
+    )
+
+
+async def record_failure(
+    db: aiosqlite.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    error: str,
+    next_poll_at: datetime,
+    paused: bool,
+) -> int:
+    """A fetch or parse failed; returns the new consecutive failure count."""
+    ts = to_ts(now)
+    message = (error or "unknown error")[:_ERROR_MAX_CHARS]
+    async with db.execute(
+        "UPDATE feeds SET last_fetch_at = ?, last_error = ?, last_error_at = ?, "
+        "consecutive_failures = consecutive_failures + 1, next_poll_at = ?, "
+        "paused = CASE WHEN ? THEN 1 ELSE paused END WHERE id = ? "
+        "RETURNING consecutive_failures",
+        (ts, message, ts, to_ts(next_poll_at), int(paused), feed_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return 0 if row is None else int(row[0])
+
+
+async def resume_feed(db: aiosqlite.Connection, feed_id: int) -> bool:
+    """Unpause a feed and make it due now (failure streak reset); True if it exists."""
+    cur = await db.execute(
+        "UPDATE feeds SET paused = 0, consecutive_failures = 0, next_poll_at = 0 WHERE id = ?",
+        (feed_id,),
+    )
+    return cur.rowcount > 0
