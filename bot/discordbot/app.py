@@ -1,0 +1,254 @@
+"""The Discord face of Newsdesk: builds the bot, loads the cogs, syncs the
+commands, wires the scheduler and runs until SIGINT/SIGTERM.
+
+Entry point: :func:`run_bot` (``newsdesk run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import signal
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import DigestChannel, Settings, parse_time
+from bot.delivery import Delivery, DeliveryResult, PreparedDigest, SendForbidden
+from bot.render.discord_embeds import discord_timestamp, render_digest_messages
+from bot.schedule import NewsScheduler, utc_now
+from bot.store import digests as digest_store
+
+from .common import report_error
+from .convert import message_kwargs, no_mentions
+
+if TYPE_CHECKING:
+    from bot.services import Newsdesk
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.discordbot.cogs.news",
+    "bot.discordbot.cogs.digest",
+    "bot.discordbot.cogs.feeds",
+    "bot.discordbot.cogs.help",
+)
+
+#: Everything the bot needs in a channel, nothing more.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, read_message_history=True
+)
+
+
+def invite_url(application_id: int) -> str:
+    """The OAuth2 URL that adds the bot with its commands and only the permissions it needs."""
+    return discord.utils.oauth_url(
+        application_id,
+        permissions=REQUIRED_PERMISSIONS,
+        scopes=("bot", "applications.commands"),
+    )
+
+
+class NewsdeskBot(commands.Bot):
+    """``commands.Bot`` holding the shared services, the delivery and the scheduler."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Newsdesk,
+        *,
+        poll_feeds: bool = True,
+        schedule: bool = True,
+        clock: Any = utc_now,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            allowed_mentions=no_mentions(),
+            help_command=None,
+            **kwargs,
+        )
+        self.settings = settings
+        self.services = services
+        self.delivery = Delivery(services.db)
+        self.poll_feeds = poll_feeds
+        self.schedule_enabled = schedule
+        self.clock = clock
+        self.scheduler: NewsScheduler | None = None
+        self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
+        self._catch_up: asyncio.Task[Any] | None = None
+        self.tree.on_error = self.on_app_command_error
+
+    # -- start-up ---------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        if self.application_id:
+            log.info("invite the bot with: %s", invite_url(self.application_id))
+
+    async def sync_commands(self) -> None:
+        """Sync to each configured guild (instant), else globally (may take an hour)."""
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                self.synced[guild_id] = await self.tree.sync(guild=guild)
+            log.info("synced slash commands to %d server(s)", len(self.settings.guild_ids))
+        else:
+            self.synced[None] = await self.tree.sync()
+            log.info("synced slash commands globally")
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
+        if self.scheduler is None and self.schedule_enabled:
+            await self.start_schedule()
+
+    async def start_schedule(self) -> None:
+        """Start polling and digests, then post (or record missed) digests due while down."""
+        await self.clear_fixed_forbidden()
+        self.scheduler = NewsScheduler(
+            self.settings.channels,
+            poll_interval_minutes=self.settings.poll_interval_minutes,
+            grace_hours=self.settings.digest_grace_hours,
+            poll=self.services.poll_once if self.poll_feeds else None,
+            run_digest=self.run_digest,
+            record_missed=self.record_missed,
+            clock=self.clock,
+        )
+        self.scheduler.start()
+        self._catch_up = asyncio.create_task(self.scheduler.catch_up(), name="digest catch-up")
+
+    async def clear_fixed_forbidden(self) -> None:
+        """Forget a recorded 403 where the bot now visibly has the permissions it needs."""
+        for state in await digest_store.forbidden_channels(self.services.db):
+            channel = self.get_channel(state.channel_id)
+            guild = getattr(channel, "guild", None)
+            if channel is None or guild is None or guild.me is None:
+                continue
+            perms = channel.permissions_for(guild.me)  # type: ignore[union-attr]
+            if perms.view_channel and perms.send_messages and perms.embed_links:
+                log.info("channel %s: permissions look fixed; digests resume", state.channel_id)
+                await digest_store.clear_forbidden(self.services.db, state.channel_id)
+
+    # -- digests ----------------------------------------------------------
+
+    def resolve_channel(self, channel: DigestChannel) -> DigestChannel:
+        """Fill in the channel's guild as Discord reports it."""
+        found = self.get_channel(channel.channel_id)
+        guild = getattr(found, "guild", None)
+        if guild is not None and guild.id != channel.guild_id:
+            return dataclasses.replace(channel, guild_id=guild.id)
+        return channel
+
+    def digest_channel_for(self, interaction: discord.Interaction) -> DigestChannel:
+        """The configured digest settings of the interaction's channel, or the defaults."""
+        for channel in self.settings.channels:
+            if channel.channel_id == interaction.channel_id:
+                return dataclasses.replace(channel, guild_id=interaction.guild_id)
+        return DigestChannel(
+            channel_id=interaction.channel_id or 0,
+            time=parse_time(self.settings.digest_time),
+            timezone=self.settings.timezone,
+            max_stories=self.settings.digest_max_stories,
+            guild_id=interaction.guild_id,
+        )
+
+    async def prepare_digest(self, channel: DigestChannel, day: dt.date) -> PreparedDigest:
+        digest = await self.services.build_digest(channel, day)
+        payloads = render_digest_messages(digest, quiet_day=self.settings.digest_quiet_day)
+        return PreparedDigest(payloads=payloads, items=list(digest.items))
+
+    def channel_sender(self, channel_id: int):  # noqa: ANN201 - a SendFn
+        """``send(payload, nonce) -> message id`` for one channel (403 -> SendForbidden)."""
+
+        async def send(payload: dict[str, Any], nonce: str) -> int:
+            try:
+                target = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+                message = await target.send(**message_kwargs(payload), nonce=nonce)  # type: ignore[union-attr]
+            except discord.Forbidden as exc:
+                raise SendForbidden(exc.text or "Missing Permissions") from exc
+            return message.id
+
+        return send
+
+    async def run_digest(
+        self, channel: DigestChannel, day: dt.date, *, force: bool = False
+    ) -> DeliveryResult:
+        """Deliver ``channel``'s digest for local ``day`` (exactly once)."""
+        channel = self.resolve_channel(channel)
+        return await self.delivery.deliver(
+            channel,
+            day,
+            prepare=lambda: self.prepare_digest(channel, day),
+            send=self.channel_sender(channel.channel_id),
+            quiet_day=self.settings.digest_quiet_day,
+            force=force,
+        )
+
+    async def record_missed(self, channel: DigestChannel, day: dt.date, reason: str) -> bool:
+        return await self.delivery.record_missed(self.resolve_channel(channel), day, reason=reason)
+
+    def digest_schedule_lines(self, guild_id: int) -> list[str]:
+        """``#channel: next digest <t:…>`` for this guild's configured channels."""
+        if self.scheduler is None:
+            return []
+        lines = []
+        for channel_id, when in self.scheduler.next_digest_times().items():
+            found = self.get_channel(channel_id)
+            if getattr(getattr(found, "guild", None), "id", None) != guild_id:
+                continue
+            lines.append(
+                f"Digest in <#{channel_id}>: next {discord_timestamp(when) if when else 'not scheduled'}"
+            )
+        return lines
+
+    # -- errors and shutdown ------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+    async def close(self) -> None:
+        """Stop the scheduler, let running jobs finish their writes, then disconnect."""
+        if self._catch_up is not None and not self._catch_up.done():
+            await asyncio.wait([self._catch_up], timeout=30)
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
+        await super().close()
+
+
+async def run_bot(settings: Settings, services: Newsdesk) -> None:
+    """Run the bot until SIGINT/SIGTERM. The caller closes ``services`` afterwards."""
+    if settings.discord_token is None:
+        raise ValueError("DISCORD_TOKEN is not set")
+    await services.sync_configured_feeds()
+    bot = NewsdeskBot(settings, services)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:
+        if not stopping:
+            log.info("shutting down")
+            stopping.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+            pass
+    try:
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if stopping:
+            await stopping[0]

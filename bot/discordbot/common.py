@@ -1,0 +1,73 @@
+"""Small helpers shared by the cogs: guild scope, ephemeral replies, error text."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from .convert import no_mentions
+
+if TYPE_CHECKING:
+    from .app import NewsdeskBot
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 300
+GENERIC_ERROR = "Something went wrong on my side (it has been logged). Please try again later."
+
+
+def guild_scope(interaction: discord.Interaction) -> int:
+    """The guild whose feeds a command may see: the server, or 0 (shared only) in DMs."""
+    return interaction.guild_id or 0
+
+
+def bot_of(interaction: discord.Interaction) -> NewsdeskBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
+    """A short private reply, whether or not the interaction was answered already."""
+    kwargs.setdefault("allowed_mentions", no_mentions())
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, **kwargs)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, **kwargs)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def user_message(error: BaseException) -> str | None:
+    """The text to show the user for ``error``; ``None`` for a bug (log it)."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works only inside a server."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.CheckFailure):
+        return _short(str(error)) or "You cannot use this command here."
+    if isinstance(error, app_commands.TransformerError):
+        return f"{_short(str(error.value))!r} is not a valid value for that option."
+    if isinstance(error, ValueError):  # our core raises these with user-facing messages
+        return _short(str(error)) or "That input is not valid."
+    return None
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer a failed command with a short, helpful, ephemeral message."""
+    message = user_message(error)
+    if message is None:
+        command = interaction.command.qualified_name if interaction.command else "?"
+        original = getattr(error, "original", error)
+        log.error("/%s failed", command, exc_info=original)
+        message = GENERIC_ERROR
+    try:
+        await send_ephemeral(interaction, message)
+    except discord.HTTPException as exc:
+        log.warning("could not report an error to the user: %s", exc)
