@@ -1,0 +1,212 @@
+"""Plain text out of publisher text or HTML: paragraphs, no junk, no boilerplate."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import unicodedata
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from bot.clean.rules import (
+    BOILERPLATE,
+    GLUED_TRAILER,
+    MAX_BOILERPLATE_CHARS,
+    NAV_MAX_CHARS,
+    NAV_MAX_WORDS_PER_ITEM,
+    NAV_MIN_ITEMS,
+    NAV_SEPARATORS,
+    SENTENCE_END,
+    SOCIAL_WORDS,
+)
+
+# Every line-break spelling becomes "\n".
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Control characters (but tab and newline), C1 controls, soft hyphen, zero-width
+# space, word joiner and invisible operators, BOM, bidi embeddings/overrides/
+# isolates, interlinear annotations and lone surrogates. ZWJ/ZWNJ (U+200C/D) are
+# kept: Persian, Indic scripts and emoji sequences need them.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060-\u2064\ufeff"
+    "\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\ud800-\udfff]"
+)
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+_WRAP_END = re.compile(r"[.!?:;\"”’)\]…]$")
+_MAX_UNESCAPE_ROUNDS = 8
+
+_BLOCK_TAGS = frozenset(
+    "p div br hr li ul ol dl dt dd h1 h2 h3 h4 h5 h6 blockquote pre table tr thead tbody "
+    "tfoot caption section article header footer main figure figcaption address details "
+    "summary center".split()
+)
+_SKIP_TAGS = frozenset(
+    "script style noscript template iframe object embed svg math head title nav form "
+    "button select textarea input canvas audio video source picture img".split()
+)
+_HTML_PARSER = lxml_html.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True
+)
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def normalise_chars(text: str) -> str:
+    """Decode entities (repeatedly: double-encoded too), unify line breaks, drop
+    invisible characters and NFC-normalise, until nothing changes."""
+    for _ in range(_MAX_UNESCAPE_ROUNDS):
+        new = htmllib.unescape(text) if "&" in text else text
+        new = _INVISIBLE.sub("", _LINE_BREAKS.sub("\n", new))
+        if not unicodedata.is_normalized("NFC", new):
+            new = unicodedata.normalize("NFC", new)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def clean_line(text: str | None) -> str:
+    """One line of clean text (titles, names): entities decoded, whitespace collapsed."""
+    if not text:
+        return ""
+    return " ".join(normalise_chars(text).split())
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Clean paragraphs of ``text``: blank lines separate paragraphs, single
+    line breaks too, except hard-wrapped lines (no sentence end before, lowercase
+    after), which are joined."""
+    paragraphs: list[str] = []
+    for block in _BLANK_LINE.split(normalise_chars(text)):
+        current = ""
+        for raw_line in block.split("\n"):
+            line = " ".join(raw_line.split())
+            if not line:
+                continue
+            if current and not _WRAP_END.search(current) and line[0].islower():
+                current = f"{current} {line}"
+                continue
+            if current:
+                paragraphs.append(current)
+            current = line
+        if current:
+            paragraphs.append(current)
+    return paragraphs
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    """True for navigation bars, teasers, prompts, notices (see bot.clean.rules)."""
+    if len(paragraph) > MAX_BOILERPLATE_CHARS:
+        return False
+    return bool(
+        BOILERPLATE.fullmatch(paragraph)
+        or GLUED_TRAILER.match(paragraph)
+        or _is_nav_bar(paragraph)
+        or _is_social_bar(paragraph)
+    )
+
+
+def _is_nav_bar(paragraph: str) -> bool:
+    """A short list of short capitalised section names, no sentence ending."""
+    if len(paragraph) > NAV_MAX_CHARS or SENTENCE_END.search(paragraph):
+        return False
+    items = [item for item in NAV_SEPARATORS.split(paragraph) if item]
+    if len(items) < NAV_MIN_ITEMS:
+        return False
+    return all(
+        len(item.split()) <= NAV_MAX_WORDS_PER_ITEM and (item[0].isupper() or item[0].isdigit())
+        for item in items
+    )
+
+
+def _is_social_bar(paragraph: str) -> bool:
+    """Two or more share-button names and nothing else ("Facebook Twitter Email")."""
+    words = [word.strip(",|•·:").casefold() for word in paragraph.split()]
+    words = [word for word in words if word]
+    return len(words) >= 2 and all(word in SOCIAL_WORDS for word in words)
+
+
+def dedupe_key(paragraph: str) -> str:
+    """Case- and whitespace-insensitive key for spotting repeated paragraphs."""
+    return " ".join(paragraph.casefold().split())
+
+
+def remove_boilerplate(paragraphs: list[str]) -> list[str]:
+    """Drop boilerplate paragraphs and repeats (the first occurrence stays)."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for paragraph in paragraphs:
+        if not paragraph or is_boilerplate(paragraph):
+            continue
+        key = dedupe_key(paragraph)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(paragraph)
+    return kept
+
+
+def clean_text(text: str) -> str:
+    """Article body as plain text: paragraphs separated by one blank line,
+    entities decoded, whitespace normalised, invisible characters and
+    boilerplate removed. Idempotent."""
+    if not text:
+        return ""
+    return "\n\n".join(remove_boilerplate(split_paragraphs(text)))
+
+
+def html_to_text(html: str) -> str:
+    """HTML (a fragment or a whole page) -> :func:`clean_text` output.
+
+    Block elements separate paragraphs, ``<br>`` breaks lines, scripts, styles,
+    forms and navigation are dropped.
+    """
+    if not html:
+        return ""
+    if "<" not in html:
+        return clean_text(html)
+    return clean_text(_html_text(_INVISIBLE.sub("", html)))
+
+
+def _html_text(html: str) -> str:
+    """Text of an HTML document with blank lines between blocks."""
+    try:
+        root = lxml_html.document_fromstring(html.encode("utf-8"), parser=_HTML_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return _TAG.sub(" ", html)
+    if root is None:
+        return _TAG.sub(" ", html)
+    pieces: list[str] = []
+    skipping: object | None = None
+    pre_depth = 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        tag = tag.lower()
+        if skipping is not None:
+            if event == "end" and element is skipping:
+                skipping = None
+                _add(pieces, element.tail, pre_depth)
+            continue
+        if event == "start":
+            if tag in _SKIP_TAGS:
+                skipping = element
+                continue
+            if tag == "pre":
+                pre_depth += 1
+            if tag == "br":
+                pieces.append("\n")
+            elif tag in _BLOCK_TAGS:
+                pieces.append("\n\n")
+            _add(pieces, element.text, pre_depth)
+        else:
+            if tag == "pre":
+                pre_depth -= 1
+            if tag in _BLOCK_TAGS and tag != "br":
+                pieces.append("\n\n")
+            _add(pieces, element.tail, pre_depth)
+    return "".join(pieces)
+
+
+def _add(pieces: list[str], text: str | None, pre_depth: int) -> None:
+    """Append a text node; outside <pre>, its line breaks are just spaces."""
+    if text:
+        pieces.append(text if pre_depth else text.replace("\n", " "))

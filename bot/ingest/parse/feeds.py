@@ -1,0 +1,244 @@
+"""RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 (via feedparser) and JSON Feed into entries.
+
+Safety notes (checked against feedparser 6.0 and expat 2.5):
+
+* feedparser's strict (expat) pass never reads external entities, and expat
+  stops billion-laughs expansion; but when the strict pass fails, its loose
+  parser re-parses with the document's "safe" entities (plain strings) and
+  expands them without any limit, so a 35 KB feed can become a 100 MB title.
+  We therefore drop every DOCTYPE that declares entities before feedparser
+  sees the document (undeclared ``&name;`` references are then left as text),
+  and refuse such documents when they are not in an ASCII-compatible encoding.
+* ``feedparser.parse`` opens URLs and local files when given a string that
+  looks like one, so the bytes are always handed over as a stream.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from typing import Any
+
+import feedparser
+from feedparser.encodings import convert_to_utf8
+
+from bot.ingest.parse.dates import from_struct_time
+from bot.ingest.parse.errors import ParseError
+from bot.ingest.parse.jsonfeed import parse_json_feed
+from bot.ingest.parse.links import resolve_link
+from bot.models import Entry, ParsedFeed
+
+MAX_TITLE_CHARS = 1000
+DEFAULT_MAX_ENTRIES = 1000
+MAX_GUNZIPPED_BYTES = 32 * 1024 * 1024  # gzip bombs stop here
+
+_BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
+_ENTITY_DECL = b"<!ENTITY"
+# A DOCTYPE with an optional internal subset; quoted strings may hold ">" or "]".
+_DOCTYPE = re.compile(
+    rb"""<!DOCTYPE[^\[>]*(?:\[(?:"[^"]*"|'[^']*'|<!--.*?-->|[^\]"'<]|<(?!!--))*\])?\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_START = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_HTML_CONTENT_TYPE = re.compile(r"^\s*(text/html|application/xhtml)", re.IGNORECASE)
+_TAGS = re.compile(r"<[^<>]{0,2000}>")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+
+
+def parse_feed(
+    data: bytes,
+    *,
+    url: str | None = None,
+    content_type: str | None = None,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+) -> ParsedFeed:
+    """Parse a feed document; raise :class:`ParseError` when it is not a feed.
+
+    Relative entry links are resolved against ``url``. A feed that parsed with
+    problems but still gave entries carries the problem in ``warning``.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ParseError(f"not a feed: expected bytes, got {type(data).__name__}")
+    data = _gunzip(bytes(data))
+    head = data[:4096].lstrip(_BOM_AND_SPACE)
+    if not head:
+        raise ParseError("not a feed: the document is empty")
+    if head[:1] in (b"{", b"["):
+        return parse_json_feed(data, url=url, max_entries=max_entries)
+    utf8, notes = _prepare(data, content_type)
+    result = _run_feedparser(utf8, content_type if not notes.get("encoding") else None)
+    entries = [
+        _entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]
+    ]
+    entries = [entry for entry in entries if entry is not None]
+    version = result.get("version") or ""
+    if not version and not entries:
+        raise ParseError(_not_a_feed_reason(head, content_type, result))
+    feed = result.get("feed") or {}
+    return ParsedFeed(
+        title=_plain_title(feed.get("title"), feed.get("title_detail")),
+        link=resolve_link(feed.get("link"), url),
+        entries=entries,
+        format=version or "unknown",
+        warning=_warning(result, notes),
+    )
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Decompress a gzipped document (a saved ``.xml.gz``), capped in size."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        out = inflater.decompress(data, MAX_GUNZIPPED_BYTES)
+    except zlib.error as exc:
+        raise ParseError(f"not a feed: broken gzip data ({exc})") from exc
+    if inflater.unconsumed_tail:
+        raise ParseError("refused: the gzipped document is too large")
+    return out
+
+
+def _prepare(data: bytes, content_type: str | None) -> tuple[bytes, dict[str, Any]]:
+    """Convert to UTF-8 like feedparser would, then defuse entity declarations."""
+    notes: dict[str, Any] = {}
+    headers = {"content-type": content_type} if content_type else {}
+    try:
+        utf8 = convert_to_utf8(headers, data, notes)
+    except Exception:  # feedparser internals: fall back to the raw bytes
+        notes = {}
+        utf8 = data
+    return _defuse_entities(utf8, ascii_compatible=bool(notes.get("encoding"))), notes
+
+
+def _defuse_entities(data: bytes, *, ascii_compatible: bool) -> bytes:
+    """Remove DOCTYPEs that declare entities; refuse when that cannot be done safely."""
+    if _ENTITY_DECL not in data.replace(b"\x00", b""):
+        return data
+    if not ascii_compatible or b"\x00" in data[:200]:
+        raise ParseError("refused: the document declares XML entities in an unusual encoding")
+    cleaned = _DOCTYPE.sub(b"", data)
+    if _ENTITY_DECL in cleaned[: _first_element(cleaned)]:
+        raise ParseError("refused: the document declares XML entities outside a DOCTYPE")
+    return cleaned
+
+
+def _first_element(data: bytes) -> int:
+    """Offset of the first start tag (end of the prolog)."""
+    match = re.search(rb"<[A-Za-z_]", data)
+    return match.start() if match else len(data)
+
+
+def _run_feedparser(data: bytes, content_type: str | None) -> Any:
+    """feedparser.parse on a stream (never a path or URL); errors become ParseError."""
+    headers = {"content-type": content_type or "application/xml; charset=utf-8"}
+    try:
+        return feedparser.parse(
+            io.BytesIO(data),
+            response_headers=headers,
+            sanitize_html=False,  # we only ever keep plain text
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser and sgmllib can fail in many ways
+        raise ParseError(f"unreadable feed: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def _not_a_feed_reason(head: bytes, content_type: str | None, result: Any) -> str:
+    """A plain-words explanation of why the document is not a feed."""
+    if _HTML_START.search(head) or (content_type and _HTML_CONTENT_TYPE.match(content_type)):
+        return "not a feed: the document is HTML"
+    problem = result.get("bozo_exception")
+    detail = f" ({problem})" if problem else ""
+    return f"not a feed: no RSS, Atom or JSON Feed structure found{detail}"[:300]
+
+
+def _warning(result: Any, notes: dict[str, Any]) -> str | None:
+    """feedparser's non-fatal problem (bozo), if any, as a short string."""
+    problem = result.get("bozo_exception") if result.get("bozo") else None
+    problem = problem or notes.get("bozo_exception")
+    return str(problem)[:300] if problem else None
+
+
+def _entry(raw: Any, base: str | None) -> Entry | None:
+    """One feedparser entry -> Entry (raw text, dates sane, link absolute)."""
+    if not isinstance(raw, dict):
+        return None
+    content, content_type = _best_content(raw.get("content"))
+    summary = _str(raw.get("summary"))
+    summary_type = _detail_type(raw.get("summary_detail"))
+    if summary and content and summary.strip() == content.strip():
+        summary = None
+    is_html = (content_type if content else summary_type) in _HTML_TYPES
+    return Entry(
+        title=_plain_title(raw.get("title"), raw.get("title_detail")) or "",
+        url=_entry_link(raw, base),
+        guid=_str(raw.get("id")),
+        author=_str(raw.get("author")),
+        categories=_categories(raw.get("tags")),
+        # dict.get: FeedParserDict.get would map missing keys onto each other.
+        published_at=from_struct_time(dict.get(raw, "published_parsed")),
+        updated_at=from_struct_time(dict.get(raw, "updated_parsed")),
+        summary=summary,
+        content=content,
+        content_is_html=is_html,
+    )
+
+
+def _str(value: Any) -> str | None:
+    """A non-blank string or None."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _detail_type(detail: Any) -> str:
+    """The media type of a feedparser ``*_detail`` dict."""
+    value = detail.get("type") if hasattr(detail, "get") else None
+    return value.lower() if isinstance(value, str) else "text/plain"
+
+
+def _plain_title(title: Any, detail: Any) -> str | None:
+    """Title text; markup removed when the feed says it is HTML (entities stay)."""
+    text = _str(title)
+    if text is None:
+        return None
+    if _detail_type(detail) in _HTML_TYPES:
+        text = _TAGS.sub(" ", text)
+    return text[:MAX_TITLE_CHARS]
+
+
+def _best_content(contents: Any) -> tuple[str | None, str]:
+    """The longest full-content block, preferring HTML, with its type."""
+    best: tuple[str | None, str] = (None, "text/plain")
+    if not isinstance(contents, list):
+        return best
+    for item in contents:
+        value = _str(item.get("value")) if hasattr(item, "get") else None
+        if value and (best[0] is None or len(value) > len(best[0])):
+            best = (value, _detail_type(item))
+    return best
+
+
+def _entry_link(raw: Any, base: str | None) -> str | None:
+    """The entry's alternate link (or permalink GUID), absolute and http(s)."""
+    link = resolve_link(raw.get("link"), base)
+    if link:
+        return link
+    for candidate in raw.get("links") or []:
+        if hasattr(candidate, "get") and candidate.get("rel", "alternate") == "alternate":
+            link = resolve_link(candidate.get("href"), base)
+            if link:
+                return link
+    if raw.get("guidislink"):
+        return resolve_link(raw.get("id"), base)
+    return None
+
+
+def _categories(tags: Any) -> list[str]:
+    """Category terms (or labels), blanks dropped, order kept, no duplicates."""
+    seen: dict[str, None] = {}
+    for tag in tags if isinstance(tags, list) else []:
+        if not hasattr(tag, "get"):
+            continue
+        term = _str(tag.get("term")) or _str(tag.get("label"))
+        if term:
+            seen.setdefault(term.strip()[:200], None)
+    return list(seen)
