@@ -69,6 +69,7 @@ _STOPWORDS = frozenset(
 )
 _MIN_WORDS = 5
 _MAX_HEADLINE = 120
+_SMOOTHING = 3  # phantom words with no support: keeps two-word titles from winning on average
 
 
 def split_sentences(text: str) -> list[str]:
@@ -209,9 +210,10 @@ def _is_shouting(title: str) -> bool:
 def choose_headline(titles: Sequence[str]) -> int:
     """Index of the most representative title.
 
-    Rule: each title scores the average, over its content words, of the share
-    of the *other* titles that use that word (centrality: the title closest to
-    what everyone says). The score is halved for ALL-CAPS titles, and reduced
+    Rule: each title scores the average, over its content words plus three
+    phantom words, of the share of the *other* titles that use that word
+    (centrality: the title closest to what everyone says, without rewarding
+    a bare two-word title for being short). The score is halved for ALL-CAPS titles, and reduced
     for titles longer than 120 characters or shorter than 3 words; empty titles
     never win. Ties go to the earliest title in ``titles`` (callers pass them
     oldest first). Linear in the total number of words.
@@ -228,7 +230,7 @@ def choose_headline(titles: Sequence[str]) -> int:
         if not title.strip():
             score = -1.0
         else:
-            score = sum(df[t] - 1 for t in ts) / (len(ts) * others) if ts else 0.0
+            score = sum(df[t] - 1 for t in ts) / ((len(ts) + _SMOOTHING) * others)
             score += 0.001  # a real title beats an empty one even with no overlap
             if _is_shouting(title):
                 score *= 0.5

@@ -71,7 +71,7 @@ def _links_text(links: Iterable[tuple[str, str]], more: int, budget: int) -> str
     used = 0
     links = list(links)
     for index, (source, url) in enumerate(links):
-        text = link(source, url, limit=SOURCE_NAME_MAX)
+        text = link(source, url, limit=SOURCE_NAME_MAX) or "source"
         if used + utf16_len(text) + 3 > budget:
             more += len(links) - index
             break

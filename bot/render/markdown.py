@@ -11,7 +11,6 @@ they cannot end a masked link early.
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import quote, urlsplit
 
 ZWSP = "\u200b"
@@ -32,15 +31,14 @@ def _escape_char(char: str) -> str:
     return char
 
 
+_UNSAFE_CHARS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+
+
 def clean_text(text: str, *, single_line: bool = True) -> str:
-    """Drop control and surrogate characters; collapse whitespace when ``single_line``."""
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cs", "Co", "Cn") and char not in "\n\t":
-            continue
-        kept.append(char)
-    out = "".join(kept)
+    """Drop control, surrogate and bidi-override characters; collapse whitespace."""
+    out = _UNSAFE_CHARS.sub("", text)
     if single_line:
         return " ".join(out.split())
     return "\n".join(" ".join(line.split()) for line in out.split("\n")).strip()
@@ -69,17 +67,19 @@ def escape_fit(text: str, limit: int) -> str:
     """
     if limit <= 0:
         return ""
-    text = clean_text(text)
+    # Every kept character costs at least one unit, so a long text's tail can never show;
+    # the margin leaves room for whitespace that cleaning collapses.
+    text = clean_text(text[: limit * 4 + 64])
     pieces = escape_pieces(text)
-    if sum(utf16_len(p) for p in pieces) <= limit:
-        return "".join(pieces)
+    escaped = "".join(pieces)
+    if utf16_len(escaped) <= limit:
+        return escaped
     budget = limit - utf16_len(ELLIPSIS)
     used, cut = 0, 0
-    for i, piece in enumerate(pieces):
-        size = utf16_len(piece)
-        if used + size > budget:
+    for i, (piece, char) in enumerate(zip(pieces, text, strict=True)):
+        used += len(piece) + (char > "\uffff")
+        if used > budget:
             break
-        used += size
         cut = i + 1
     space = text.rfind(" ", 0, cut + 1)
     if space > 0 and space >= cut // 2:
@@ -95,7 +95,7 @@ def escape_fit(text: str, limit: int) -> str:
 
 def utf16_len(text: str) -> int:
     """Length as Discord counts it (UTF-16 code units; never less than code points)."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def safe_url(url: str | None) -> str | None:
@@ -122,7 +122,13 @@ def safe_url(url: str | None) -> str | None:
 
 
 def link(text: str, url: str | None, *, limit: int = 256) -> str:
-    """``[escaped text](safe url)``, or just the escaped text when the URL is unusable."""
-    label = escape_fit(text, limit) or "link"
+    """``[escaped text](safe url)``, or just the escaped text when the URL is unusable.
+
+    Square brackets in a label become parentheses: Discord's link parser does
+    not honour escaped brackets inside a label and would show the raw markup.
+    """
     target = safe_url(url)
-    return f"[{label}]({target})" if target else label
+    if not target:
+        return escape_fit(text, limit)
+    label = escape_fit(text.replace("[", "(").replace("]", ")"), limit) or "link"
+    return f"[{label}]({target})"

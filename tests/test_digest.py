@@ -1,0 +1,338 @@
+"""Building digests: window, candidates, visibility, ranking, history, sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from bot.config import DigestChannel, DigestOptions
+from bot.digest import already_sent, build_digest, digest_window, record_sent
+from bot.digest.rank import Candidate, keep_by_keywords, rank
+
+UTC = dt.UTC
+DAY = dt.date(2024, 6, 3)
+# Europe/Paris is UTC+2 in June: the 08:00 digest covers 06:00 UTC to 06:00 UTC.
+END = int(dt.datetime(2024, 6, 3, 6, 0, tzinfo=UTC).timestamp())
+NOW = dt.datetime(2024, 6, 3, 6, 0, 5, tzinfo=UTC)
+HOUR = 3600
+_ids = itertools.count(1)
+
+
+def channel(**kw) -> DigestChannel:
+    base = {"channel_id": 111, "time": dt.time(8, 0), "timezone": "Europe/Paris"}
+    base.update(kw)
+    return DigestChannel(**base)
+
+
+async def story(db, story_id: int, category: str | None = None) -> int:
+    await db.execute(
+        "INSERT INTO stories (id, first_published_at, last_published_at, category)"
+        " VALUES (?, 0, 0, ?)",
+        (story_id, category),
+    )
+    return story_id
+
+
+async def article(
+    db,
+    story_id: int | None,
+    source: str,
+    *,
+    ago: float = 1.0,
+    title: str | None = None,
+    body: str = "",
+    summary: str | None = None,
+    url: str | None = "auto",
+    category: str | None = None,
+    guild_id: int = 0,
+) -> int:
+    n = next(_ids)
+    if url == "auto":
+        url = f"https://{source.lower().replace(' ', '')}.example/{n}"
+    cur = await db.execute(
+        "INSERT INTO articles (url, content_hash, title, body, summary, source, category,"
+        " published_at, fetched_at, guild_id, story_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (url, f"h{n}", title or f"Story {story_id} news from {source}", body, summary, source,
+         category, int(END - ago * HOUR), END, guild_id, story_id),
+    )
+    return cur.lastrowid
+
+
+async def covered(db, story_id: int, sources: int, *, ago: float = 1.0, prefix: str = "S"):
+    await story(db, story_id)
+    for i in range(sources):
+        await article(db, story_id, f"{prefix}{story_id}-{i}", ago=ago)
+
+
+async def build(db, ch=None, **kw):
+    return await build_digest(db, ch or channel(), DAY, options=kw.pop("options", DigestOptions()),
+                              now=kw.pop("now", NOW), **kw)
+
+
+# -- window -------------------------------------------------------------------
+
+
+def test_window_is_the_24_hours_before_local_digest_time():
+    start, end = digest_window(channel(), DAY)
+    assert end == dt.datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
+    assert start == dt.datetime(2024, 6, 2, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(dt.date(2024, 3, 31), 23), (dt.date(2024, 10, 27), 25), (dt.date(2024, 7, 1), 24)],
+)
+def test_window_across_dst_runs_from_yesterdays_digest_time(day, hours):
+    start, end = digest_window(channel(), day)
+    assert end - start == dt.timedelta(hours=hours)
+    zone = channel().tz
+    assert end.astimezone(zone).time() == dt.time(8, 0)
+    assert start.astimezone(zone).time() == dt.time(8, 0)
+    assert start.astimezone(zone).date() == day - dt.timedelta(days=1)
+
+
+def test_window_hours_other_than_24_count_real_hours():
+    start, end = digest_window(channel(), DAY, window_hours=12)
+    assert end - start == dt.timedelta(hours=12)
+
+
+# -- candidates and ranking -----------------------------------------------------
+
+
+async def test_stories_ranked_by_outlet_count_then_recency(db):
+    await covered(db, 1, 2, ago=2)
+    await covered(db, 2, 4, ago=20)
+    await covered(db, 3, 2, ago=1)  # as many outlets as story 1, but more recent
+    digest = await build(db)
+    assert [i.story_id for i in digest.items] == [2, 3, 1]
+    assert [i.source_count for i in digest.items] == [4, 2, 2]
+    assert not digest.quiet
+
+
+async def test_only_window_articles_make_a_story_a_candidate(db):
+    await covered(db, 1, 3, ago=30)  # before the window
+    await covered(db, 2, 1, ago=1)
+    await story(db, 3)
+    await article(db, 3, "Future", ago=-1)  # after now: not seen yet
+    digest = await build(db)
+    assert [i.story_id for i in digest.items] == [2]
+
+
+async def test_articles_after_now_are_ignored_in_a_preview(db):
+    await covered(db, 1, 1, ago=5)
+    await covered(db, 2, 1, ago=1)
+    early = dt.datetime.fromtimestamp(END - 3 * HOUR, UTC)
+    digest = await build(db, now=early)
+    assert [i.story_id for i in digest.items] == [1]
+
+
+async def test_older_articles_of_a_story_count_towards_coverage(db):
+    await story(db, 1)
+    await article(db, 1, "Old A", ago=30)
+    await article(db, 1, "Old B", ago=40)
+    await article(db, 1, "New", ago=1)
+    [item] = (await build(db)).items
+    assert item.source_count == 3
+    assert item.article_count == 3
+    assert item.published_at == dt.datetime.fromtimestamp(END - HOUR, UTC)
+
+
+async def test_max_stories_and_per_source_max(db):
+    for sid in range(1, 6):  # five stories all led by the same outlet
+        await story(db, sid)
+        await article(db, sid, "Mega", ago=sid, title=f"Mega exclusive number {sid} today")
+    for sid in range(6, 8):
+        await covered(db, sid, 1, ago=10)
+    digest = await build(db, options=DigestOptions(per_source_max=2))
+    leads = [i.lead_source for i in digest.items]
+    assert leads.count("Mega") == 2
+    assert len(digest.items) == 4
+    small = await build(db, channel(max_stories=1))
+    assert len(small.items) == 1
+
+
+def test_rank_diversity_penalty_prefers_a_new_outlet_on_ties():
+    start = dt.datetime(2024, 6, 2, tzinfo=UTC)
+    end = start + dt.timedelta(days=1)
+    t = int(start.timestamp()) + 3600
+    cands = [Candidate(1, 3, t + 30, "A"), Candidate(2, 3, t + 20, "A"), Candidate(3, 3, t, "B")]
+    order = rank(cands, window_start=start, window_end=end, max_stories=3, per_source_max=3)
+    assert [c.story_id for c in order] == [1, 3, 2]
+    assert rank([], window_start=start, window_end=end, max_stories=3, per_source_max=1) == []
+
+
+def test_keyword_filters_match_whole_words_case_insensitively():
+    cands = [Candidate(1, 1, 0, "x", "Art fair opens"), Candidate(2, 1, 0, "x", "Start of play"),
+             Candidate(3, 1, 0, "x", "Football: ART wins"), Candidate(4, 1, 0, "x", "Climate talks")]
+    kept = keep_by_keywords(cands, ["art"], ["football"])
+    assert [c.story_id for c in kept] == [1]
+    assert len(keep_by_keywords(cands, [], [])) == 4
+    assert [c.story_id for c in keep_by_keywords(cands, ["climate talks"], [])] == [4]
+
+
+async def test_include_and_exclude_look_at_titles_and_summaries(db):
+    await story(db, 1)
+    await article(db, 1, "A", title="Budget vote tonight", summary="Parliament and taxes")
+    await story(db, 2)
+    await article(db, 2, "B", title="Cup final result", summary="Football news")
+    await story(db, 3)
+    await article(db, 3, "C", title="Tax cuts for football clubs")
+    inc = await build(db, channel(include=("taxes", "tax")))
+    assert sorted(i.story_id for i in inc.items) == [1, 3]
+    exc = await build(db, channel(exclude=("football",)))
+    assert [i.story_id for i in exc.items] == [1]
+
+
+# -- visibility ---------------------------------------------------------------------
+
+
+async def test_guild_articles_are_visible_only_in_their_guild(db):
+    await story(db, 1)
+    await article(db, 1, "Shared", ago=2)
+    await article(db, 1, "Private", ago=1, guild_id=5, title="Secret private headline text")
+    await story(db, 2)
+    await article(db, 2, "OnlyPrivate", ago=1, guild_id=5)
+    shared = await build(db, channel(guild_id=None))
+    assert [(i.story_id, i.source_count) for i in shared.items] == [(1, 1)]
+    other = await build(db, channel(guild_id=6))
+    assert [(i.story_id, i.source_count) for i in other.items] == [(1, 1)]
+    assert all("Secret" not in i.headline for i in other.items)
+    mine = await build(db, channel(guild_id=5))
+    assert sorted((i.story_id, i.source_count) for i in mine.items) == [(1, 2), (2, 1)]
+
+
+async def test_articles_linked_to_a_guild_feed_are_visible_to_that_guild(db):
+    await db.execute("INSERT INTO feeds (id, url, guild_id, added_at) VALUES (9, 'https://f', 7, 0)")
+    await story(db, 1)
+    aid = await article(db, 1, "Feedy", guild_id=3)
+    await db.execute("INSERT INTO article_feeds (article_id, feed_id) VALUES (?, 9)", (aid,))
+    assert [i.story_id for i in (await build(db, channel(guild_id=7))).items] == [1]
+    assert (await build(db, channel(guild_id=8))).quiet
+
+
+# -- history ------------------------------------------------------------------------
+
+
+async def test_record_and_read_history(db):
+    await covered(db, 1, 2)
+    await covered(db, 2, 1)
+    digest = await build(db)
+    assert await record_sent(db, 111, dt.date(2024, 6, 1), digest.items) == 2
+    await db.execute(
+        "INSERT INTO digest_items VALUES (111, 1, '2024-05-30', 5), (222, 2, '2024-05-30', 1)"
+    )
+    sent = await already_sent(db, 111, DAY, [1, 2, 3])
+    assert sent == {1: 5, 2: 1}
+    assert await already_sent(db, 111, dt.date(2024, 6, 1), [2]) == {}
+    assert await already_sent(db, 111, DAY, []) == {}
+
+
+async def test_already_sent_stories_are_skipped_unless_developing(db):
+    await covered(db, 1, 3)
+    await covered(db, 2, 2)
+    await covered(db, 3, 4)
+    await db.execute(
+        "INSERT INTO digest_items VALUES (111, 1, '2024-06-02', 1),"  # +2 outlets: developing
+        " (111, 2, '2024-06-02', 1),"  # +1 outlet: not enough
+        " (111, 3, '2024-06-03', 4)"  # today's own earlier attempt: does not count
+    )
+    digest = await build(db)
+    assert [(i.story_id, i.developing) for i in digest.items] == [(3, False), (1, True)]
+    other_channel = await build(db, channel(channel_id=222))
+    assert len(other_channel.items) == 3
+
+
+# -- items, sections, quiet -----------------------------------------------------------
+
+
+async def test_item_links_lead_headline_and_summary(db):
+    await story(db, 1)
+    body = ("Storm hits coast\n\nBy Ann Reporter\n\nA powerful storm hit the coast on Monday, "
+            "cutting power to thousands of homes. Officials urged people to stay inside.")
+    await article(db, 1, "Lead News", ago=3, title="Storm hits coast - Lead News", body=body)
+    await article(db, 1, "Lead News", ago=2, title="Storm hits coast again")  # same outlet
+    for i in range(7):
+        await article(db, 1, f"Other {i}", ago=1, title=f"Storm hits coast near town{i}")
+    await article(db, 1, "Nolink", ago=1, url=None, title="Storm hits coast hard")
+    await article(db, 1, "Evil", ago=1, url="javascript:alert(1)", title="Storm hits coast too")
+    [item] = (await build(db, options=DigestOptions(max_links=3))).items
+    assert item.headline == "Storm hits coast"
+    assert item.lead_source == "Lead News"
+    assert item.lead_url.startswith("https://leadnews.example/")
+    assert item.source_count == 10
+    assert item.article_count == 11
+    assert len(item.links) == 3
+    assert all(url.startswith("https://") for _, url in item.links)
+    assert "Lead News" not in [s for s, _ in item.links]
+    assert len(item.links) + item.more_links == item.source_count - 1
+    assert item.summary == ("A powerful storm hit the coast on Monday, cutting power to "
+                            "thousands of homes. Officials urged people to stay inside.")
+
+
+async def test_summary_falls_back_to_the_publisher_summary(db):
+    await story(db, 1)
+    await article(db, 1, "A", title="Quiet day", body="",
+                  summary="Markets were calm on Monday as traders awaited the data.")
+    [item] = (await build(db)).items
+    assert item.summary == "Markets were calm on Monday as traders awaited the data."
+
+
+async def test_sections_by_category_with_general_last(db):
+    await story(db, 1)
+    await article(db, 1, "A", category="World")
+    await article(db, 1, "B", category="world")
+    await story(db, 2, category="Sport")  # category from the story row
+    await article(db, 2, "C", ago=2)
+    await story(db, 3)
+    await article(db, 3, "D", ago=3)
+    digest = await build(db)
+    assert [(name, [i.story_id for i in items]) for name, items in digest.sections] == [
+        ("World", [1]), ("Sport", [2]), (None, [3])
+    ]
+    assert sorted(i.story_id for _, items in digest.sections for i in items) == [1, 2, 3]
+
+
+async def test_one_category_gives_a_single_list(db):
+    await story(db, 1)
+    await article(db, 1, "A", category="World")
+    await story(db, 2)
+    await article(db, 2, "B")
+    digest = await build(db)
+    assert len(digest.sections) == 1
+    assert digest.sections[0][0] is None
+    assert [i.story_id for i in digest.sections[0][1]] == [i.story_id for i in digest.items]
+
+
+async def test_quiet_day(db):
+    digest = await build(db)
+    assert digest.quiet
+    assert digest.items == [] and digest.sections == []
+    assert digest.timezone == "Europe/Paris"
+
+
+async def test_many_articles_build_a_full_digest(db):
+    """A busier day: 150 stories with 1 to 5 outlets each, 40 outlets in all."""
+    await db.executemany(
+        "INSERT INTO stories (id, first_published_at, last_published_at) VALUES (?, 0, 0)",
+        [(s,) for s in range(1, 151)],
+    )
+    rows = []
+    for sid in range(1, 151):
+        for j in range(sid % 5 + 1):
+            n = len(rows)
+            rows.append((f"https://o{n}.example/{n}", f"m{n}", f"Event {sid} update {j}", "",
+                         f"Outlet {(sid * 7 + j) % 40}", END - (n % 80) * 900 - 60, END, sid))
+    await db.executemany(
+        "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at,"
+        " story_id) VALUES (?,?,?,?,?,?,?,?)", rows)
+    digest = await build(db, channel(max_stories=25))
+    assert len({i.story_id for i in digest.items}) == 25
+    counts = [i.source_count for i in digest.items]
+    assert counts[0] == 5 and counts == sorted(counts, reverse=True)
+    # 30 stories have 5 outlets, but only 8 outlets lead them: diversity lets 4-outlet
+    # stories from fresh outlets in rather than a third story from the same lead.
+    assert counts.count(5) == 18 and counts.count(4) == 7
+    leads = [i.lead_source for i in digest.items]
+    assert max(leads.count(x) for x in leads) <= 3
