@@ -203,8 +203,8 @@ def clean_headline(title: str, source: str = "") -> str:
 
 
 def _is_shouting(title: str) -> bool:
-    letters = [c for c in title if c.isalpha()]
-    return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.8
+    letters = sum(map(str.isalpha, title))
+    return letters >= 8 and sum(map(str.isupper, title)) / letters > 0.8
 
 
 def choose_headline(titles: Sequence[str]) -> int:
