@@ -401,8 +401,20 @@ async def test_credentials_never_appear_in_messages(http_server: LoopbackServer)
 
 @pytest.mark.parametrize(
     ("status", "permanent"),
-    [(400, True), (401, True), (403, True), (404, True), (410, True), (451, True),
-     (408, False), (429, False), (500, False), (502, False), (503, False), (504, False)],
+    [
+        (400, True),
+        (401, True),
+        (403, True),
+        (404, True),
+        (410, True),
+        (451, True),
+        (408, False),
+        (429, False),
+        (500, False),
+        (502, False),
+        (503, False),
+        (504, False),
+    ],
 )
 async def test_http_errors_are_classified(http_server: LoopbackServer, status, permanent):
     http_server.route("/s", body=b"nope", status=status)
@@ -446,6 +458,14 @@ async def test_dns_failure_is_transient_and_clear():
         with pytest.raises(FetchError, match="could not resolve host no-such-feed.invalid") as i:
             await f.fetch("http://no-such-feed.invalid/rss")
     assert not i.value.permanent
+
+
+async def test_unknown_name_from_the_resolver_is_a_dns_error():
+    resolver = MapResolver({})
+    async with fetcher(allow_private=False, inner_resolver=resolver) as f:
+        with pytest.raises(FetchError, match="could not resolve host gone.test") as info:
+            await f.fetch("https://gone.test/feed")
+    assert resolver.asked == ["gone.test"] and not info.value.permanent
 
 
 async def test_connection_refused_is_transient():
