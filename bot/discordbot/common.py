@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -28,13 +28,25 @@ def bot_of(interaction: discord.Interaction) -> NewsdeskBot:
     return interaction.client  # type: ignore[return-value]
 
 
-async def send_ephemeral(interaction: discord.Interaction, text: str, **kwargs: Any) -> None:
-    """A short private reply, whether or not the interaction was answered already."""
-    kwargs.setdefault("allowed_mentions", no_mentions())
+async def reply(interaction: discord.Interaction, text: str) -> None:
+    """Put ``text`` in the deferred response (which keeps the defer's visibility)."""
+    await interaction.edit_original_response(
+        content=text, embeds=[], view=None, allowed_mentions=no_mentions()
+    )
+
+
+async def send_error(interaction: discord.Interaction, text: str) -> None:
+    """A short error: private when not answered yet, else in place of the "thinking" message.
+
+    Commands validate their input before deferring, so what lands in a public
+    deferred response is only "not found" or an internal failure.
+    """
     if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, **kwargs)
+        await reply(interaction, text)
     else:
-        await interaction.response.send_message(text, ephemeral=True, **kwargs)
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
 
 def _short(text: str) -> str:
@@ -68,6 +80,6 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         log.error("/%s failed", command, exc_info=original)
         message = GENERIC_ERROR
     try:
-        await send_ephemeral(interaction, message)
+        await send_error(interaction, message)
     except discord.HTTPException as exc:
         log.warning("could not report an error to the user: %s", exc)

@@ -67,11 +67,11 @@ class Paginator(discord.ui.View):
         await self._show(interaction, self.page + 1)
 
     async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        await interaction.response.defer()
+        # One page is one indexed query (milliseconds), so answer with the edit itself.
         embed, has_next = await self.loader(max(0, page))
         self.page = max(0, page)
         self._set_buttons(has_next)
-        await interaction.edit_original_response(
+        await interaction.response.edit_message(
             embed=embed, view=self, allowed_mentions=no_mentions()
         )
 
@@ -104,20 +104,14 @@ class Paginator(discord.ui.View):
             pass
 
 
-async def send_paginated(
-    interaction: discord.Interaction,
-    loader: PageLoader,
-    *,
-    ephemeral: bool = False,
-) -> Paginator:
-    """Send page 0 as the (deferred) response, with buttons when there is more than one page."""
+async def send_paginated(interaction: discord.Interaction, loader: PageLoader) -> Paginator:
+    """Show page 0 in the deferred response, with buttons when there is more than one page."""
     embed, has_next = await loader(0)
     view = Paginator(interaction.user.id, loader, has_next=has_next)
     kwargs: dict[str, Any] = {"embed": embed, "allowed_mentions": no_mentions()}
     if not view.single_page:
         kwargs["view"] = view
-    message = await interaction.followup.send(wait=True, ephemeral=ephemeral, **kwargs)
-    view.message = message
+    view.message = await interaction.edit_original_response(**kwargs)
     if view.single_page:
         view.stop()
     return view

@@ -12,7 +12,7 @@ from bot.render.discord_embeds import render_digest_messages
 from bot.search.dates import parse_day
 
 from ..checks import ensure_can_manage, manage_guild_only
-from ..common import bot_of
+from ..common import bot_of, reply
 from ..convert import message_kwargs
 
 RESULT_TEXT = {
@@ -49,7 +49,9 @@ class DigestCog(commands.GroupCog, group_name="digest", group_description="The d
         await interaction.response.defer(thinking=True, ephemeral=True)
         digest = await bot.services.build_digest(channel, day)
         payloads = render_digest_messages(digest, quiet_day="post")
-        for payload in payloads:
+        first, *rest = payloads or [{"content": "Nothing to show."}]
+        await interaction.edit_original_response(**message_kwargs(first))
+        for payload in rest:
             await interaction.followup.send(ephemeral=True, **message_kwargs(payload))
 
     @app_commands.command(name="now", description="Post today's digest in this channel now")
@@ -67,7 +69,7 @@ class DigestCog(commands.GroupCog, group_name="digest", group_description="The d
             status=result.result,
             error=result.error or "unknown error",
         )
-        await interaction.followup.send(ephemeral=True, **message_kwargs({"content": text}))
+        await reply(interaction, text)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -22,8 +22,8 @@ from bot.render.markdown import clean_text, escape_fit, utf16_len
 from bot.store import digests as digest_store
 
 from ..checks import can_manage, ensure_can_manage, manage_guild_only
-from ..common import bot_of, guild_scope
-from ..convert import message_kwargs, to_embed
+from ..common import bot_of, guild_scope, reply
+from ..convert import to_embed
 from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 8
@@ -102,7 +102,7 @@ class Feeds(
         await interaction.response.defer(thinking=True, ephemeral=True)
         feeds = await bot_of(interaction).services.list_feeds(guild_id=guild_scope(interaction))
         lines = [feed_list_line(f) for f in feeds]
-        await send_paginated(interaction, pages_loader(lines, "Feeds"), ephemeral=True)
+        await send_paginated(interaction, pages_loader(lines, "Feeds"))
 
     @app_commands.command(name="status", description="Feed health and digest delivery problems")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -120,7 +120,7 @@ class Feeds(
         notes.extend(bot.digest_schedule_lines(guild_id))
         lines = [feed_status_line(f) for f in feeds]
         loader = pages_loader(lines, "Feed status", extra="\n".join(notes))
-        await send_paginated(interaction, loader, ephemeral=True)
+        await send_paginated(interaction, loader)
 
     @app_commands.command(
         name="add", description="Subscribe this server to a feed (RSS, Atom or JSON Feed)"
@@ -140,7 +140,7 @@ class Feeds(
         except OSError as exc:  # DNS failure or a blocked address
             raise ValueError(f"I cannot reach {url}: {exc}") from None
         text = f"Added feed `#{feed.id}` **{escape_fit(_name(feed), 150)}** for this server."
-        await interaction.followup.send(ephemeral=True, **message_kwargs({"content": text}))
+        await reply(interaction, text)
 
     @app_commands.command(
         name="remove", description="Unsubscribe this server from one of its feeds"
@@ -159,7 +159,7 @@ class Feeds(
                 f"This server has no feed `#{feed}`. Shared feeds are set by the bot's operator "
                 "and cannot be removed here; see /feeds list."
             )
-        await interaction.followup.send(ephemeral=True, **message_kwargs({"content": text}))
+        await reply(interaction, text)
 
     @remove.autocomplete("feed")
     async def remove_autocomplete(

@@ -14,8 +14,8 @@ from discord.ext import commands
 from bot.render.discord_embeds import render_search_page
 from bot.search.query import parse_query
 
-from ..common import bot_of, guild_scope
-from ..convert import message_kwargs, to_embed
+from ..common import bot_of, guild_scope, reply
+from ..convert import no_mentions, to_embed
 from ..storyfmt import stories_page, story_detail
 from ..views import PageLoader, send_paginated
 
@@ -123,11 +123,11 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
         nd = bot_of(interaction).services
         found = await nd.story(id, guild_id=guild_scope(interaction))
         if found is None:
-            await interaction.followup.send(
-                **message_kwargs({"content": f"There is no story #{id} here."})
-            )
+            await reply(interaction, f"There is no story #{id} here.")
             return
-        await interaction.followup.send(**message_kwargs({"embeds": [story_detail(found)]}))
+        await interaction.edit_original_response(
+            embed=to_embed(story_detail(found)), allowed_mentions=no_mentions()
+        )
 
 
 async def setup(bot: commands.Bot) -> None:
