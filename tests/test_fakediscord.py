@@ -153,6 +153,49 @@ async def test_bot_logs_in_syncs_and_answers_interactions(fake_discord: FakeDisc
     assert fake_discord.problems() == []
 
 
+async def test_deferred_answer_edit_and_late_guild(fake_discord: FakeDiscord) -> None:
+    guild = fake_discord.add_guild(channels=["news"])
+    bot = commands.Bot(
+        command_prefix="!",
+        intents=discord.Intents.default(),
+        allowed_mentions=NONE,
+        guild_ready_timeout=0.05,
+    )
+    joined: list[int] = []
+
+    @bot.tree.command(name="digest", description="Today's digest")
+    @app_commands.default_permissions(manage_guild=True)
+    async def digest(interaction: discord.Interaction, where: discord.TextChannel) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(content=f"digest for {where.name}")
+
+    @bot.event
+    async def on_guild_join(new: discord.Guild) -> None:
+        joined.append(new.id)
+
+    async with fake_discord.running(bot):
+        await bot.tree.sync()
+        assert fake_discord.commands()[0]["name"] == "digest"  # global scope
+        handle = await fake_discord.send_command("digest", {"where": guild.channel("news")})
+        assert (await handle.wait_response())["type"] == 5
+        edited = await handle.wait_edit(1)
+        assert edited["content"] == "digest for news"
+        assert fake_discord.messages[guild.channel("news").id] == [edited]
+        with pytest.raises(ValueError, match="has no option"):
+            await fake_discord.send_command("digest", {"channel": guild.channel("news")})
+        bob = guild.add_member("bob")
+        with pytest.raises(PermissionError, match="bob"):
+            await fake_discord.send_command("digest", {"where": guild.channel("news")}, member=bob)
+        with pytest.raises(ValueError, match="not there"):
+            await fake_discord.send_component(edited, "nope")
+        late = fake_discord.add_guild("Second", channels=["general"])
+        for _ in range(100):
+            if joined:
+                break
+            await asyncio.sleep(0.01)
+        assert joined == [late.id]
+
+
 async def test_rate_limit_429_is_retried(fake_discord: FakeDiscord) -> None:
     guild = fake_discord.add_guild(channels=["news"])
     bot = make_bot(guild)

@@ -28,8 +28,9 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
@@ -126,16 +127,7 @@ class Fault:
             return json_response(body, status=429, headers=headers)
         if self.status == 403:
             return error_response(403, self.code or 50013, self.message or "Missing Permissions")
-        reasons = {
-            500: "Internal Server Error",
-            502: "Bad Gateway",
-            503: "Service Unavailable",
-            504: "Gateway Timeout",
-            404: "Not Found",
-            400: "Bad Request",
-            401: "Unauthorized",
-        }
-        default = f"{self.status}: {reasons.get(self.status, 'Error')}"
+        default = f"{self.status}: {HTTPStatus(self.status).phrase}"
         return error_response(self.status, self.code or 0, self.message or default)
 
 
@@ -276,6 +268,7 @@ class FakeDiscord:
         self._patcher: contextlib.ExitStack | None = None
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._recent: deque[float] = deque()
         self._changed: asyncio.Condition | None = None
         self.port = 0
@@ -294,9 +287,7 @@ class FakeDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         if self._patch:
             self._patcher = contextlib.ExitStack()
             self._patcher.enter_context(point_discord_at(self.http_url, self.gateway_url))
@@ -304,6 +295,8 @@ class FakeDiscord:
 
     async def close(self) -> None:
         """Close every websocket and stop the server; restore discord.py's URLs."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         for ws in list(self._sockets):
             await ws.close(code=1001)
         if self._runner is not None:
@@ -369,10 +362,12 @@ class FakeDiscord:
     def add_guild(
         self, name: str = "Test Guild", channels: tuple[str, ...] | list[str] = ("general",)
     ) -> FakeGuild:
-        """Create a guild (the bot is a member). Add it before the bot connects."""
+        """Create a guild with the bot as a member (after connecting: the bot "joins" it)."""
         guild = self.state.add_guild(name, channels)
         if self.session is not None:
-            self._spawn(self.session.dispatch("GUILD_CREATE", guild.to_json()))
+            payload = guild.to_json()
+            del payload["unavailable"]  # a new join, not an outage ending: on_guild_join
+            self._spawn(self.session.dispatch("GUILD_CREATE", payload))
         return guild
 
     @property
@@ -456,15 +451,23 @@ class FakeDiscord:
         channel: FakeChannel | str | None = None,
         member: FakeMember | str | None = None,
         locale: str = "en-US",
+        check_permissions: bool = True,
     ) -> InteractionHandle:
         """Invoke a registered slash command: ``path`` is ``"name [group] [subcommand]"``.
 
         ``options`` maps option names to values (FakeChannel/FakeMember for channel/user
         options); types come from the registered definition. The default member is the
         guild owner (an admin); pass a member from ``guild.add_member`` to test others.
+        Like Discord, a member lacking the command's ``default_member_permissions``
+        cannot use it (PermissionError); ``check_permissions=False`` models a server
+        admin who overrode that in the server settings.
         """
         guild, channel, member = self._context(guild, channel, member)
         data = self._command_data(path, options or {}, guild, channel, focused=None)
+        if check_permissions:
+            _check_member_may_use(
+                self.state.commands.find(data["name"], guild.id), guild, channel, member
+            )
         return await self._send_interaction(2, data, guild, channel, member, locale, f"/{path}")
 
     async def send_autocomplete(
@@ -570,9 +573,11 @@ class FakeDiscord:
         async with changed:
             changed.notify_all()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a coroutine in the background, keeping a reference until it is done."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _require_session(self) -> GatewaySession:
         if self.session is None:
@@ -1363,6 +1368,19 @@ def _attachments(files: list[dict[str, Any]], snowflake: Callable[[], int]) -> l
             }
         )
     return out
+
+
+def _check_member_may_use(
+    command: dict[str, Any] | None, guild: FakeGuild, channel: FakeChannel, member: FakeMember
+) -> None:
+    """Discord hides a command from members without its ``default_member_permissions``."""
+    required = int((command or {}).get("default_member_permissions") or 0)
+    have = guild.permissions_in(member, channel)
+    if required and not have & ADMINISTRATOR and have & required != required:
+        raise PermissionError(
+            f"Discord does not offer /{command and command['name']} to {member.user.username}: "
+            f"needs permissions {required}, has {have}"
+        )
 
 
 _TOKEN = re.compile(r"/(interactions/\d+|webhooks/\d+)/[^/?]+")
