@@ -44,8 +44,12 @@ def test_success_is_interval_plus_minus_jitter():
 
 
 def test_failure_delay_doubles_then_caps():
-    low = [secs(next_poll_after_failure(NOW, n, interval_s=900, rng=Edge(False))) for n in range(1, 12)]
-    high = [secs(next_poll_after_failure(NOW, n, interval_s=900, rng=Edge(True))) for n in range(1, 12)]
+    low = [
+        secs(next_poll_after_failure(NOW, n, interval_s=900, rng=Edge(False))) for n in range(1, 12)
+    ]
+    high = [
+        secs(next_poll_after_failure(NOW, n, interval_s=900, rng=Edge(True))) for n in range(1, 12)
+    ]
     assert high[:5] == [60, 120, 240, 480, 960]
     assert low[:5] == [30, 60, 120, 240, 480]
     assert high[-1] == 6 * 3600 and low[-1] == 3 * 3600

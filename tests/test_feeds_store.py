@@ -86,8 +86,9 @@ async def test_due_feeds_skips_paused_and_future_feeds(db):
     a = await fs.add_feed(db, "https://a.example/rss", now=T0)
     b = await fs.add_feed(db, "https://b.example/rss", now=T0)
     c = await fs.add_feed(db, "https://c.example/rss", now=T0)
-    await fs.record_success(db, a, now=T0, etag='"e"', last_modified=None,
-                            next_poll_at=T0 + timedelta(minutes=30))
+    await fs.record_success(
+        db, a, now=T0, etag='"e"', last_modified=None, next_poll_at=T0 + timedelta(minutes=30)
+    )
     await fs.record_failure(db, b, now=T0, error="boom", next_poll_at=T0, paused=True)
     assert [r.id for r in await fs.due_feeds(db, T0)] == [c]
     due_later = await fs.due_feeds(db, T0 + timedelta(minutes=30))
@@ -98,15 +99,26 @@ async def test_due_feeds_skips_paused_and_future_feeds(db):
 async def test_success_not_modified_failure_and_resume_update_health(db):
     fid = await fs.add_feed(db, "https://a.example/rss", now=T0)
     t1 = T0 + timedelta(minutes=1)
-    await fs.record_success(db, fid, now=t1, etag='"v1"', last_modified="Tue, 01 Jul 2025",
-                            next_poll_at=t1 + timedelta(minutes=15), title="From feed")
+    await fs.record_success(
+        db,
+        fid,
+        now=t1,
+        etag='"v1"',
+        last_modified="Tue, 01 Jul 2025",
+        next_poll_at=t1 + timedelta(minutes=15),
+        title="From feed",
+    )
     h = await fs.get_feed(db, fid)
     assert h.last_success_at == t1 and h.next_poll_at == t1 + timedelta(minutes=15)
     assert h.title == "From feed" and h.last_success_at.tzinfo is not None
 
     t2 = t1 + timedelta(minutes=15)
-    n1 = await fs.record_failure(db, fid, now=t2, error="HTTP 500", next_poll_at=t2 + timedelta(minutes=1), paused=False)
-    n2 = await fs.record_failure(db, fid, now=t2, error="HTTP 502", next_poll_at=t2 + timedelta(minutes=2), paused=False)
+    n1 = await fs.record_failure(
+        db, fid, now=t2, error="HTTP 500", next_poll_at=t2 + timedelta(minutes=1), paused=False
+    )
+    n2 = await fs.record_failure(
+        db, fid, now=t2, error="HTTP 502", next_poll_at=t2 + timedelta(minutes=2), paused=False
+    )
     assert (n1, n2) == (1, 2)
     h = await fs.get_feed(db, fid)
     assert h.consecutive_failures == 2 and h.last_error == "HTTP 502" and h.last_error_at == t2

@@ -116,7 +116,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
-def _status_error(status: int, reason: str | None, host: str, retry_after: float | None) -> FetchError:
+def _status_error(
+    status: int, reason: str | None, host: str, retry_after: float | None
+) -> FetchError:
     """The FetchError for a non-success HTTP status."""
     label = f"HTTP {status}" + (f" {reason}" if reason else "")
     if status == 429:
@@ -151,7 +153,9 @@ def _translate(exc: BaseException, url: str, total_timeout: float) -> FetchError
     if isinstance(exc, TimeoutError):
         return FetchError(f"timed out after {total_timeout:g}s fetching {host}")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return FetchError(f"TLS certificate of {host} is not valid ({_short(exc.certificate_error)})")
+        return FetchError(
+            f"TLS certificate of {host} is not valid ({_short(exc.certificate_error)})"
+        )
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return FetchError(f"TLS handshake with {host} failed")
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -286,9 +290,7 @@ class Fetcher:
             if str(result.with_fragment(None)) in seen:
                 raise FetchError(f"redirect loop at {host_for_display(result)}", permanent=True)
             url = result
-        raise FetchError(
-            f"too many redirects (more than {self._max_redirects})", permanent=True
-        )
+        raise FetchError(f"too many redirects (more than {self._max_redirects})", permanent=True)
 
     async def _request(self, url: URL, headers: dict[str, str]) -> FetchResult | URL:
         """One hop: a result, or the URL a redirect points to."""
@@ -313,7 +315,8 @@ class Fetcher:
         location = resp.headers.get("Location")
         if not location:
             raise FetchError(
-                f"redirect ({resp.status}) without a Location header", status=resp.status,
+                f"redirect ({resp.status}) without a Location header",
+                status=resp.status,
                 permanent=True,
             )
         try:

@@ -156,12 +156,17 @@ class _Cycle:
             )
         self.report.failed += 1
         self.report.errors.append((row.id, url, message))
-        self.logger.debug("poll: feed %d (%s) failed (%d in a row): %s", row.id, url, failures, message)
+        self.logger.debug(
+            "poll: feed %d (%s) failed (%d in a row): %s", row.id, url, failures, message
+        )
         if paused:
             self.report.paused.append(row.id)
             self.logger.warning(
                 "poll: feed %d (%s) paused after %d failures in a row: %s",
-                row.id, url, failures, message,
+                row.id,
+                url,
+                failures,
+                message,
             )
 
 
@@ -181,7 +186,15 @@ async def poll_due_feeds(
     """Poll every feed that is due now; one INFO line summarises the cycle."""
     rows = await feed_store.due_feeds(db, now_fn())
     cycle = _Cycle(
-        db, fetcher, ingest, now_fn, interval_s, logger, rng, max_failures, max_age_s,
+        db,
+        fetcher,
+        ingest,
+        now_fn,
+        interval_s,
+        logger,
+        rng,
+        max_failures,
+        max_age_s,
         report=PollReport(due=len(rows)),
     )
     limit = asyncio.Semaphore(max(1, concurrency))
@@ -199,6 +212,10 @@ async def poll_due_feeds(
     r = cycle.report
     logger.info(
         "poll: due=%d fetched=%d not_modified=%d failed=%d new=%d",
-        r.due, r.fetched, r.not_modified, r.failed, r.new_articles,
+        r.due,
+        r.fetched,
+        r.not_modified,
+        r.failed,
+        r.new_articles,
     )
     return r
