@@ -40,15 +40,20 @@ def test_channels_with_own_and_default_values(monkeypatch):
     )
     a, b = load_settings(None).channels
     assert (a.channel_id, a.time, a.timezone, a.max_stories) == (
-        int(CH1), time(7, 30), "America/New_York", 5)
+        int(CH1),
+        time(7, 30),
+        "America/New_York",
+        5,
+    )
     assert a.include == ("climate", "energy") and a.exclude == ("sport",)
     assert (b.time, b.timezone, b.max_stories) == (time(6, 15), "Europe/Berlin", 10)
 
 
 def test_env_file_is_read(tmp_path):
     env = tmp_path / ".env"
-    env.write_text(f"DISCORD_TOKEN=abc.def.ghi\nNEWSDESK_DIGEST_CHANNELS={CH1} 09:00\n"
-                   "NEWSDESK_FEEDS_FILE=\n")
+    env.write_text(
+        f"DISCORD_TOKEN=abc.def.ghi\nNEWSDESK_DIGEST_CHANNELS={CH1} 09:00\nNEWSDESK_FEEDS_FILE=\n"
+    )
     s = load_settings(env)
     assert s.discord_token.get_secret_value() == "abc.def.ghi"
     assert s.channels[0].time == time(9, 0)

@@ -35,7 +35,9 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path):
     conn = sqlite3.connect(path)
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
-    _insert_article(conn, "Harbour bridge reopens", "The bridge reopened on Monday.", "https://a.example/1")
+    _insert_article(
+        conn, "Harbour bridge reopens", "The bridge reopened on Monday.", "https://a.example/1"
+    )
     conn.commit()
     conn.close()
 
@@ -43,7 +45,9 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path):
     try:
         assert await _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
         assert await _scalar(db, "SELECT title FROM articles") == "Harbour bridge reopens"
-        hits = await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'bridge'")
+        hits = await _scalar(
+            db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'bridge'"
+        )
         assert hits == 1
     finally:
         await db.close()
@@ -64,13 +68,24 @@ async def test_fts_follows_insert_update_delete(db):
         " VALUES ('https://a.example/x', 'h', 'Café reopens', 'Crowds queued.', 'O', 1, 1)"
     )
     # remove_diacritics: "cafe" finds "Café"; porter: "crowd" finds "Crowds".
-    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 1
-    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 1
+    assert (
+        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 1
+    )
+    assert (
+        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 1
+    )
     await db.execute("UPDATE articles SET body = 'Nobody came.' WHERE url = 'https://a.example/x'")
-    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 0
-    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'nobody'") == 1
+    assert (
+        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 0
+    )
+    assert (
+        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'nobody'")
+        == 1
+    )
     await db.execute("DELETE FROM articles")
-    assert await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 0
+    assert (
+        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 0
+    )
 
 
 async def test_transaction_rolls_back_everything_on_error(db):

@@ -28,6 +28,7 @@ import aiosqlite
 
 from ..models import ParsedFeed
 from ..store import feeds as feed_store
+from ..store import transaction
 from ..store.feeds import FeedRow
 from .backoff import Uniform, next_poll_after_failure, next_poll_after_success, should_pause
 from .fetch import Fetcher, FetchError, FetchResult
@@ -72,7 +73,6 @@ class _Cycle:
     max_failures: int
     max_age_s: float
     report: PollReport = field(default_factory=PollReport)
-    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def poll(self, row: FeedRow) -> None:
         """Fetch, parse and ingest one feed; every outcome is recorded."""
@@ -105,7 +105,7 @@ class _Cycle:
 
     async def not_modified(self, row: FeedRow, result: FetchResult) -> None:
         now = self.now_fn()
-        async with self.db_lock:
+        async with transaction(self.db):
             await feed_store.record_not_modified(
                 self.db,
                 row.id,
@@ -118,9 +118,11 @@ class _Cycle:
 
     async def store(self, row: FeedRow, result: FetchResult, parsed: ParsedFeed) -> None:
         try:
-            async with self.db_lock:
-                counts = await self.ingest(row.id, row.guild_id, parsed)
-                now = self.now_fn()
+            # The ingest writes the feed's entries in its own transaction; the
+            # health update follows in another (transactions are not re-entrant).
+            counts = await self.ingest(row.id, row.guild_id, parsed)
+            now = self.now_fn()
+            async with transaction(self.db):
                 await feed_store.record_success(
                     self.db,
                     row.id,
@@ -150,7 +152,7 @@ class _Cycle:
             now, failures, interval_s=self.interval_s, retry_after=retry_after, rng=self.rng
         )
         url = strip_userinfo(row.url)
-        async with self.db_lock:
+        async with transaction(self.db):
             await feed_store.record_failure(
                 self.db, row.id, now=now, error=message, next_poll_at=next_at, paused=paused
             )

@@ -1,5 +1,5 @@
 """The SQLite store (aiosqlite): schema, migrations and one module per table group."""
 
-from .db import SCHEMA_VERSION, StoreError, open_db, transaction
+from .db import SCHEMA_VERSION, StoreError, open_db, transaction, write_lock
 
-__all__ = ["SCHEMA_VERSION", "StoreError", "open_db", "transaction"]
+__all__ = ["SCHEMA_VERSION", "StoreError", "open_db", "transaction", "write_lock"]

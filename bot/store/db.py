@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -59,18 +61,38 @@ async def open_db(path: str | Path) -> aiosqlite.Connection:
     return db
 
 
+_write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def write_lock(db: aiosqlite.Connection) -> asyncio.Lock:
+    """The lock that serialises transactions on ``db`` within this process.
+
+    Every task (the poller, a slash command, a digest) shares one connection;
+    without it two tasks would nest ``BEGIN`` or commit each other's writes.
+    """
+    lock = _write_locks.get(db)
+    if lock is None:
+        lock = _write_locks[db] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
 
     The connection runs in autocommit mode (``isolation_level=None``), so
-    everything outside such a block commits statement by statement.
+    everything outside such a block commits statement by statement. Writers
+    that must not interleave with another task's transaction use this block;
+    it holds :func:`write_lock` for its whole length (it is not re-entrant).
     """
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    else:
-        await db.execute("COMMIT")
+    async with write_lock(db):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        else:
+            await db.execute("COMMIT")
