@@ -366,3 +366,50 @@ async def test_gateway_disconnect_resumes_and_answers(newsroom: Newsroom) -> Non
         final = await handle.wait_edit(1)
     assert final["embeds"][0]["description"].count("`#") == 2
     assert fake.gateway_connects == ["/gateway", "/gateway/resume"]
+
+
+async def test_a_server_never_sees_another_servers_articles(newsroom: Newsroom) -> None:
+    from bot.models import Entry
+
+    other = newsroom.fake.add_guild("Elsewhere", channels=["news"])
+    secret = Entry(
+        title="Zeppelin festival returns to the lakeside",
+        url="https://private.example/zeppelin",
+        published_at=dt.datetime(2024, 5, 31, 15, tzinfo=dt.UTC),
+        summary="The zeppelin festival is back for its tenth year.",
+        source="Lakeside Weekly",
+    )
+    await newsroom.nd.ingest_entries([secret], guild_id=other.id)
+    guilds = [newsroom.guild.id, other.id]
+    newsroom.settings = newsroom.settings.model_copy(update={"guild_ids": guilds})
+    async with newsroom.running():
+        _, _, mine = await run_command(newsroom, "news search", {"query": "zeppelin"})
+        _, _, theirs = await run_command(
+            newsroom, "news search", {"query": "zeppelin"}, guild=other, channel="news"
+        )
+    assert "Zeppelin" not in mine["embeds"][0]["description"]
+    assert "Zeppelin festival" in theirs["embeds"][0]["description"]
+
+
+async def test_run_bot_stops_cleanly_on_sigterm(newsroom: Newsroom) -> None:
+    import asyncio
+    import os
+    import signal
+
+    from pydantic import SecretStr
+
+    from bot.discordbot.app import run_bot
+
+    token = SecretStr(newsroom.fake.token)
+    settings = newsroom.settings.model_copy(update={"discord_token": token})
+    task = asyncio.create_task(run_bot(settings, newsroom.nd))
+    await newsroom.fake.wait_commands(newsroom.guild)
+    for _ in range(300):
+        if newsroom.fake.session is not None and newsroom.fake.session.connected:
+            break
+        await asyncio.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(task, timeout=10)
+    assert task.exception() is None
+    async with newsroom.nd.db.execute("SELECT 1") as cur:  # the caller still owns the store
+        assert (await cur.fetchone())[0] == 1
