@@ -9,22 +9,75 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 # Query parameters that only track the reader; compared case-insensitively.
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-        "igshid", "igsh", "yclid", "ysclid", "_ga", "_gl", "_hsenc", "_hsmi", "__hssc", "__hstc",
-        "__hsfp", "hsctatracking", "mkt_tok", "ref_src", "ref_url", "oly_anon_id", "oly_enc_id",
-        "vero_conv", "vero_id", "wickedid", "twclid", "ttclid", "li_fat_id", "s_cid", "ncid",
-        "cmpid", "guccounter", "guce_referrer", "guce_referrer_sig", "sr_share", "at_medium",
-        "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4", "ito", "smid",
-        "spm", "xtor", "cid_source", "fb_action_ids", "fb_action_types",
-        "fb_source", "fb_ref", "action_object_map", "action_type_map", "action_ref_map",
-        "__twitter_impression", "wt_mc", "wt.mc_id", "ocid", "trk", "trkcampaign",
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "igsh",
+        "yclid",
+        "ysclid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "__hssc",
+        "__hstc",
+        "__hsfp",
+        "hsctatracking",
+        "mkt_tok",
+        "ref_src",
+        "ref_url",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_conv",
+        "vero_id",
+        "wickedid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "s_cid",
+        "ncid",
+        "cmpid",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "sr_share",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+        "ito",
+        "smid",
+        "spm",
+        "xtor",
+        "cid_source",
+        "fb_action_ids",
+        "fb_action_types",
+        "fb_source",
+        "fb_ref",
+        "action_object_map",
+        "action_type_map",
+        "action_ref_map",
+        "__twitter_impression",
+        "wt_mc",
+        "wt.mc_id",
+        "ocid",
+        "trk",
+        "trkcampaign",
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "piwik_", "matomo_", "hmb_")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WORDS_ONLY = re.compile(r"[^\w\s]+")
-_UNDERSCORE = re.compile(r"_+")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")  # one char at a time is faster here than "+"
 
 # GUIDs that say nothing about which article they name.
 PLACEHOLDER_GUIDS = frozenset(
@@ -91,8 +144,7 @@ def _strip_tracking(query: str) -> str:
 
 def normalise_for_hash(text: str) -> str:
     """Case-folded, punctuation-free, whitespace-collapsed text."""
-    text = _UNDERSCORE.sub(" ", _WORDS_ONLY.sub("", text.casefold()))
-    return " ".join(text.split())
+    return " ".join(_PUNCTUATION.sub("", text.casefold()).split())
 
 
 def content_hash(title: str, body: str) -> str:

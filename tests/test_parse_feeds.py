@@ -196,7 +196,10 @@ def test_json_that_is_not_a_feed(data: bytes) -> None:
     [
         (b"", "empty"),
         (b"   \n\t ", "empty"),
-        (b"<!DOCTYPE html><html><head><title>x</title></head><body><p>Hi</p></body></html>", "HTML"),
+        (
+            b"<!DOCTYPE html><html><head><title>x</title></head><body><p>Hi</p></body></html>",
+            "HTML",
+        ),
         (b"\x00\x01\x02garbage\xff\xfe", "not a feed"),
         (b"just some words", "not a feed"),
     ],
@@ -317,5 +320,7 @@ def test_every_shared_feed_file_parses_or_raises_parse_error() -> None:
             with_entries += bool(feed.entries)
     assert not failures, "\n".join(failures)
     assert len(files) > 200
-    assert with_entries >= 100  # measured: 120 of 262 (the rest: encoding tests, expected-output JSON)
+    assert (
+        with_entries >= 100
+    )  # measured: 120 of 262 (the rest: encoding tests, expected-output JSON)
     print(f"{len(files)} files: {with_entries} with entries, {parse_errors} ParseError, 0 other")

@@ -112,16 +112,23 @@ def _is_nav_bar(paragraph: str) -> bool:
     items = [item for item in NAV_SEPARATORS.split(paragraph) if item]
     if len(items) < NAV_MIN_ITEMS:
         return False
-    return all(
-        len(item.split()) <= NAV_MAX_WORDS_PER_ITEM and (item[0].isupper() or item[0].isdigit())
-        for item in items
+    return all(_is_nav_item(item) for item in items)
+
+
+def _is_nav_item(item: str) -> bool:
+    """A section name: at most a few words, the first capitalised ("iPlayer" too)."""
+    words = item.split()
+    return 0 < len(words) <= NAV_MAX_WORDS_PER_ITEM and any(
+        char.isupper() or char.isdigit() for char in words[0]
     )
 
 
 def _is_social_bar(paragraph: str) -> bool:
     """Two or more share-button names and nothing else ("Facebook Twitter Email")."""
-    words = [word.strip(",|•·:").casefold() for word in paragraph.split()]
-    words = [word for word in words if word]
+    tokens = paragraph.split()
+    if not 2 <= len(tokens) <= 16:
+        return False
+    words = [word for token in tokens if (word := token.strip(",|•·:").casefold())]
     return len(words) >= 2 and all(word in SOCIAL_WORDS for word in words)
 
 
@@ -157,8 +164,8 @@ def clean_text(text: str) -> str:
 def html_to_text(html: str) -> str:
     """HTML (a fragment or a whole page) -> :func:`clean_text` output.
 
-    Block elements separate paragraphs, ``<br>`` breaks lines, scripts, styles,
-    forms and navigation are dropped.
+    Block elements and ``<br>`` separate paragraphs; scripts, styles, forms and
+    navigation are dropped.
     """
     if not html:
         return ""
@@ -192,9 +199,7 @@ def _html_text(html: str) -> str:
                 continue
             if tag == "pre":
                 pre_depth += 1
-            if tag == "br":
-                pieces.append("\n")
-            elif tag in _BLOCK_TAGS:
+            if tag in _BLOCK_TAGS:  # <br> too: in feeds it separates paragraphs
                 pieces.append("\n\n")
             _add(pieces, element.text, pre_depth)
         else:

@@ -68,9 +68,7 @@ def parse_feed(
         return parse_json_feed(data, url=url, max_entries=max_entries)
     utf8, notes = _prepare(data, content_type)
     result = _run_feedparser(utf8, content_type if not notes.get("encoding") else None)
-    entries = [
-        _entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]
-    ]
+    entries = [_entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]]
     entries = [entry for entry in entries if entry is not None]
     version = result.get("version") or ""
     if not version and not entries:

@@ -13,9 +13,7 @@ from bot.models import Entry, ParsedFeed
 MAX_TITLE_CHARS = 1000
 
 
-def parse_json_feed(
-    data: bytes, *, url: str | None = None, max_entries: int = 1000
-) -> ParsedFeed:
+def parse_json_feed(data: bytes, *, url: str | None = None, max_entries: int = 1000) -> ParsedFeed:
     """Parse a JSON Feed document; ParseError when it is not one."""
     document = load_json(data)
     if not isinstance(document, dict):

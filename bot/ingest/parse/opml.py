@@ -23,10 +23,12 @@ def parse_opml(data: bytes) -> list[tuple[str, str | None]]:
         root = etree.fromstring(bytes(data), parser=_PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"not OPML: {exc}"[:300]) from exc
-    if root is None or not isinstance(root.tag, str) or etree.QName(root).localname != "opml":
+    if root is None or not isinstance(root.tag, str) or root.tag.rsplit("}", 1)[-1] != "opml":
         raise ParseError("not OPML: the root element is not <opml>")
     feeds: dict[str, str | None] = {}
-    for outline in root.iter("{*}outline"):
+    for outline in root.iter():
+        if not isinstance(outline.tag, str) or outline.tag.rsplit("}", 1)[-1] != "outline":
+            continue
         attributes = {key.lower(): value for key, value in outline.attrib.items()}
         url = (attributes.get("xmlurl") or "").strip()
         if url and url not in feeds:

@@ -7,9 +7,21 @@ import re
 KINDS = ("feed", "json_feed", "opml", "html", "jsonl", "text")
 
 _EXTENSIONS = {
-    ".xml": "feed", ".rss": "feed", ".atom": "feed", ".rdf": "feed", ".feed": "feed",
-    ".json": "json_feed", ".opml": "opml", ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "text", ".text": "text", ".md": "text",
+    ".xml": "feed",
+    ".rss": "feed",
+    ".atom": "feed",
+    ".rdf": "feed",
+    ".feed": "feed",
+    ".json": "json_feed",
+    ".opml": "opml",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
 }
 _CONTENT_TYPES = (  # first match wins
     (re.compile(r"opml"), "opml"),

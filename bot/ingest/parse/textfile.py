@@ -26,7 +26,8 @@ def parse_text_article(text: str, *, source: str | None = None) -> Entry:
     """A plain-text article -> Entry (body not yet cleaned of boilerplate).
 
     The first line that is not boilerplate (navigation bars and the like) is the
-    title; date lines ("Published on ...") give ``published_at``; a glued
+    title, boilerplate above it is dropped (the rest is cleaned later, by
+    bot.clean.to_article); date lines ("Published on ...") give ``published_at``; a glued
     metadata trailer ("103257593Articlegeneral newsmediaWorld News") gives the
     category. Both are removed from the body.
     """
@@ -50,9 +51,12 @@ def parse_text_article(text: str, *, source: str | None = None) -> Entry:
         if trailer := GLUED_TRAILER.match(line):
             categories.append(trailer["category"].strip())
             continue
-        if not title and not is_boilerplate(line) and len(line) <= MAX_TITLE_CHARS:
-            title = line
-            continue
+        if not title and not body:
+            if is_boilerplate(line):  # site navigation above the title
+                continue
+            if len(line) <= MAX_TITLE_CHARS:
+                title = line
+                continue
         body.append(line)
     content = "\n".join(body).strip()
     if not title and not content:
