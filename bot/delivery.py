@@ -16,6 +16,9 @@ The caller hands in ``prepare()`` (builds and renders the digest) and
   older than that, Discord no longer deduplicates, so the row is marked
   ``failed`` ("uncertain") and nothing is resent: a missing digest is better
   than a double one, and an admin can still run ``/digest now``.
+* Every write runs in ``transaction()`` (the connection's write lock), so a
+  claim can never ride along in, and be rolled back with, another task's
+  transaction on the shared connection.
 * A 403 marks the channel forbidden (``channel_state``) and the digest
   ``failed``; scheduled digests then skip the channel, without calling
   Discord, until a send there succeeds (``/digest now``) or the flag is cleared.
@@ -203,14 +206,15 @@ class Delivery:
                 return await self._empty(channel, day, record)
             payloads = payloads or [quiet_payload()]
         if record is None:
-            claimed = await store.claim_digest(
-                self.db,
-                cid,
-                day,
-                guild_id=channel.guild_id or 0,
-                nonce=message_nonce(cid, day, 0),
-                now=self._now(),
-            )
+            async with transaction(self.db):
+                claimed = await store.claim_digest(
+                    self.db,
+                    cid,
+                    day,
+                    guild_id=channel.guild_id or 0,
+                    nonce=message_nonce(cid, day, 0),
+                    now=self._now(),
+                )
             if not claimed:
                 return DeliveryResult(cid, day, "already")
         return await self._send_all(channel, day, prepared, payloads, send, done)
@@ -227,20 +231,22 @@ class Delivery:
                 f"uncertain: claimed {age}s ago and never confirmed; not resent, since "
                 "Discord no longer deduplicates the nonce"
             )
-            await store.finish_digest(
-                self.db,
-                cid,
-                day,
-                store.FAILED,
-                now=self._now(),
-                message_ids=record.message_ids,
-                error=error,
-            )
+            async with transaction(self.db):
+                await store.finish_digest(
+                    self.db,
+                    cid,
+                    day,
+                    store.FAILED,
+                    now=self._now(),
+                    message_ids=record.message_ids,
+                    error=error,
+                )
             return DeliveryResult(
                 cid, day, "uncertain", message_ids=record.message_ids, error=error
             )
         if force and record.status != store.SENT:
-            await store.reclaim_digest(self.db, cid, day, now=self._now())
+            async with transaction(self.db):
+                await store.reclaim_digest(self.db, cid, day, now=self._now())
             return None
         return DeliveryResult(
             cid, day, "already", story_count=record.story_count, message_ids=record.message_ids
@@ -265,15 +271,23 @@ class Delivery:
             except Exception as exc:  # noqa: BLE001 - reported, never retried blindly
                 log.warning("sending digest message %d to channel %s failed: %s", index, cid, exc)
                 error = f"sending message {index + 1} of {len(payloads)} failed: {_short(exc)}"
-                await store.record_channel_error(
-                    self.db, cid, guild_id=channel.guild_id or 0, error=error, now=self._now()
-                )
-                await store.finish_digest(
-                    self.db, cid, day, store.FAILED, now=self._now(), message_ids=ids, error=error
-                )
+                async with transaction(self.db):
+                    await store.record_channel_error(
+                        self.db, cid, guild_id=channel.guild_id or 0, error=error, now=self._now()
+                    )
+                    await store.finish_digest(
+                        self.db,
+                        cid,
+                        day,
+                        store.FAILED,
+                        now=self._now(),
+                        message_ids=ids,
+                        error=error,
+                    )
                 return DeliveryResult(cid, day, "failed", prepared.story_count, ids, error)
             ids.append(int(message_id))
-            await store.save_progress(self.db, cid, day, ids)
+            async with transaction(self.db):
+                await store.save_progress(self.db, cid, day, ids)
         async with transaction(self.db):
             await store.finish_digest(
                 self.db,
@@ -333,43 +347,50 @@ class Delivery:
     ) -> None:
         """Write a final status, inserting the claim row if there is none yet."""
         cid, now = channel.channel_id, self._now()
-        if record is None:
-            await store.claim_digest(
+        async with transaction(self.db):
+            if record is None:
+                await store.claim_digest(
+                    self.db,
+                    cid,
+                    day,
+                    guild_id=channel.guild_id or 0,
+                    nonce=message_nonce(cid, day, 0),
+                    now=now,
+                    status=status,
+                )
+            await store.finish_digest(
                 self.db,
                 cid,
                 day,
-                guild_id=channel.guild_id or 0,
-                nonce=message_nonce(cid, day, 0),
+                status,
                 now=now,
-                status=status,
+                message_ids=record.message_ids if record else None,
+                error=error,
             )
-        await store.finish_digest(
-            self.db,
-            cid,
-            day,
-            status,
-            now=now,
-            message_ids=record.message_ids if record else None,
-            error=error,
-        )
 
     async def record_missed(self, channel: DigestChannel, day: dt.date, *, reason: str) -> bool:
         """Record that ``day``'s digest was not posted in time; ``False`` if a row exists."""
         async with self._lock(channel.channel_id):
-            inserted = await store.claim_digest(
-                self.db,
-                channel.channel_id,
-                day,
-                guild_id=channel.guild_id or 0,
-                nonce=message_nonce(channel.channel_id, day, 0),
-                now=self._now(),
-                status=store.MISSED,
-            )
-            if inserted:
-                await store.finish_digest(
-                    self.db, channel.channel_id, day, store.MISSED, now=self._now(), error=reason
+            async with transaction(self.db):
+                inserted = await store.claim_digest(
+                    self.db,
+                    channel.channel_id,
+                    day,
+                    guild_id=channel.guild_id or 0,
+                    nonce=message_nonce(channel.channel_id, day, 0),
+                    now=self._now(),
+                    status=store.MISSED,
                 )
-            else:
+                if inserted:
+                    await store.finish_digest(
+                        self.db,
+                        channel.channel_id,
+                        day,
+                        store.MISSED,
+                        now=self._now(),
+                        error=reason,
+                    )
+            if not inserted:
                 record = await store.get_digest(self.db, channel.channel_id, day)
                 stale = record and record.status == store.CLAIMED
                 if stale and self._now() - record.claimed_at > self.resend_window:

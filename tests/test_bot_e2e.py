@@ -413,3 +413,15 @@ async def test_run_bot_stops_cleanly_on_sigterm(newsroom: Newsroom) -> None:
     assert task.exception() is None
     async with newsroom.nd.db.execute("SELECT 1") as cur:  # the caller still owns the store
         assert (await cur.fetchone())[0] == 1
+
+
+async def test_startup_forgets_a_403_where_permissions_are_now_fine(newsroom: Newsroom) -> None:
+    db = newsroom.nd.db
+    for channel in (newsroom.news, newsroom.locked):
+        await digest_store.mark_forbidden(
+            db, channel.id, guild_id=newsroom.guild.id, error="403 Forbidden", now=0
+        )
+    async with newsroom.running():
+        pass
+    assert not await digest_store.is_forbidden(db, newsroom.news.id)  # bot may send there now
+    assert await digest_store.is_forbidden(db, newsroom.locked.id)  # still denied

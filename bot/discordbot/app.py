@@ -22,6 +22,7 @@ from bot.delivery import Delivery, DeliveryResult, PreparedDigest, SendForbidden
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
 from bot.schedule import NewsScheduler, utc_now
 from bot.store import digests as digest_store
+from bot.store.db import transaction
 
 from .common import report_error
 from .convert import message_kwargs, no_mentions
@@ -135,7 +136,8 @@ class NewsdeskBot(commands.Bot):
             perms = channel.permissions_for(guild.me)  # type: ignore[union-attr]
             if perms.view_channel and perms.send_messages and perms.embed_links:
                 log.info("channel %s: permissions look fixed; digests resume", state.channel_id)
-                await digest_store.clear_forbidden(self.services.db, state.channel_id)
+                async with transaction(self.services.db):
+                    await digest_store.clear_forbidden(self.services.db, state.channel_id)
 
     # -- digests ----------------------------------------------------------
 
