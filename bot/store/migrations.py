@@ -151,4 +151,12 @@ CREATE TABLE story_postings (
 CREATE INDEX story_postings_term_at ON story_postings (term, at);
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
+# A covering index for search (bot.search.engine forces it with INDEXED BY so
+# filtering matches by date, server and outlet never reads the long article
+# rows), and when a feed's current failure streak began (for pausing).
+MIGRATION_3 = """
+CREATE INDEX articles_search ON articles (id, published_at, guild_id, source);
+ALTER TABLE feeds ADD COLUMN first_failure_at INTEGER;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
