@@ -117,14 +117,21 @@ async def test_success_not_modified_failure_and_resume_update_health(db):
         db, fid, now=t2, error="HTTP 500", next_poll_at=t2 + timedelta(minutes=1), paused=False
     )
     n2 = await fs.record_failure(
-        db, fid, now=t2, error="HTTP 502", next_poll_at=t2 + timedelta(minutes=2), paused=False
+        db,
+        fid,
+        now=t2 + timedelta(minutes=1),
+        error="HTTP 502",
+        next_poll_at=t2 + timedelta(minutes=2),
+        paused=False,
     )
     assert (n1, n2) == (1, 2)
     h = await fs.get_feed(db, fid)
-    assert h.consecutive_failures == 2 and h.last_error == "HTTP 502" and h.last_error_at == t2
+    assert h.consecutive_failures == 2 and h.last_error == "HTTP 502"
+    assert h.last_error_at == t2 + timedelta(minutes=1)
     assert h.last_success_at == t1 and not h.paused
     row = (await fs.due_feeds(db, t2 + timedelta(hours=1)))[0]
-    assert row.consecutive_failures == 2 and row.failing_since == t1
+    # The streak began at the first failure, not at the second nor the last success.
+    assert row.consecutive_failures == 2 and row.failing_since == t2
     assert (row.etag, row.last_modified) == ('"v1"', "Tue, 01 Jul 2025")
 
     t3 = t2 + timedelta(minutes=5)

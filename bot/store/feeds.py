@@ -5,9 +5,8 @@ server sees; any other value is a feed one Discord server added, visible
 and removable only there. Timestamps are unix seconds in the database and
 aware UTC datetimes in Python.
 
-The schema has no "first failure" column, so the start of a failure
-streak is estimated as the last success (or, for a feed that never worked,
-the time it was added): see :attr:`FeedRow.failing_since`.
+``first_failure_at`` records when the current failure streak began; a
+success or a resume clears it (see :attr:`FeedRow.failing_since`).
 """
 
 from __future__ import annotations
@@ -47,11 +46,12 @@ class FeedRow:
     consecutive_failures: int
     last_success_at: datetime | None
     added_at: datetime
+    first_failure_at: datetime | None = None
 
     @property
     def failing_since(self) -> datetime:
-        """Best estimate of when the current failure streak began."""
-        return self.last_success_at or self.added_at
+        """When the current failure streak began (best estimate on old rows)."""
+        return self.first_failure_at or self.last_success_at or self.added_at
 
 
 def to_ts(value: datetime) -> int:
@@ -141,7 +141,7 @@ async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
     """Feeds that are not paused and whose next poll time has come, oldest first."""
     async with db.execute(
         "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
-        "last_success_at, added_at FROM feeds "
+        "last_success_at, added_at, first_failure_at FROM feeds "
         "WHERE paused = 0 AND next_poll_at <= ? ORDER BY next_poll_at, id",
         (to_ts(now),),
     ) as cur:
@@ -156,6 +156,7 @@ async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
             consecutive_failures=r["consecutive_failures"],
             last_success_at=from_ts(r["last_success_at"]),
             added_at=from_ts(r["added_at"]) or datetime.fromtimestamp(0, UTC),
+            first_failure_at=from_ts(r["first_failure_at"]),
         )
         for r in rows
     ]
@@ -178,7 +179,8 @@ async def record_success(
     ts = to_ts(now)
     await db.execute(
         "UPDATE feeds SET etag = ?, last_modified = ?, last_fetch_at = ?, last_success_at = ?, "
-        "consecutive_failures = 0, next_poll_at = ?, title = COALESCE(title, ?) WHERE id = ?",
+        "consecutive_failures = 0, first_failure_at = NULL, next_poll_at = ?, "
+        "title = COALESCE(title, ?) WHERE id = ?",
         (etag, last_modified, ts, ts, to_ts(next_poll_at), title, feed_id),
     )
 
@@ -196,8 +198,8 @@ async def record_not_modified(
     ts = to_ts(now)
     await db.execute(
         "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-        "last_fetch_at = ?, last_success_at = ?, consecutive_failures = 0, next_poll_at = ? "
-        "WHERE id = ?",
+        "last_fetch_at = ?, last_success_at = ?, consecutive_failures = 0, "
+        "first_failure_at = NULL, next_poll_at = ? WHERE id = ?",
         (etag, last_modified, ts, ts, to_ts(next_poll_at), feed_id),
     )
 
@@ -216,10 +218,11 @@ async def record_failure(
     message = (error or "unknown error")[:_ERROR_MAX_CHARS]
     async with db.execute(
         "UPDATE feeds SET last_fetch_at = ?, last_error = ?, last_error_at = ?, "
-        "consecutive_failures = consecutive_failures + 1, next_poll_at = ?, "
+        "consecutive_failures = consecutive_failures + 1, "
+        "first_failure_at = COALESCE(first_failure_at, ?), next_poll_at = ?, "
         "paused = CASE WHEN ? THEN 1 ELSE paused END WHERE id = ? "
         "RETURNING consecutive_failures",
-        (ts, message, ts, to_ts(next_poll_at), int(paused), feed_id),
+        (ts, message, ts, ts, to_ts(next_poll_at), int(paused), feed_id),
     ) as cur:
         row = await cur.fetchone()
     return 0 if row is None else int(row[0])
@@ -228,7 +231,8 @@ async def record_failure(
 async def resume_feed(db: aiosqlite.Connection, feed_id: int) -> bool:
     """Unpause a feed and make it due now (failure streak reset); True if it exists."""
     cur = await db.execute(
-        "UPDATE feeds SET paused = 0, consecutive_failures = 0, next_poll_at = 0 WHERE id = ?",
+        "UPDATE feeds SET paused = 0, consecutive_failures = 0, first_failure_at = NULL, "
+        "next_poll_at = 0 WHERE id = ?",
         (feed_id,),
     )
     return cur.rowcount > 0
