@@ -58,6 +58,20 @@ async def run_command(newsroom: Newsroom, path: str, options: dict | None = None
     return handle, first, final
 
 
+async def all_pages(newsroom: Newsroom, message: dict[str, Any]) -> str:
+    """Press Next (as the owner, who invoked) until the last page; the pages' text joined."""
+    texts = [message["embeds"][0]["description"]]
+    for _ in range(50):
+        nxt = buttons(message).get("Next")
+        if nxt is None or nxt.get("disabled"):
+            break
+        press = await newsroom.fake.send_component(message, nxt["custom_id"])
+        assert (await press.wait_response())["type"] == 7
+        message = newsroom.fake.message(message["id"])
+        texts.append(message["embeds"][0]["description"])
+    return "\n\n".join(texts)
+
+
 # -- start-up ------------------------------------------------------------------
 
 
@@ -146,7 +160,7 @@ async def test_news_date_latest_and_story(newsroom: Newsroom) -> None:
             newsroom, "news date", {"when": "2024-05-31..2024-06-01"}
         )
         assert first["type"] == 5
-        text = by_date["embeds"][0]["description"]
+        text = await all_pages(newsroom, by_date)
         assert "Central bank raises interest rates" in text
         (bank,) = [line for line in text.split("\n\n") if "Central bank" in line]
         outlets = int(bank.split(" outlets")[0].rsplit("· ", 1)[1])
