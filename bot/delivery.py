@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiosqlite
 
@@ -50,13 +50,6 @@ QUIET_LINE = "No new stories since the last digest."
 
 Payload = dict[str, Any]
 SendFn = Callable[[Payload, str], Awaitable[int]]
-
-
-class SentItem(Protocol):
-    """What ``record_sent`` needs from a digest item."""
-
-    story_id: int
-    source_count: int
 
 
 RecordSent = Callable[[aiosqlite.Connection, int, dt.date, Sequence[Any]], Awaitable[Any]]
