@@ -89,7 +89,9 @@ def corpus_entries() -> list[tuple[str, str, datetime]]:
     for path in sorted((SAMPLE_DIR / "articles").glob("*.txt")):
         stamp = re.search(r"Original Story at – (\S+ \S+)", path.read_text(encoding="utf-8"))
         assert stamp, f"{path.name} has no 'Original Story at' line"
-        out.append((rel(path), text_title(path), datetime.fromisoformat(stamp[1]).replace(tzinfo=UTC)))
+        out.append(
+            (rel(path), text_title(path), datetime.fromisoformat(stamp[1]).replace(tzinfo=UTC))
+        )
     for path in sorted((SAMPLE_DIR / "pages").glob("*.html")):
         meta = page_meta(path)
         out.append((rel(path), meta["og:title"], aware(meta["article:published_time"])))
@@ -180,7 +182,9 @@ def test_text_files_have_the_seed_shape():
     assert all("Original Story at – " in t for t in texts)
     assert any(re.search(r"^\d{5,}Article[a-z ]*[A-Z][\w ]+$", t, re.M) for t in texts)
     assert any("Read more: " in t for t in texts)
-    assert any("Leave A Reply" in t and "Your email address will not be published." in t for t in texts)
+    assert any(
+        "Leave A Reply" in t and "Your email address will not be published." in t for t in texts
+    )
     assert any(t.splitlines()[0].count(",") >= 3 for t in texts)  # a navigation header line
     paragraphs = [p.strip() for t in texts for p in t.split("\n\n") if len(p.strip()) > 80]
     assert len(paragraphs) > len(set(paragraphs))  # some paragraph is duplicated
