@@ -127,8 +127,10 @@ class Ingestor:
                 if self.clusterer is not None:
                     await self.clusterer.assign(self.db, article_id, article)
             else:
-                article_id, stored_hash, stored_guild = match
-                if stored_hash == article.content_hash:
+                article_id, stored_hash, stored_guild, stored_version = match
+                if stored_hash == article.content_hash or _version(article) < stored_version:
+                    # Same content, or an older version of what is stored
+                    # (feeds list updated entries twice; archives replay).
                     report.duplicates += 1
                 else:
                     await self._update(article_id, article)
@@ -161,10 +163,10 @@ class Ingestor:
                 chunk = values_list[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 # column is one of the three literals above, never user input
-                sql = f"SELECT id, url, guid, content_hash, guild_id FROM articles WHERE {column} IN ({marks})"  # noqa: S608
+                sql = f"SELECT id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at) FROM articles WHERE {column} IN ({marks})"  # noqa: S608
                 async with self.db.execute(sql, chunk) as cur:
                     for row in await cur.fetchall():
-                        known.put(row[0], row[1], row[2], row[3], row[4])
+                        known.put(row[0], row[1], row[2], row[3], row[4], row[5])
         return known
 
     async def _insert(self, a: Article, *, guild_id: int) -> int:
@@ -202,24 +204,38 @@ class Ingestor:
                 a.content_hash,
                 a.author,
                 a.category,
-                _ts(a.updated_at or self.now()),
+                _ts(a.updated_at),
                 article_id,
             ),
         )
+
+
+_Stored = tuple[int, str, int, int]  # id, content hash, guild id, version (unix time)
+
+
+def _version(a: Article) -> int:
+    """Which of two versions of one article is newer: its update, else publication time."""
+    return int((a.updated_at or a.published_at).timestamp())
 
 
 class _Known:
     """Identity keys of stored (or just-stored) articles, for one batch."""
 
     def __init__(self) -> None:
-        self.by_url: dict[str, tuple[int, str, int]] = {}
-        self.by_guid: dict[str, tuple[int, str, int]] = {}
-        self.by_hash: dict[str, tuple[int, str, int]] = {}
+        self.by_url: dict[str, _Stored] = {}
+        self.by_guid: dict[str, _Stored] = {}
+        self.by_hash: dict[str, _Stored] = {}
 
     def put(
-        self, article_id: int, url: str | None, guid: str | None, content_hash: str, guild_id: int
+        self,
+        article_id: int,
+        url: str | None,
+        guid: str | None,
+        content_hash: str,
+        guild_id: int,
+        version: int,
     ) -> None:
-        value = (article_id, content_hash, guild_id)
+        value = (article_id, content_hash, guild_id, version)
         if url:
             self.by_url[url] = value
         if guid:
@@ -227,10 +243,10 @@ class _Known:
         self.by_hash.setdefault(content_hash, value)
 
     def add(self, article_id: int, a: Article, guild_id: int) -> None:
-        self.put(article_id, a.url, a.guid, a.content_hash, guild_id)
+        self.put(article_id, a.url, a.guid, a.content_hash, guild_id, _version(a))
 
 
-def _match(known: _Known, a: Article) -> tuple[int, str, int] | None:
+def _match(known: _Known, a: Article) -> _Stored | None:
     if a.url and a.url in known.by_url:
         return known.by_url[a.url]
     if a.guid and a.guid in known.by_guid:

@@ -7,6 +7,7 @@ recorded with its reason and the others go on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from ..models import Entry
 from .parse import ParseError, iter_jsonl, parse_feed, parse_opml, parse_page, parse_text_article
 from .parse import sniff as sniff_document
-from .pipeline import IngestReport, Ingestor
+from .pipeline import Ingestor, IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,20 @@ def _host(url: str | None) -> str | None:
     if not url:
         return None
     return urlsplit(url).hostname or None
+
+
+def source_from_filename(filename: str | None) -> str | None:
+    """The outlet named at the start of a text file's name, if any.
+
+    ``coastline-post_bridge-closure.txt`` -> ``"Coastline Post"``; names that
+    start with digits (``000_e49189fa.txt``) name no outlet.
+    """
+    if not filename:
+        return None
+    head = Path(filename).stem.split("_", 1)[0]
+    if "_" not in Path(filename).stem or not any(c.isalpha() for c in head):
+        return None
+    return " ".join(part.capitalize() for part in head.replace("-", " ").split()) or None
 
 
 def _chunks(entries: Iterable[Entry | ParseError], size: int) -> Iterator[list[Entry | ParseError]]:
@@ -129,10 +144,17 @@ async def ingest_document(
             progress(where, 1)
     else:  # plain text article
         text = data.decode("utf-8", "replace")
-        entry = parse_text_article(text)
+        entry = parse_text_article(text, source=source_from_filename(filename))
         report.add(await ingestor.ingest_entries([entry], guild_id=guild_id, where=where))
         if progress:
             progress(where, 1)
+
+
+def _read_file(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES and path.suffix.lower() != ".jsonl":
+        raise ParseError(f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+    return path.read_bytes()
 
 
 async def ingest_file(
@@ -140,10 +162,7 @@ async def ingest_file(
 ) -> None:
     where = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES and path.suffix.lower() != ".jsonl":
-            raise ParseError(f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
-        data = path.read_bytes()
+        data = await asyncio.to_thread(_read_file, path)
     except OSError as exc:
         outcome.report.fail(where, f"cannot read: {exc.strerror or exc}")
         return
