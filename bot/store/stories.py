@@ -1,0 +1,191 @@
+"""Story queries: a story with its articles, stories of a period, the latest stories.
+
+Guild visibility: with ``guild_id=g`` only articles shared by every server
+(``guild_id = 0``), owned by ``g`` or reached through a feed of ``g`` are
+shown, and a story with no such article is not returned at all; its counts
+are then those of the visible articles. ``guild_id=None`` applies no filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from ..models import StoredArticle
+
+DEFAULT_LIMIT = 200
+
+
+@dataclass(slots=True)
+class StoryDetail:
+    """A story and its (visible) articles, newest first."""
+
+    id: int
+    headline: str | None
+    first_published_at: datetime  # aware UTC
+    last_published_at: datetime  # aware UTC
+    article_count: int
+    source_count: int  # distinct outlets
+    category: str | None
+    articles: list[StoredArticle] = field(default_factory=list)
+
+
+def _dt(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("datetimes passed to story queries must be timezone-aware")
+    return int(value.timestamp())
+
+
+def _visible(alias: str) -> str:
+    """SQL condition: article ``alias`` is visible to the guild bound as two ``?``."""
+    return (
+        f"({alias}.guild_id IN (0, ?) OR EXISTS (SELECT 1 FROM article_feeds AS af"  # noqa: S608
+        f" JOIN feeds AS f ON f.id = af.feed_id"
+        f" WHERE af.article_id = {alias}.id AND f.guild_id = ?))"
+    )
+
+
+_ARTICLE_COLUMNS = (
+    "a.id, a.title, a.body, a.url, a.source, a.author, a.category, a.published_at,"
+    " a.story_id, a.summary"
+)
+_STORY_COLUMNS = (
+    "s.id, s.headline, s.first_published_at, s.last_published_at, s.article_count,"
+    " s.source_count, s.category"
+)
+
+
+def _article(row: aiosqlite.Row) -> StoredArticle:
+    return StoredArticle(
+        id=row[0],
+        title=row[1],
+        body=row[2],
+        url=row[3],
+        source=row[4],
+        author=row[5],
+        category=row[6],
+        published_at=_dt(row[7]),
+        story_id=row[8],
+        summary=row[9],
+    )
+
+
+async def _articles_of(
+    db: aiosqlite.Connection, story_ids: list[int], guild_id: int | None
+) -> dict[int, list[StoredArticle]]:
+    """Visible articles of ``story_ids``, newest first, grouped by story."""
+    out: dict[int, list[StoredArticle]] = {sid: [] for sid in story_ids}
+    for start in range(0, len(story_ids), 500):
+        chunk = story_ids[start : start + 500]
+        sql = (
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles AS a"  # noqa: S608
+            f" WHERE a.story_id IN ({','.join('?' * len(chunk))})"
+        )
+        params: list[object] = list(chunk)
+        if guild_id is not None:
+            sql += f" AND {_visible('a')}"
+            params += [guild_id, guild_id]
+        sql += " ORDER BY a.published_at DESC, a.id DESC"
+        async with db.execute(sql, params) as cur:
+            for row in await cur.fetchall():
+                out[row[8]].append(_article(row))
+    return out
+
+
+def _details(
+    rows: Iterable[aiosqlite.Row],
+    articles: dict[int, list[StoredArticle]],
+    guild_id: int | None,
+) -> list[StoryDetail]:
+    out = []
+    for row in rows:
+        members = articles.get(row[0], [])
+        if guild_id is not None and not members:
+            continue
+        detail = StoryDetail(
+            id=row[0],
+            headline=row[1],
+            first_published_at=_dt(row[2]),
+            last_published_at=_dt(row[3]),
+            article_count=row[4],
+            source_count=row[5],
+            category=row[6],
+            articles=members,
+        )
+        if guild_id is not None:
+            detail.article_count = len(members)
+            detail.source_count = len({a.source.strip().casefold() for a in members})
+            detail.first_published_at = min(a.published_at for a in members)
+            detail.last_published_at = max(a.published_at for a in members)
+        out.append(detail)
+    return out
+
+
+async def get_story(
+    db: aiosqlite.Connection, story_id: int, *, guild_id: int | None = None
+) -> StoryDetail | None:
+    """One story with its visible articles (newest first), or None."""
+    sql = f"SELECT {_STORY_COLUMNS} FROM stories AS s WHERE s.id = ?"  # noqa: S608
+    async with db.execute(sql, (story_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    found = _details([row], await _articles_of(db, [story_id], guild_id), guild_id)
+    return found[0] if found else None
+
+
+async def stories_between(
+    db: aiosqlite.Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    guild_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[StoryDetail]:
+    """Stories with a visible article published in ``[start, end)``, latest first.
+
+    Each story comes with all its visible articles, including those
+    published outside the period (the digest decides what is new).
+    """
+    sql = (
+        f"SELECT {_STORY_COLUMNS} FROM stories AS s WHERE s.id IN ("  # noqa: S608
+        " SELECT a.story_id FROM articles AS a"
+        " WHERE a.published_at >= ? AND a.published_at < ? AND a.story_id IS NOT NULL"
+    )
+    params: list[object] = [_ts(start), _ts(end)]
+    if guild_id is not None:
+        sql += f" AND {_visible('a')}"
+        params += [guild_id, guild_id]
+    sql += ") ORDER BY s.last_published_at DESC, s.id DESC LIMIT ?"
+    params.append(limit)
+    async with db.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    articles = await _articles_of(db, [r[0] for r in rows], guild_id)
+    return _details(rows, articles, guild_id)
+
+
+async def latest_stories(
+    db: aiosqlite.Connection, count: int, *, guild_id: int | None = None
+) -> list[StoryDetail]:
+    """The ``count`` stories most recently added to, with their visible articles."""
+    sql = f"SELECT {_STORY_COLUMNS} FROM stories AS s"  # noqa: S608
+    params: list[object] = []
+    if guild_id is not None:
+        sql += (
+            " WHERE EXISTS (SELECT 1 FROM articles AS a WHERE a.story_id = s.id"  # noqa: S608
+            f" AND {_visible('a')})"
+        )
+        params += [guild_id, guild_id]
+    sql += " ORDER BY s.last_published_at DESC, s.id DESC LIMIT ?"
+    params.append(max(count, 0))
+    async with db.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    articles = await _articles_of(db, [r[0] for r in rows], guild_id)
+    return _details(rows, articles, guild_id)

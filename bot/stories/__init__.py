@@ -1,0 +1,5 @@
+"""Story clustering: grouping articles from different outlets about the same event."""
+
+from .cluster import RebuildReport, StoryClusterer
+
+__all__ = ["RebuildReport", "StoryClusterer"]

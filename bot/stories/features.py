@@ -1,0 +1,280 @@
+"""Text features for story clustering: tokens, field weights, salient terms.
+
+An article becomes two sparse term vectors (``dict[str, float]``): one for
+the whole of title + lead (title counting double) and one for the title
+alone. Raw weights are sublinear term frequencies boosted for names
+(capitalised words in running text, acronyms) and numbers; inverse document
+frequencies learned from the store are applied later by :func:`weigh`.
+Everything here is pure Python and knows nothing about SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Tuned on a labelled set of look-alike events (bench/cluster_eval.py). The
+# lead carries the event; later paragraphs mostly repeat background that
+# look-alike events share, so only the first words count. Names, numbers and
+# dates tell look-alikes apart, so they weigh several times a common word.
+LEAD_WORDS = 60
+BODY_WORDS = 60
+TITLE_WEIGHT = 1.0
+LEAD_WEIGHT = 1.0
+TAIL_WEIGHT = 0.5
+NAME_BOOST = 3.5
+NUMBER_BOOST = 2.0
+DATE_WEIGHT = 1.5
+# Pseudo-documents added to the document count: keeps a young store's IDF
+# close to uniform instead of punishing every word the first articles share.
+IDF_PRIOR_DOCS = 30.0  # weight of one date mention ("@mar-4", "@2009", "@thu") in the lead
+
+_MONTHS = {
+    m[:3]: i + 1
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split()
+    )
+}
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DATE = re.compile(
+    r"\b(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
+    r"|(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})\b"
+    r"|(?P<day2>\d{1,2})\s+(?P<mon2>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+    r"|(?P<year>(?:19|20)\d\d)\b)",
+    re.IGNORECASE,
+)
+
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
+_SENTENCE_GAP = re.compile(r"[.!?:;\"“”\n]")
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all almost already also although always am among an
+    and another any anyone anything are around as at away back be became because become
+    been before being below between both but by can cannot could did do does doing done
+    down during each either else enough even ever every few for from further get gets got
+    had has have having he her here hers herself him himself his how however i if in into
+    is it its itself just last least less like made make many may me might more most much
+    must my myself near neither never next no nor not now of off often on once one only or
+    other others our ours ourselves out over own per perhaps put rather really same says said
+    say see seen several shall she should since so some something still such than that the
+    their theirs them themselves then there these they this those though through thus to too
+    toward towards under until up upon us very via was we well were what whatever when where
+    whether which while who whom whose why will with within without would yet you your yours
+    yourself yourselves s t don doesn didn isn wasn aren weren won wouldn shouldn couldn ll ve
+    re d m o told tell telling according reported reports reporting report news via
+    today yesterday tomorrow tonight
+    week weeks day days time times year years ago new first two three mr mrs ms dr
+    including include includes including told latest update updated read more click
+    """.split()
+)
+
+
+@dataclass(slots=True)
+class Features:
+    """Raw (not yet IDF-weighted) term vectors of one article."""
+
+    terms: dict[str, float]  # title + lead
+    title: dict[str, float]  # title alone
+    entities: dict[str, float]  # names and numbers of title + lead
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light English suffix stripper (plurals, -ing, -ed, possessives)."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) > 5:
+        word = word[:-2]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]  # "stopp(ed)" -> "stop", "plann(ing)" -> "plan"
+    return word
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def _fold(text: str) -> str:
+    """Strip diacritics so "Zürich" and "Zurich" meet."""
+    if text.isascii():
+        return text
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
+def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
+    """``(term, is_name)`` pairs for the content words of ``text``.
+
+    A word counts as a name when it is capitalised but does not start a
+    sentence (or is an acronym); ``trust_case=False`` (Title Case headlines)
+    turns that off.
+    """
+    out: list[tuple[str, bool]] = []
+    text = _fold(text)
+    previous_end = 0
+    sentence_start = True
+    for match in _TOKEN.finditer(text):
+        gap = text[previous_end : match.start()]
+        if _SENTENCE_GAP.search(gap):
+            sentence_start = True
+        previous_end = match.end()
+        raw = match.group()
+        starts_sentence = sentence_start
+        sentence_start = False
+        if raw[0].isdigit():
+            out.append((raw.replace(",", ""), True))
+            continue
+        lower = raw.lower().replace("’", "'")
+        if lower in STOPWORDS or len(lower) < 2:
+            continue
+        term = stem(lower)
+        if term in STOPWORDS or len(term) < 2:
+            continue
+        acronym = len(raw) >= 2 and raw.isupper()
+        capital = raw[0].isupper() and not starts_sentence
+        out.append((term, trust_case and (acronym or capital)))
+    return out
+
+
+def dates(text: str) -> list[str]:
+    """Date mentions as features: ``@2009``, ``@mar-4``, ``@thu``."""
+    out = []
+    for m in _DATE.finditer(text):
+        if m.group("wd"):
+            word = m.group(0).lower()
+            # "may" / "sun" / "wed" are also plain words: want the full weekday name
+            if word.endswith("day"):
+                out.append("@" + m.group("wd").lower())
+        elif m.group("year"):
+            out.append("@" + m.group("year"))
+        else:
+            month = (m.group("mon") or m.group("mon2")).lower()[:3]
+            day = int(m.group("day") or m.group("day2"))
+            if 1 <= day <= 31 and not (
+                month == "may" and m.group("mon") and m.group(0)[0].islower()
+            ):
+                out.append(f"@{month}-{day}")
+    return out
+
+
+def _title_case(title: str) -> bool:
+    """True when most longer words of ``title`` are capitalised (headline style)."""
+    words = [w for w in re.findall(r"[^\W\d_]{4,}", title)]
+    if len(words) < 3:
+        return False
+    upper = sum(1 for w in words if w[0].isupper())
+    return upper / len(words) >= 0.6
+
+
+def _add(
+    vector: dict[str, float],
+    names: set[str],
+    pairs: list[tuple[str, bool]],
+    weight: float,
+) -> None:
+    for term, is_name in pairs:
+        vector[term] = vector.get(term, 0.0) + weight
+        if is_name:
+            names.add(term)
+
+
+def _finish(counts: dict[str, float], names: set[str]) -> dict[str, float]:
+    """Sublinear tf with name/number boosts."""
+    out: dict[str, float] = {}
+    for term, tf in counts.items():
+        weight = 1.0 + math.log(tf) if tf >= 1.0 else tf
+        if term[0].isdigit():
+            weight *= NUMBER_BOOST
+        elif term in names:
+            weight *= NAME_BOOST
+        out[term] = weight
+    return out
+
+
+def extract(title: str, body: str) -> Features:
+    """Term vectors of an article's title and lead (first ``BODY_WORDS`` words)."""
+    title_pairs = tokens(title, trust_case=not _title_case(title))
+    words = body.split(maxsplit=BODY_WORDS)[:BODY_WORDS]
+    lead_pairs = tokens(" ".join(words[:LEAD_WORDS]))
+    tail_pairs = tokens(" ".join(words[LEAD_WORDS:]))
+    names: set[str] = set()
+    counts: dict[str, float] = {}
+    _add(counts, names, lead_pairs, LEAD_WEIGHT)
+    _add(counts, names, tail_pairs, TAIL_WEIGHT)
+    title_counts: dict[str, float] = {}
+    _add(title_counts, names, title_pairs, 1.0)
+    for term, tf in title_counts.items():
+        counts[term] = counts.get(term, 0.0) + TITLE_WEIGHT * tf
+    if DATE_WEIGHT:
+        for term in dates(title + " " + " ".join(words[:LEAD_WORDS])):
+            counts[term] = counts.get(term, 0.0) + DATE_WEIGHT
+            names.add(term)
+    terms = _finish(counts, names)
+    entities = {t: w for t, w in terms.items() if t in names or t[0].isdigit()}
+    return Features(terms=terms, title=_finish(title_counts, names), entities=entities)
+
+
+def idf(df: int, n_docs: int) -> float:
+    """BM25-style inverse document frequency, never negative."""
+    n_docs = max(n_docs, 0)
+    df = min(max(df, 0), n_docs)
+    return math.log(1.0 + (n_docs + IDF_PRIOR_DOCS - df + 0.5) / (df + 0.5))
+
+
+def weigh(vector: dict[str, float], idfs: dict[str, float], default: float) -> dict[str, float]:
+    """``vector`` times IDF, scaled to unit length."""
+    out = {t: w * idfs.get(t, default) for t, w in vector.items()}
+    return normalise(out)
+
+
+def normalise(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    if norm == 0.0:
+        return {}
+    return {t: w / norm for t, w in vector.items()}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Cosine similarity of two sparse vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
+    if dot == 0.0:
+        return 0.0
+    na = math.sqrt(sum(w * w for w in a.values()))
+    nb = math.sqrt(sum(w * w for w in b.values()))
+    return dot / (na * nb)
+
+
+def top_terms(vector: dict[str, float], k: int) -> dict[str, float]:
+    """The ``k`` heaviest terms of ``vector``."""
+    if len(vector) <= k:
+        return dict(vector)
+    best = sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return dict(best)
+
+
+def add_into(target: dict[str, float], vector: dict[str, float], sign: float = 1.0) -> None:
+    """``target += sign * vector`` in place, dropping terms that reach zero."""
+    for term, weight in vector.items():
+        value = target.get(term, 0.0) + sign * weight
+        if value <= 1e-9:
+            target.pop(term, None)
+        else:
+            target[term] = value

@@ -1,0 +1,239 @@
+"""SQL side of story clustering: document frequencies, centroids, postings.
+
+Each function is one round trip to SQLite (one aiosqlite thread hop), so the
+clusterer's cost per article stays a handful of hops whatever the store's
+size. Candidate lookup reads the ``story_postings`` index by ``(term, at)``:
+only postings of stories active inside the time window are touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+# The document count lives in term_df under this key (no real term is empty).
+DOC_COUNT_KEY = ""
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A story close enough in time and terms to be scored."""
+
+    story_id: int
+    first_published_at: int
+    last_published_at: int
+    article_count: int
+    headline: str | None
+    centroid: dict[str, float]
+    title_centroid: dict[str, float]
+    headline_vector: dict[str, float]
+    sources: dict[str, int]
+    shared_weight: float
+
+
+def dumps(vector: dict[str, float]) -> str:
+    """Compact JSON for a term vector (weights rounded to 4 decimals)."""
+    return json.dumps({t: round(w, 4) for t, w in vector.items()}, separators=(",", ":"))
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+async def document_frequencies(
+    db: aiosqlite.Connection, terms: list[str], article_id: int
+) -> tuple[dict[str, int], int, int | None]:
+    """``(df per term, document count, article's current story id)`` in one query."""
+    sql = (
+        f"SELECT term, df FROM term_df WHERE term IN ({_marks(len(terms) + 1)}) "  # noqa: S608
+        "UNION ALL SELECT NULL, story_id FROM articles WHERE id = ?"
+    )
+    dfs: dict[str, int] = {}
+    n_docs = 0
+    story_id: int | None = None
+    async with db.execute(sql, [DOC_COUNT_KEY, *terms, article_id]) as cur:
+        for term, value in await cur.fetchall():
+            if term is None:
+                story_id = value
+            elif term == DOC_COUNT_KEY:
+                n_docs = int(value)
+            else:
+                dfs[term] = int(value)
+    return dfs, n_docs, story_id
+
+
+async def add_document(db: aiosqlite.Connection, terms: Iterable[str], delta: int) -> None:
+    """Count (``delta=1``) or uncount (``delta=-1``) one document's terms."""
+    rows = [(t, delta) for t in (DOC_COUNT_KEY, *terms)]
+    if delta >= 0:
+        sql = (
+            "INSERT INTO term_df (term, df) VALUES (?, ?) "
+            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df"
+        )
+    else:
+        sql = "UPDATE term_df SET df = max(df + ?2, 0) WHERE term = ?1"
+    await db.executemany(sql, rows)
+
+
+async def candidates(
+    db: aiosqlite.Connection, query: dict[str, float], since: int, limit: int
+) -> list[Candidate]:
+    """Stories posted under ``query``'s terms at or after ``since``, best overlap first.
+
+    Overlap is the sum over shared terms of query weight times posting
+    weight; only the ``limit`` best are returned, with their centroids.
+    """
+    if not query:
+        return []
+    values = ",".join("(?, ?)" for _ in query)
+    params: list[object] = []
+    for term, weight in query.items():
+        params.extend((term, weight))
+    params.extend((since, limit))
+    sql = (
+        f"WITH q (term, w) AS (VALUES {values}), "  # noqa: S608
+        "hits AS (SELECT p.story_id AS story_id, SUM(p.weight * q.w) AS shared "
+        "FROM q JOIN story_postings AS p ON p.term = q.term AND p.at >= ? "
+        "GROUP BY p.story_id ORDER BY shared DESC LIMIT ?) "
+        "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline, "
+        "i.centroid, i.title_centroid, i.headline_vector, i.sources, hits.shared "
+        "FROM hits JOIN stories AS s ON s.id = hits.story_id "
+        "JOIN story_index AS i ON i.story_id = hits.story_id "
+        "ORDER BY hits.shared DESC"
+    )
+    async with db.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return [
+        Candidate(
+            story_id=r[0],
+            first_published_at=r[1],
+            last_published_at=r[2],
+            article_count=r[3],
+            headline=r[4],
+            centroid=json.loads(r[5]),
+            title_centroid=json.loads(r[6]),
+            headline_vector=json.loads(r[7]),
+            sources=json.loads(r[8]),
+            shared_weight=r[9],
+        )
+        for r in rows
+    ]
+
+
+async def insert_story(
+    db: aiosqlite.Connection,
+    *,
+    published_at: int,
+    source_count: int,
+    headline: str,
+    category: str | None,
+) -> int:
+    async with db.execute(
+        "INSERT INTO stories (first_published_at, last_published_at, article_count,"
+        " source_count, headline, category) VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
+        (published_at, published_at, source_count, headline, category),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0])
+
+
+async def update_story(
+    db: aiosqlite.Connection,
+    story_id: int,
+    *,
+    first: int,
+    last: int,
+    article_count: int,
+    source_count: int,
+    headline: str | None,
+    category: str | None,
+) -> None:
+    await db.execute(
+        "UPDATE stories SET first_published_at = ?, last_published_at = ?, article_count = ?,"
+        " source_count = ?, headline = ?, category = COALESCE(category, ?) WHERE id = ?",
+        (first, last, article_count, source_count, headline, category, story_id),
+    )
+
+
+async def save_index(
+    db: aiosqlite.Connection,
+    story_id: int,
+    *,
+    centroid: dict[str, float],
+    title_centroid: dict[str, float],
+    headline_vector: dict[str, float],
+    sources: dict[str, int],
+) -> None:
+    await db.execute(
+        "INSERT INTO story_index (story_id, centroid, title_centroid, headline_vector, sources)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET"
+        " centroid = excluded.centroid, title_centroid = excluded.title_centroid,"
+        " headline_vector = excluded.headline_vector, sources = excluded.sources",
+        (
+            story_id,
+            dumps(centroid),
+            dumps(title_centroid),
+            dumps(headline_vector),
+            json.dumps(sources, separators=(",", ":")),
+        ),
+    )
+
+
+async def post(db: aiosqlite.Connection, story_id: int, terms: dict[str, float], at: int) -> None:
+    """Upsert the story's salient terms with time ``at``.
+
+    Terms that fell out of the story's top list keep their older time and
+    age out of the window by themselves.
+    """
+    await db.executemany(
+        "INSERT INTO story_postings (term, story_id, at, weight) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight",
+        [(t, story_id, at, round(w, 4)) for t, w in terms.items()],
+    )
+
+
+async def clear_postings(db: aiosqlite.Connection, story_id: int) -> None:
+    await db.execute("DELETE FROM story_postings WHERE story_id = ?", (story_id,))
+
+
+async def set_article_story(
+    db: aiosqlite.Connection, article_id: int, story_id: int | None
+) -> None:
+    await db.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
+
+
+async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | None:
+    """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
+    async with db.execute(
+        "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
+        " i.centroid, i.title_centroid, i.headline_vector, i.sources, 0.0"
+        " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
+        (story_id,),
+    ) as cur:
+        r = await cur.fetchone()
+    if r is None:
+        return None
+    return Candidate(
+        story_id=r[0],
+        first_published_at=r[1],
+        last_published_at=r[2],
+        article_count=r[3],
+        headline=r[4],
+        centroid=json.loads(r[5]),
+        title_centroid=json.loads(r[6]),
+        headline_vector=json.loads(r[7]),
+        sources=json.loads(r[8]),
+        shared_weight=r[9],
+    )
+
+
+async def clear_all(db: aiosqlite.Connection) -> None:
+    """Forget every story and the whole index (for a full rebuild)."""
+    await db.execute("UPDATE articles SET story_id = NULL WHERE story_id IS NOT NULL")
+    await db.execute("DELETE FROM story_postings")
+    await db.execute("DELETE FROM story_index")
+    await db.execute("DELETE FROM stories")
+    await db.execute("DELETE FROM term_df")

@@ -1,0 +1,418 @@
+"""Story clustering: same event together, look-alikes apart, counts, rebuild, queries, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.models import Article
+from bot.store import transaction
+from bot.store.stories import get_story, latest_stories, stories_between
+from bot.stories import StoryClusterer
+from bot.stories import features as ft
+from bot.stories.metrics import bcubed, pairwise
+from tests.conftest import REPO, shared_path
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+
+def make(title: str, body: str, source: str, hours: float = 0.0, **kw) -> Article:
+    return Article(
+        title=title,
+        body=body,
+        url=kw.get("url"),
+        guid=None,
+        source=source,
+        author=None,
+        category=kw.get("category"),
+        published_at=T0 + timedelta(hours=hours),
+        updated_at=None,
+        summary=None,
+        content_hash=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
+    )
+
+
+async def store(db, article: Article, *, guild_id: int = 0) -> int:
+    async with db.execute(
+        "INSERT INTO articles (url, content_hash, title, body, source, category, published_at,"
+        " fetched_at, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            article.url,
+            article.content_hash,
+            article.title,
+            article.body,
+            article.source,
+            article.category,
+            int(article.published_at.timestamp()),
+            int(article.published_at.timestamp()),
+            guild_id,
+        ),
+    ) as cur:
+        (article_id,) = await cur.fetchone()
+    return article_id
+
+
+async def ingest(db, clusterer: StoryClusterer, articles: list[Article], **kw) -> list[int]:
+    """Store and cluster ``articles`` in order; their story ids."""
+    out = []
+    async with transaction(db):
+        for article in articles:
+            article_id = await store(db, article, **kw)
+            out.append(await clusterer.assign(db, article_id, article))
+    return out
+
+
+# A little unrelated background so document frequencies mean something.
+BACKGROUND = [
+    make(
+        "Central bank holds interest rates steady",
+        "The central bank kept its main interest rate unchanged on Wednesday, saying inflation "
+        "was easing but wages were still rising faster than expected. Markets had priced in a hold.",
+        "Daily Ledger",
+        -30,
+    ),
+    make(
+        "City council approves new cycle lanes",
+        "The city council voted to build twelve kilometres of protected cycle lanes across the "
+        "centre, a plan opposed by some shop owners who fear losing parking spaces.",
+        "Metro Post",
+        -28,
+    ),
+    make(
+        "Storm cuts power to thousands of homes",
+        "Strong winds brought down trees and power lines overnight, leaving thousands of homes "
+        "without electricity. Crews expect to restore supply by the evening.",
+        "Evening Star",
+        -26,
+    ),
+    make(
+        "Football club appoints new manager",
+        "The club announced a new manager on a three-year contract after a poor season in which "
+        "the team narrowly avoided relegation.",
+        "Sports Wire",
+        -24,
+    ),
+    make(
+        "Tech company reports record quarterly profit",
+        "Strong sales of cloud services lifted the company's quarterly profit to a record, beating "
+        "analyst forecasts and sending its shares up in after-hours trading.",
+        "Business Daily",
+        -22,
+    ),
+]
+
+QUAKE_CHILE = [
+    make(
+        "Magnitude 7.1 earthquake strikes northern Chile",
+        "A magnitude 7.1 earthquake struck northern Chile on Monday near the port city of "
+        "Antofagasta, the US Geological Survey said. Buildings shook in Antofagasta and Calama, "
+        "and officials in Chile briefly issued a tsunami warning for the coast.",
+        "Wire One",
+        0,
+    ),
+    make(
+        "Strong quake shakes Antofagasta, Chile; tsunami alert lifted",
+        "Chilean authorities lifted a tsunami alert after a 7.1-magnitude earthquake rattled "
+        "Antofagasta in northern Chile on Monday. No deaths were reported in Antofagasta, "
+        "Chile's emergency office said.",
+        "Coast Herald",
+        3,
+    ),
+]
+QUAKE_JAPAN = [
+    make(
+        "Magnitude 6.4 earthquake hits Japan's Hokkaido",
+        "A magnitude 6.4 earthquake hit Hokkaido in northern Japan on Wednesday, the Japan "
+        "Meteorological Agency said. Trains in Sapporo were halted and no tsunami warning "
+        "was issued for Hokkaido.",
+        "Asia Desk",
+        48,
+    ),
+]
+REHAB_A = [
+    make(
+        "Actress Maria Delgado checks into rehab",
+        "Actress Maria Delgado has checked into a rehab facility in Malibu, her publicist "
+        "Tom Brennan told reporters. Delgado, star of the sitcom Sunny Days, asked for privacy.",
+        "Celeb Now",
+        1,
+    ),
+    make(
+        "Maria Delgado enters Malibu treatment centre, publicist confirms",
+        "Sunny Days star Maria Delgado entered a Malibu treatment centre this week, publicist "
+        "Tom Brennan confirmed. Delgado thanked fans for their support.",
+        "Star Weekly",
+        5,
+    ),
+]
+REHAB_B = [
+    make(
+        "Singer Jake Morrow checks into rehab",
+        "Singer Jake Morrow has checked into a rehab facility in Arizona, his manager Lisa Kent "
+        "said on Thursday. Morrow cancelled the rest of his Northern Lights tour.",
+        "Celeb Now",
+        20,
+    ),
+]
+TRIAL_A = [
+    make(
+        "Trial of Daniel Harker opens at Central Criminal Court",
+        "The murder trial of Daniel Harker, accused of killing his business partner Simon Wade "
+        "in Leeds, opened at the Central Criminal Court on Tuesday. Prosecutor Anne Lowe told "
+        "jurors Harker had planned the attack.",
+        "Court Reporter",
+        2,
+    ),
+    make(
+        "Harker murder trial: jury told of planned attack on Simon Wade",
+        "Jurors at the Central Criminal Court heard on Tuesday that Daniel Harker planned the "
+        "killing of Simon Wade, his business partner in Leeds, prosecutor Anne Lowe said.",
+        "Northern Echo Online",
+        6,
+    ),
+]
+TRIAL_B = [
+    make(
+        "Fraud trial of banker Olivia Grant begins at Central Criminal Court",
+        "Former banker Olivia Grant went on trial at the Central Criminal Court on Thursday "
+        "accused of a 40 million pound fraud at Redwood Capital. Prosecutor Mark Ellis said "
+        "Grant hid losses from auditors.",
+        "Court Reporter",
+        30,
+    ),
+]
+
+
+async def test_same_events_join_and_look_alikes_stay_apart(db):
+    clusterer = StoryClusterer()
+    await ingest(db, clusterer, BACKGROUND)
+    groups = [QUAKE_CHILE, QUAKE_JAPAN, REHAB_A, REHAB_B, TRIAL_A, TRIAL_B]
+    ordered = sorted(
+        ((a.published_at, g, a) for g, group in enumerate(groups) for a in group),
+        key=lambda item: item[0],
+    )
+    ids = await ingest(db, clusterer, [a for _, _, a in ordered])
+    by_group: dict[int, set[int]] = {}
+    for (_, group, _), story in zip(ordered, ids, strict=True):
+        by_group.setdefault(group, set()).add(story)
+    for group, stories in by_group.items():
+        assert len(stories) == 1, f"group {group} split over {stories}"
+    assert len({next(iter(s)) for s in by_group.values()}) == len(groups), by_group
+
+
+async def test_seed_files_form_one_story(db):
+    from bot.clean import to_article
+    from bot.ingest.parse import parse_text_article
+
+    articles = []
+    for name in ("000_e49189fab17ffecb.txt", "002_3f7df35fdd9a68e6.txt"):
+        text = shared_path("seeds", name).read_text(encoding="utf-8")
+        entry = parse_text_article(text, source=name)
+        entry.published_at = T0  # the files carry at most one date; keep both in the window
+        article = to_article(entry, fetched_at=T0)
+        assert article is not None
+        articles.append(article)
+    clusterer = StoryClusterer()
+    await ingest(db, clusterer, BACKGROUND)
+    first, second = await ingest(db, clusterer, articles)
+    assert first == second
+
+
+async def test_outside_window_starts_new_story(db):
+    clusterer = StoryClusterer(window_hours=72)
+    base = REHAB_A[0]
+    within = make(base.title, base.body + " More.", "Other Outlet", hours=24 * 2)
+    # the window rolls with the story's latest article: +2 d -> +4.5 d is 60 h
+    rolling = make(base.title, base.body + " Again.", "Third Outlet", hours=24 * 4.5)
+    later = make(base.title, base.body + " Update.", "Star Weekly", hours=24 * 8)
+    a, b, c, d = await ingest(db, clusterer, [base, within, rolling, later])
+    assert a == b == c
+    assert d != a
+
+
+async def test_counts_dates_and_headline_kept_up_to_date(db):
+    clusterer = StoryClusterer()
+    await ingest(db, clusterer, BACKGROUND)
+    third = make(
+        "Maria Delgado in rehab: Sunny Days star seeks treatment in Malibu",
+        "Sunny Days actress Maria Delgado is in a Malibu rehab facility, publicist Tom Brennan "
+        "said, asking for privacy for Delgado.",
+        "celeb now",  # same outlet as the first, other spelling
+        9,
+        category="Entertainment",
+    )
+    ids = await ingest(db, clusterer, [*REHAB_A, third])
+    assert len(set(ids)) == 1
+    story = await get_story(db, ids[0])
+    assert story is not None
+    assert story.article_count == 3
+    assert story.source_count == 2  # "Celeb Now" and "celeb now" are one outlet
+    assert story.first_published_at == REHAB_A[0].published_at
+    assert story.last_published_at == third.published_at
+    assert story.category == "Entertainment"
+    assert story.headline in {a.title for a in (*REHAB_A, third)}
+    assert [a.published_at for a in story.articles] == sorted(
+        (a.published_at for a in story.articles), reverse=True
+    )
+    async with db.execute("SELECT COUNT(*) FROM articles WHERE story_id = ?", (ids[0],)) as cur:
+        assert (await cur.fetchone())[0] == 3
+
+
+async def test_forget_updates_counts_and_drops_empty_story(db):
+    clusterer = StoryClusterer()
+    async with transaction(db):
+        first = await store(db, REHAB_A[0])
+        story = await clusterer.assign(db, first, REHAB_A[0])
+        second = await store(db, REHAB_A[1])
+        assert await clusterer.assign(db, second, REHAB_A[1]) == story
+        await clusterer.forget(db, second)
+    detail = await get_story(db, story)
+    assert detail is not None and detail.article_count == 1 and detail.source_count == 1
+    assert detail.last_published_at == REHAB_A[0].published_at
+    async with transaction(db):
+        await clusterer.forget(db, first)
+    assert await get_story(db, story) is None
+
+
+async def test_reassign_after_update_keeps_one_membership(db):
+    clusterer = StoryClusterer()
+    async with transaction(db):
+        article_id = await store(db, REHAB_A[0])
+        story = await clusterer.assign(db, article_id, REHAB_A[0])
+        again = await clusterer.assign(db, article_id, REHAB_A[0])
+    detail = await get_story(db, again)
+    assert detail is not None and detail.article_count == 1
+    assert story == again or await get_story(db, story) is None
+
+
+async def _partition(db) -> set[frozenset[int]]:
+    async with db.execute("SELECT id, story_id FROM articles") as cur:
+        rows = await cur.fetchall()
+    groups: dict[int, set[int]] = {}
+    for article_id, story_id in rows:
+        groups.setdefault(story_id, set()).add(article_id)
+    return {frozenset(g) for g in groups.values()}
+
+
+async def test_rebuild_reproduces_partition(db):
+    clusterer = StoryClusterer()
+    everything = sorted(
+        [*BACKGROUND, *QUAKE_CHILE, *QUAKE_JAPAN, *REHAB_A, *REHAB_B, *TRIAL_A, *TRIAL_B],
+        key=lambda a: a.published_at,
+    )
+    await ingest(db, clusterer, everything)
+    before = await _partition(db)
+    report = await clusterer.rebuild(db)
+    assert report.articles == len(everything)
+    assert report.stories_before == report.stories_after == len(before)
+    assert await _partition(db) == before
+    report = await clusterer.rebuild(db, since=T0 + timedelta(hours=4))
+    assert report.articles == sum(
+        1 for a in everything if a.published_at >= T0 + timedelta(hours=4)
+    )
+    assert await _partition(db) == before
+
+
+async def test_story_queries_respect_guild_visibility(db):
+    clusterer = StoryClusterer()
+    shared = await ingest(db, clusterer, [REHAB_A[0]], guild_id=0)
+    private = await ingest(db, clusterer, [REHAB_A[1]], guild_id=7)
+    other = await ingest(db, clusterer, [TRIAL_B[0]], guild_id=9)
+    story = shared[0]
+    assert private[0] == story
+    full = await get_story(db, story)
+    assert full is not None and len(full.articles) == 2
+    seen_by_7 = await get_story(db, story, guild_id=7)
+    seen_by_8 = await get_story(db, story, guild_id=8)
+    assert seen_by_7 is not None and len(seen_by_7.articles) == 2
+    assert seen_by_8 is not None and [a.source for a in seen_by_8.articles] == ["Celeb Now"]
+    assert seen_by_8.article_count == 1
+    assert await get_story(db, other[0], guild_id=8) is None
+    # article reached through a feed of guild 8 becomes visible to it
+    async with transaction(db):
+        await db.execute(
+            "INSERT INTO feeds (id, url, guild_id, added_at) VALUES (1, 'https://f.example/', 8, 0)"
+        )
+        async with db.execute("SELECT id FROM articles WHERE story_id = ?", (other[0],)) as cur:
+            (article_id,) = await cur.fetchone()
+        await db.execute("INSERT INTO article_feeds VALUES (?, 1)", (article_id,))
+    assert await get_story(db, other[0], guild_id=8) is not None
+
+    day = await stories_between(db, T0, T0 + timedelta(hours=24), guild_id=9)
+    assert [s.id for s in day] == [story]  # trial B (guild 9) was published at +30 h
+    later = await stories_between(db, T0 + timedelta(hours=24), T0 + timedelta(hours=48))
+    assert [s.id for s in later] == [other[0]]
+    latest = await latest_stories(db, 5, guild_id=3)
+    assert [s.id for s in latest] == [story]
+    assert [s.id for s in await latest_stories(db, 5)] == [other[0], story]
+    with pytest.raises(ValueError):
+        await stories_between(db, datetime(2024, 1, 1), datetime(2024, 1, 2))
+
+
+def test_pairwise_and_bcubed_on_known_partitions():
+    gold = ["a", "a", "a", "b", "b"]
+    perfect = pairwise([1, 1, 1, 2, 2], gold)
+    assert perfect.precision == perfect.recall == perfect.f1 == 1.0
+    merged = pairwise([1, 1, 1, 1, 1], gold)  # 10 predicted pairs, 4 right
+    assert merged.precision == pytest.approx(4 / 10) and merged.recall == 1.0
+    split = pairwise([1, 1, 2, 3, 3], gold)  # 2 predicted pairs, both right, of 4
+    assert split.precision == 1.0 and split.recall == pytest.approx(2 / 4)
+    b = bcubed([1, 1, 1, 1, 1], gold)
+    assert b.precision == pytest.approx((3 * 3 / 5 + 2 * 2 / 5) / 5)
+    assert b.recall == 1.0
+    b = bcubed([1, 2, 3, 4, 5], gold)
+    assert b.precision == 1.0
+    assert b.recall == pytest.approx((3 * 1 / 3 + 2 * 1 / 2) / 5)
+    assert b.f1 == pytest.approx(2 * b.precision * b.recall / (b.precision + b.recall))
+    with pytest.raises(ValueError):
+        pairwise([1], gold)
+
+
+def test_features_mark_names_numbers_and_dates():
+    f = ft.extract(
+        "Quake hits Chile",
+        "A magnitude 7.1 earthquake struck northern Chile on Monday, March 4, 2019, officials said.",
+    )
+    assert {"chile", "7.1", "@mon", "@mar-4", "@2019"} <= set(f.entities)
+    assert "said" not in f.terms and "officials" not in f.entities
+    assert ft.stem("earthquakes") == ft.stem("earthquake")
+
+
+def _load_eval():
+    spec = importlib.util.spec_from_file_location(
+        "cluster_eval", REPO / "bench" / "cluster_eval.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("cluster_eval", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return sys.modules["cluster_eval"]
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_cluster_eval_smoke(tmp_path, direct):
+    rows = []
+    for label, group in (("chile", QUAKE_CHILE), ("japan", QUAKE_JAPAN), ("rehab", REHAB_A)):
+        for n, a in enumerate(group):
+            rows.append(
+                {
+                    "label": label,
+                    "title": a.title,
+                    "text": a.body,
+                    "url": f"https://{label}.example/{n}",
+                    "source": a.source,
+                    "published_at": a.published_at.isoformat(),
+                }
+            )
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    module = _load_eval()
+    result = await module.evaluate(path, direct=direct)
+    assert result.articles == 5 and result.labels == 3
+    assert result.pairwise_precision == 1.0 and result.bcubed_f1 == 1.0
+    assert result.stories == 3
+    assert result.path == ("direct" if direct else "ingestor")
