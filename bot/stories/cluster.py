@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.35
 QUERY_TERMS = 24  # article terms used to look candidates up
 POSTING_TERMS = 24  # story terms posted in the inverted index
-CENTROID_TERMS = 80  # terms kept in a story's centroid
+CENTROID_TERMS = 64  # terms kept in a story's centroid
 TITLE_TERMS = 30  # terms kept in a story's title centroid
-MAX_CANDIDATES = 12  # stories scored per article
+MAX_CANDIDATES = 8  # stories scored per article
 REBUILD_BATCH = 500  # articles per rebuild transaction
 
 

@@ -1,10 +1,11 @@
 """Text features for story clustering: tokens, field weights, salient terms.
 
-An article becomes two sparse term vectors (``dict[str, float]``): one for
-the whole of title + lead (title counting double) and one for the title
-alone. Raw weights are sublinear term frequencies boosted for names
-(capitalised words in running text, acronyms) and numbers; inverse document
-frequencies learned from the store are applied later by :func:`weigh`.
+An article becomes sparse term vectors (``dict[str, float]``): one for
+title + lead, one for the title alone, one for its names. Raw weights are
+sublinear term frequencies boosted for names (capitalised words in running
+text, acronyms), numbers and dates (``@2009``, ``@mar-4``, ``@tue``);
+inverse document frequencies learned from the store are applied later by
+:func:`weigh`.
 Everything here is pure Python and knows nothing about SQL.
 """
 
@@ -27,28 +28,16 @@ LEAD_WEIGHT = 1.0
 TAIL_WEIGHT = 0.5
 NAME_BOOST = 3.5
 NUMBER_BOOST = 2.0
-DATE_WEIGHT = 1.5
+DATE_WEIGHT = 1.5  # one date mention ("@mar-4", "@2009", "@thu") in title or lead
 # Pseudo-documents added to the document count: keeps a young store's IDF
 # close to uniform instead of punishing every word the first articles share.
-IDF_PRIOR_DOCS = 30.0  # weight of one date mention ("@mar-4", "@2009", "@thu") in the lead
+IDF_PRIOR_DOCS = 30.0
 
-_MONTHS = {
-    m[:3]: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
-    )
-}
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DATE = re.compile(
-    r"\b(?:(?P<wd>mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
-    r"|(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})\b"
-    r"|(?P<day2>\d{1,2})\s+(?P<mon2>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
-    r"|(?P<year>(?:19|20)\d\d)\b)",
-    re.IGNORECASE,
-)
+_TOKEN = re.compile(r"(?P<tok>\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*)|[.!?:;\"“”\n]")
 
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
-_SENTENCE_GAP = re.compile(r"[.!?:;\"“”\n]")
+_MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_DATE_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 STOPWORDS = frozenset(
     """
@@ -118,59 +107,77 @@ def _fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
+@functools.lru_cache(maxsize=131072)
+def _word(raw: str) -> tuple[str | None, bool, bool]:
+    """``(term or None for a stopword, is acronym, is capitalised)`` of one word."""
+    if raw[0].isdigit():
+        return raw.replace(",", ""), True, True
+    lower = raw.lower().replace("’", "'")
+    if lower in STOPWORDS or len(lower) < 2:
+        return None, False, False
+    term = stem(lower)
+    if term in STOPWORDS or len(term) < 2:
+        return None, False, False
+    return term, len(raw) >= 2 and raw.isupper(), raw[0].isupper()
+
+
 def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
     """``(term, is_name)`` pairs for the content words of ``text``.
 
     A word counts as a name when it is capitalised but does not start a
-    sentence (or is an acronym); ``trust_case=False`` (Title Case headlines)
-    turns that off.
+    sentence (or is an acronym); numbers always count; ``trust_case=False``
+    (Title Case headlines) turns capitalisation off.
     """
     out: list[tuple[str, bool]] = []
-    text = _fold(text)
-    previous_end = 0
     sentence_start = True
-    for match in _TOKEN.finditer(text):
-        gap = text[previous_end : match.start()]
-        if _SENTENCE_GAP.search(gap):
+    for match in _TOKEN.finditer(_fold(text)):
+        raw = match.group("tok")
+        if raw is None:  # sentence punctuation
             sentence_start = True
-        previous_end = match.end()
-        raw = match.group()
-        starts_sentence = sentence_start
-        sentence_start = False
+            continue
+        term, acronym, capital = _word(raw)
+        starts_sentence, sentence_start = sentence_start, False
+        if term is None:
+            continue
         if raw[0].isdigit():
-            out.append((raw.replace(",", ""), True))
-            continue
-        lower = raw.lower().replace("’", "'")
-        if lower in STOPWORDS or len(lower) < 2:
-            continue
-        term = stem(lower)
-        if term in STOPWORDS or len(term) < 2:
-            continue
-        acronym = len(raw) >= 2 and raw.isupper()
-        capital = raw[0].isupper() and not starts_sentence
-        out.append((term, trust_case and (acronym or capital)))
+            out.append((term, True))
+        else:
+            out.append((term, trust_case and (acronym or (capital and not starts_sentence))))
     return out
 
 
 def dates(text: str) -> list[str]:
     """Date mentions as features: ``@2009``, ``@mar-4``, ``@thu``."""
+    words = _DATE_WORD.findall(text)
     out = []
-    for m in _DATE.finditer(text):
-        if m.group("wd"):
-            word = m.group(0).lower()
-            # "may" / "sun" / "wed" are also plain words: want the full weekday name
-            if word.endswith("day"):
-                out.append("@" + m.group("wd").lower())
-        elif m.group("year"):
-            out.append("@" + m.group("year"))
-        else:
-            month = (m.group("mon") or m.group("mon2")).lower()[:3]
-            day = int(m.group("day") or m.group("day2"))
-            if 1 <= day <= 31 and not (
-                month == "may" and m.group("mon") and m.group(0)[0].islower()
-            ):
-                out.append(f"@{month}-{day}")
+    for k, word in enumerate(words):
+        if word.isdigit():
+            if len(word) == 4 and word[:2] in ("19", "20"):
+                out.append("@" + word)
+            continue
+        lower = word.lower()
+        if lower in _WEEKDAYS:
+            out.append("@" + lower[:3])
+            continue
+        month = lower[:3]
+        if month not in _MONTHS or (lower != month and not _full_month(lower)):
+            continue
+        if month == "may" and word == "may":
+            continue  # the verb
+        for near in (words[k + 1] if k + 1 < len(words) else "", words[k - 1] if k else ""):
+            if near.isdigit() and 1 <= int(near) <= 31 and len(near) <= 2:
+                out.append(f"@{month}-{int(near)}")
+                break
     return out
+
+
+_FULL_MONTHS = frozenset(
+    "january february march april june july august september sept october november december".split()
+)
+
+
+def _full_month(word: str) -> bool:
+    return word in _FULL_MONTHS
 
 
 def _title_case(title: str) -> bool:

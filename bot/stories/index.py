@@ -20,7 +20,11 @@ DOC_COUNT_KEY = ""
 
 @dataclass(slots=True)
 class Candidate:
-    """A story close enough in time and terms to be scored."""
+    """A story close enough in time and terms to be scored.
+
+    Only the centroid is decoded up front; the rest of the JSON is decoded
+    when the story is actually joined.
+    """
 
     story_id: int
     first_published_at: int
@@ -28,10 +32,37 @@ class Candidate:
     article_count: int
     headline: str | None
     centroid: dict[str, float]
-    title_centroid: dict[str, float]
-    headline_vector: dict[str, float]
-    sources: dict[str, int]
+    raw_title_centroid: str
+    raw_headline_vector: str
+    raw_sources: str
     shared_weight: float
+
+    @property
+    def title_centroid(self) -> dict[str, float]:
+        return json.loads(self.raw_title_centroid)
+
+    @property
+    def headline_vector(self) -> dict[str, float]:
+        return json.loads(self.raw_headline_vector)
+
+    @property
+    def sources(self) -> dict[str, int]:
+        return json.loads(self.raw_sources)
+
+
+def _candidate(r: aiosqlite.Row) -> Candidate:
+    return Candidate(
+        story_id=r[0],
+        first_published_at=r[1],
+        last_published_at=r[2],
+        article_count=r[3],
+        headline=r[4],
+        centroid=json.loads(r[5]),
+        raw_title_centroid=r[6],
+        raw_headline_vector=r[7],
+        raw_sources=r[8],
+        shared_weight=r[9],
+    )
 
 
 def dumps(vector: dict[str, float]) -> str:
@@ -54,14 +85,13 @@ async def document_frequencies(
     dfs: dict[str, int] = {}
     n_docs = 0
     story_id: int | None = None
-    async with db.execute(sql, [DOC_COUNT_KEY, *terms, article_id]) as cur:
-        for term, value in await cur.fetchall():
-            if term is None:
-                story_id = value
-            elif term == DOC_COUNT_KEY:
-                n_docs = int(value)
-            else:
-                dfs[term] = int(value)
+    for term, value in await db.execute_fetchall(sql, [DOC_COUNT_KEY, *terms, article_id]):
+        if term is None:
+            story_id = value
+        elif term == DOC_COUNT_KEY:
+            n_docs = int(value)
+        else:
+            dfs[term] = int(value)
     return dfs, n_docs, story_id
 
 
@@ -104,23 +134,7 @@ async def candidates(
         "JOIN story_index AS i ON i.story_id = hits.story_id "
         "ORDER BY hits.shared DESC"
     )
-    async with db.execute(sql, params) as cur:
-        rows = await cur.fetchall()
-    return [
-        Candidate(
-            story_id=r[0],
-            first_published_at=r[1],
-            last_published_at=r[2],
-            article_count=r[3],
-            headline=r[4],
-            centroid=json.loads(r[5]),
-            title_centroid=json.loads(r[6]),
-            headline_vector=json.loads(r[7]),
-            sources=json.loads(r[8]),
-            shared_weight=r[9],
-        )
-        for r in rows
-    ]
+    return [_candidate(r) for r in await db.execute_fetchall(sql, params)]
 
 
 async def insert_story(
@@ -131,13 +145,12 @@ async def insert_story(
     headline: str,
     category: str | None,
 ) -> int:
-    async with db.execute(
+    rows = await db.execute_fetchall(
         "INSERT INTO stories (first_published_at, last_published_at, article_count,"
         " source_count, headline, category) VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
         (published_at, published_at, source_count, headline, category),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0])
+    )
+    return int(next(iter(rows))[0])
 
 
 async def update_story(
@@ -207,27 +220,13 @@ async def set_article_story(
 
 async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | None:
     """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
-    async with db.execute(
+    rows = await db.execute_fetchall(
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
         " i.centroid, i.title_centroid, i.headline_vector, i.sources, 0.0"
         " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
         (story_id,),
-    ) as cur:
-        r = await cur.fetchone()
-    if r is None:
-        return None
-    return Candidate(
-        story_id=r[0],
-        first_published_at=r[1],
-        last_published_at=r[2],
-        article_count=r[3],
-        headline=r[4],
-        centroid=json.loads(r[5]),
-        title_centroid=json.loads(r[6]),
-        headline_vector=json.loads(r[7]),
-        sources=json.loads(r[8]),
-        shared_weight=r[9],
     )
+    return next((_candidate(r) for r in rows), None)
 
 
 async def clear_all(db: aiosqlite.Connection) -> None:
