@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -30,7 +30,11 @@ _THREAD_THRESHOLD = 50
 
 
 class Clusterer(Protocol):
-    async def assign(self, db: aiosqlite.Connection, article_id: int, article: Article) -> int: ...
+    async def assign_batch(
+        self, db: aiosqlite.Connection, items: Sequence[tuple[int, Article]]
+    ) -> dict[int, int]: ...
+
+    async def forget(self, db: aiosqlite.Connection, article_id: int) -> None: ...
 
 
 @dataclass
@@ -117,6 +121,7 @@ class Ingestor:
         self, articles: list[Article], *, feed_id: int | None, guild_id: int, report: IngestReport
     ) -> None:
         known = await self._lookup(articles)
+        to_cluster: list[tuple[int, Article]] = []
         for article in articles:
             match = _match(known, article)
             if match is None:
@@ -124,8 +129,7 @@ class Ingestor:
                 report.new += 1
                 report.new_ids.append(article_id)
                 known.add(article_id, article, guild_id)
-                if self.clusterer is not None:
-                    await self.clusterer.assign(self.db, article_id, article)
+                to_cluster.append((article_id, article))
             else:
                 article_id, stored_hash, stored_guild, stored_version = match
                 if stored_hash == article.content_hash or _version(article) < stored_version:
@@ -133,11 +137,12 @@ class Ingestor:
                     # (feeds list updated entries twice; archives replay).
                     report.duplicates += 1
                 else:
+                    if self.clusterer is not None:  # take the old text out of its story
+                        await self.clusterer.forget(self.db, article_id)
                     await self._update(article_id, article)
                     report.updated += 1
                     known.add(article_id, article, stored_guild)
-                    if self.clusterer is not None:
-                        await self.clusterer.assign(self.db, article_id, article)
+                    to_cluster.append((article_id, article))
                 if guild_id == 0 and stored_guild != 0:
                     # Now reached through a shared feed: visible to every server.
                     await self.db.execute(
@@ -148,6 +153,9 @@ class Ingestor:
                     "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
                     (article_id, feed_id),
                 )
+        if self.clusterer is not None:
+            # The whole batch at once: best-first grouping beats arrival order.
+            await self.clusterer.assign_batch(self.db, to_cluster)
 
     async def _lookup(self, articles: list[Article]) -> _Known:
         """Stored articles sharing a URL, GUID or content hash with the batch."""

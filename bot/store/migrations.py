@@ -159,4 +159,12 @@ CREATE INDEX articles_search ON articles (id, published_at, guild_id, source);
 ALTER TABLE feeds ADD COLUMN first_failure_at INTEGER;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
+# Average-link clustering divides a story's centroid (the sum of its member
+# vectors) by the number of members it holds.
+MIGRATION_4 = """
+ALTER TABLE story_index ADD COLUMN members INTEGER NOT NULL DEFAULT 1;
+UPDATE story_index SET
+    members = (SELECT max(article_count, 1) FROM stories WHERE stories.id = story_index.story_id);
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]

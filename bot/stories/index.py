@@ -36,6 +36,7 @@ class Candidate:
     raw_headline_vector: str
     raw_sources: str
     shared_weight: float
+    members: int = 1
 
     @property
     def title_centroid(self) -> dict[str, float]:
@@ -62,6 +63,7 @@ def _candidate(r: aiosqlite.Row) -> Candidate:
         raw_headline_vector=r[7],
         raw_sources=r[8],
         shared_weight=r[9],
+        members=r[10],
     )
 
 
@@ -93,6 +95,41 @@ async def document_frequencies(
         else:
             dfs[term] = int(value)
     return dfs, n_docs, story_id
+
+
+async def frequencies(
+    db: aiosqlite.Connection, terms: Iterable[str]
+) -> tuple[dict[str, int], int]:
+    """``(df per term, document count)`` for many terms (a few round trips)."""
+    terms = list(terms)
+    dfs: dict[str, int] = {}
+    n_docs = 0
+    for start in range(0, len(terms) + 1, 900):
+        chunk = [DOC_COUNT_KEY, *terms[start : start + 900]]
+        sql = f"SELECT term, df FROM term_df WHERE term IN ({_marks(len(chunk))})"  # noqa: S608
+        for term, value in await db.execute_fetchall(sql, chunk):
+            if term == DOC_COUNT_KEY:
+                n_docs = int(value)
+            else:
+                dfs[term] = int(value)
+    return dfs, n_docs
+
+
+async def add_documents(db: aiosqlite.Connection, docs: list[Iterable[str]], delta: int) -> None:
+    """Count (``delta=1``) or uncount (``-1``) several documents' terms at once."""
+    totals: dict[str, int] = {DOC_COUNT_KEY: len(docs)}
+    for terms in docs:
+        for term in set(terms):
+            totals[term] = totals.get(term, 0) + 1
+    rows = [(t, delta * n) for t, n in totals.items()]
+    if delta >= 0:
+        sql = (
+            "INSERT INTO term_df (term, df) VALUES (?, ?) "
+            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df"
+        )
+    else:
+        sql = "UPDATE term_df SET df = max(df + ?2, 0) WHERE term = ?1"
+    await db.executemany(sql, rows)
 
 
 async def add_document(db: aiosqlite.Connection, terms: Iterable[str], delta: int) -> None:
@@ -129,7 +166,8 @@ async def candidates(
         "FROM q JOIN story_postings AS p ON p.term = q.term AND p.at >= ? "
         "GROUP BY p.story_id ORDER BY shared DESC LIMIT ?) "
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline, "
-        "i.centroid, i.title_centroid, i.headline_vector, i.sources, hits.shared "
+        "i.centroid, i.title_centroid, i.headline_vector, i.sources, hits.shared, "
+        "i.members "
         "FROM hits JOIN stories AS s ON s.id = hits.story_id "
         "JOIN story_index AS i ON i.story_id = hits.story_id "
         "ORDER BY hits.shared DESC"
@@ -179,18 +217,21 @@ async def save_index(
     title_centroid: dict[str, float],
     headline_vector: dict[str, float],
     sources: dict[str, int],
+    members: int = 1,
 ) -> None:
     await db.execute(
-        "INSERT INTO story_index (story_id, centroid, title_centroid, headline_vector, sources)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET"
+        "INSERT INTO story_index (story_id, centroid, title_centroid, headline_vector, sources,"
+        " members) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET"
         " centroid = excluded.centroid, title_centroid = excluded.title_centroid,"
-        " headline_vector = excluded.headline_vector, sources = excluded.sources",
+        " headline_vector = excluded.headline_vector, sources = excluded.sources,"
+        " members = excluded.members",
         (
             story_id,
             dumps(centroid),
             dumps(title_centroid),
             dumps(headline_vector),
             json.dumps(sources, separators=(",", ":")),
+            members,
         ),
     )
 
@@ -222,7 +263,7 @@ async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | Non
     """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
     rows = await db.execute_fetchall(
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
-        " i.centroid, i.title_centroid, i.headline_vector, i.sources, 0.0"
+        " i.centroid, i.title_centroid, i.headline_vector, i.sources, 0.0, i.members"
         " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
         (story_id,),
     )

@@ -1,0 +1,111 @@
+"""Average-link agglomerative clustering of new articles with existing stories.
+
+Pure Python, no I/O. Nodes are either a new article (one unit vector) or an
+existing story (the sum of its members' unit vectors, anchored to its id).
+The similarity of two clusters is the average cosine of their members'
+pairs, damped by how far apart in time they are; the closest pair above
+the threshold merges first (best-first), which beats any arrival order.
+Two existing stories never merge. Lance-Williams updates keep every merge
+cheap: ``sim(A+B, C) = (|A| sim(A, C) + |B| sim(B, C)) / (|A| + |B|)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
+
+
+@dataclass(slots=True)
+class Node:
+    vector: dict[str, float]  # sum of member unit vectors
+    size: int  # members
+    first: float  # earliest member publication time (seconds)
+    last: float  # latest member publication time
+    anchor: int | None = None  # existing story id
+    members: list[int] = field(default_factory=list)  # indices of new articles
+
+
+def time_factor(seconds_apart: float, span_s: float) -> float:
+    """1 for simultaneous coverage, falling linearly to 0 at ``span_s``."""
+    return max(0.0, 1.0 - abs(seconds_apart) / span_s)
+
+
+def similarity(a: Node, b: Node, span_s: float) -> float:
+    """Average pairwise cosine of the members of ``a`` and ``b``, time-damped.
+
+    The damping uses the gap between the two nodes' time spans: two articles
+    are as far apart as their publication times, and an article published
+    while a story was running is not far from it at all.
+    """
+    gap = max(0.0, max(a.first, b.first) - min(a.last, b.last))
+    damp = time_factor(gap, span_s)
+    if damp == 0.0:
+        return 0.0
+    x, y = (a.vector, b.vector) if len(a.vector) <= len(b.vector) else (b.vector, a.vector)
+    dot = sum(w * y.get(t, 0.0) for t, w in x.items())
+    return dot / (a.size * b.size) * damp
+
+
+def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
+    """Pairs of nodes sharing one of their heaviest terms, not both anchored."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, node in enumerate(nodes):
+        heaviest = sorted(node.vector.items(), key=lambda kv: -kv[1])[:PAIR_TERMS]
+        for term, _ in heaviest:
+            postings[term].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for ids in postings.values():
+        for k, i in enumerate(ids):
+            for j in ids[k + 1 :]:
+                if nodes[i].anchor is None or nodes[j].anchor is None:
+                    pairs.add((i, j) if i < j else (j, i))
+    return pairs
+
+
+def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
+    """Merge nodes best-first while the average-link similarity >= ``threshold``."""
+    sims: dict[int, dict[int, float]] = defaultdict(dict)
+    heap: list[tuple[float, int, int]] = []
+    for i, j in _pairs(nodes):
+        s = similarity(nodes[i], nodes[j], span_s)
+        if s > 0.0:
+            sims[i][j] = sims[j][i] = s
+            if s >= threshold:
+                heap.append((-s, i, j))
+    heapq.heapify(heap)
+    alive = {i: node for i, node in enumerate(nodes)}
+    while heap:
+        neg, i, j = heapq.heappop(heap)
+        if i not in alive or j not in alive or sims[i].get(j) != -neg:
+            continue  # stale entry: one side merged since
+        if alive[i].anchor is not None and alive[j].anchor is not None:
+            continue
+        a, b = alive[i], alive.pop(j)
+        na, nb = a.size, b.size
+        for term, w in b.vector.items():
+            a.vector[term] = a.vector.get(term, 0.0) + w
+        a.size += nb
+        a.first, a.last = min(a.first, b.first), max(a.last, b.last)
+        a.anchor = a.anchor if a.anchor is not None else b.anchor
+        a.members.extend(b.members)
+        # Lance-Williams for average link; a missing similarity is 0.
+        neighbours = (set(sims[i]) | set(sims[j])) - {i, j}
+        sims_j = sims.pop(j)
+        for c in neighbours:
+            sims[c].pop(j, None)
+            if c not in alive:
+                continue
+            s = (na * sims[i].get(c, 0.0) + nb * sims_j.get(c, 0.0)) / (na + nb)
+            if a.anchor is not None and alive[c].anchor is not None:
+                s = 0.0  # two existing stories never merge
+            if s > 0.0:
+                sims[i][c] = sims[c][i] = s
+                if s >= threshold:
+                    heapq.heappush(heap, (-s, min(i, c), max(i, c)))
+            else:
+                sims[i].pop(c, None)
+                sims[c].pop(i, None)
+    return list(alive.values())
