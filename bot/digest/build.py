@@ -97,6 +97,11 @@ class _Story:
                 self.sources[key] = row
         self.sources[_outlet_key(self.lead.source)] = self.lead
 
+    def lead_with(self, outlet: str) -> None:
+        """Make ``outlet``'s article the lead (and its title the headline)."""
+        row = self.sources[_outlet_key(outlet)]
+        self.lead, self.headline = row, clean_headline(row.title, row.source)
+
     @property
     def category(self) -> str | None:
         counts: Counter[str] = Counter()
@@ -244,8 +249,14 @@ async def build_digest(
             del stories[story_id]
 
     candidates = [
-        Candidate(s.story_id, len(s.sources), s.latest_in_window, s.lead.source if s.lead else "",
-                  s.filter_text() if (channel.include or channel.exclude) else "")
+        Candidate(
+            s.story_id,
+            len(s.sources),
+            s.latest_in_window,
+            s.lead.source if s.lead else "",
+            s.filter_text() if (channel.include or channel.exclude) else "",
+            alternates=tuple(r.source for r in s.sources.values() if r is not s.lead),
+        )
         for s in stories.values()
     ]
     candidates = keep_by_keywords(candidates, channel.include, channel.exclude)
@@ -257,6 +268,9 @@ async def build_digest(
         per_source_max=options.per_source_max,
     )
     picked = [stories[c.story_id] for c in chosen]
+    for cand, story in zip(chosen, picked, strict=True):
+        if story.lead is not None and cand.lead_source != story.lead.source:
+            story.lead_with(cand.lead_source)  # its first choice leads enough stories
     bodies = await _load_bodies(db, [r.id for s in picked for r in _summary_rows(s)])
     items = [
         _item(s, _summarize_story(s, bodies), s.story_id in developing, options.max_links)

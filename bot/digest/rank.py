@@ -4,7 +4,9 @@ Score = number of distinct outlets (dominant) + recency within the window
 (a fraction in [0, 1)). Selection is greedy: each pick takes the candidate
 with the best score minus a diversity penalty of ``DIVERSITY_PENALTY`` per
 story already placed with the same lead outlet, and an outlet never leads
-more than ``per_source_max`` stories.
+more than ``per_source_max`` stories. A story covered by several outlets is
+led by its preferred outlet when that one has room, else by the next of its
+outlets that has; only a story none of whose outlets has room is left out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DIVERSITY_PENALTY = 0.5
 
@@ -27,6 +29,7 @@ class Candidate:
     latest: int  # unix seconds of its latest in-window publication
     lead_source: str
     text: str = ""  # headline, titles and summaries, for keyword filters
+    alternates: tuple[str, ...] = ()  # the story's other outlets, in order of preference
 
     def score(self, start: int, end: int) -> float:
         span = max(1, end - start)
@@ -76,25 +79,30 @@ def rank(
     if max_stories <= 0 or not candidates:
         return []
     start, end = _window_seconds(window_start, window_end)
-    queues: dict[str, list[tuple[float, Candidate]]] = defaultdict(list)
-    for cand in candidates:
-        queues[cand.lead_source.casefold()].append((cand.score(start, end), cand))
-    for queue in queues.values():
-        # Best last so that pop() is O(1); ties: more recent, then lower id.
-        queue.sort(key=lambda sc: (sc[0], sc[1].latest, -sc[1].story_id))
+    remaining = {c.story_id: (c.score(start, end), c) for c in candidates}
     placed: dict[str, int] = defaultdict(int)
     chosen: list[Candidate] = []
     limit = max(1, per_source_max)
-    while len(chosen) < max_stories and queues:
-        best_key, best_value = None, None
-        for key, queue in queues.items():
-            score, cand = queue[-1]
-            value = (score - DIVERSITY_PENALTY * placed[key], cand.latest, -cand.story_id)
-            if best_value is None or value > best_value:
-                best_key, best_value = key, value
-        assert best_key is not None
-        chosen.append(queues[best_key].pop()[1])
-        placed[best_key] += 1
-        if not queues[best_key] or placed[best_key] >= limit:
-            del queues[best_key]
+    while len(chosen) < max_stories and remaining:
+        best: tuple[tuple[float, int, int], Candidate, str] | None = None
+        for score, cand in remaining.values():
+            lead = next(
+                (o for o in (cand.lead_source, *cand.alternates) if placed[o.casefold()] < limit),
+                None,
+            )
+            if lead is None:
+                continue
+            value = (
+                score - DIVERSITY_PENALTY * placed[lead.casefold()],
+                cand.latest,
+                -cand.story_id,
+            )
+            if best is None or value > best[0]:
+                best = (value, cand, lead)
+        if best is None:
+            break
+        _, cand, lead = best
+        del remaining[cand.story_id]
+        placed[lead.casefold()] += 1
+        chosen.append(replace(cand, lead_source=lead))
     return chosen
