@@ -196,29 +196,44 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def export_jsonl(database: Path, out: Any) -> int:
+    """Write every article as one JSON line to ``out``; returns how many."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    count = 0
+    try:
+        rows = conn.execute(
+            "SELECT id, url, source, title, body, published_at, category, story_id, author"
+            " FROM articles ORDER BY id"
+        )
+        for row in rows:
+            record = {
+                "id": row[0], "url": row[1], "source": row[2], "title": row[3], "text": row[4],
+                "published_at": datetime.fromtimestamp(row[5], UTC).isoformat(),
+                "category": row[6], "story_id": row[7], "author": row[8],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        conn.close()
+    return count
+
+
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from .store import open_db
 
-    db = await open_db(args.db or settings.database)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    count = 0
-    try:
-        async with db.execute(
-            "SELECT id, url, source, title, body, published_at, category, story_id, author"
-            " FROM articles ORDER BY id"
-        ) as cur:
-            async for row in cur:
-                out.write(json.dumps({
-                    "id": row[0], "url": row[1], "source": row[2], "title": row[3],
-                    "text": row[4],
-                    "published_at": datetime.fromtimestamp(row[5], UTC).isoformat(),
-                    "category": row[6], "story_id": row[7], "author": row[8],
-                }, ensure_ascii=False) + "\n")
-                count += 1
-    finally:
-        await db.close()
-        if out is not sys.stdout:
-            out.close()
+    database = Path(args.db or settings.database)
+    db = await open_db(database)  # creates or migrates it first
+    await db.close()
+
+    def run() -> int:
+        if not args.output:
+            return export_jsonl(database, sys.stdout)
+        with open(args.output, "w", encoding="utf-8") as out:
+            return export_jsonl(database, out)
+
+    count = await asyncio.to_thread(run)
     if args.output:
         _console().print(f"exported {count} article(s) to {args.output}")
     return 0

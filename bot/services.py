@@ -21,7 +21,7 @@ from .digest.models import Digest
 from .ingest.fetch import Fetcher, FetchError
 from .ingest.netguard import validate_feed_url
 from .ingest.parse import ParseError, parse_feed
-from .ingest.pipeline import IngestReport, Ingestor
+from .ingest.pipeline import Ingestor, IngestReport
 from .ingest.poll import PollReport, poll_due_feeds
 from .ingest.sources import Progress, SourceOutcome, expand_paths, ingest_document, ingest_file
 from .models import Entry, FeedHealth, ParsedFeed

@@ -54,8 +54,19 @@ async def article(
     cur = await db.execute(
         "INSERT INTO articles (url, content_hash, title, body, summary, source, category,"
         " published_at, fetched_at, guild_id, story_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (url, f"h{n}", title or f"Story {story_id} news from {source}", body, summary, source,
-         category, int(END - ago * HOUR), END, guild_id, story_id),
+        (
+            url,
+            f"h{n}",
+            title or f"Story {story_id} news from {source}",
+            body,
+            summary,
+            source,
+            category,
+            int(END - ago * HOUR),
+            END,
+            guild_id,
+            story_id,
+        ),
     )
     return cur.lastrowid
 
@@ -67,8 +78,14 @@ async def covered(db, story_id: int, sources: int, *, ago: float = 1.0, prefix: 
 
 
 async def build(db, ch=None, **kw):
-    return await build_digest(db, ch or channel(), DAY, options=kw.pop("options", DigestOptions()),
-                              now=kw.pop("now", NOW), **kw)
+    return await build_digest(
+        db,
+        ch or channel(),
+        DAY,
+        options=kw.pop("options", DigestOptions()),
+        now=kw.pop("now", NOW),
+        **kw,
+    )
 
 
 # -- window -------------------------------------------------------------------
@@ -164,8 +181,12 @@ def test_rank_diversity_penalty_prefers_a_new_outlet_on_ties():
 
 
 def test_keyword_filters_match_whole_words_case_insensitively():
-    cands = [Candidate(1, 1, 0, "x", "Art fair opens"), Candidate(2, 1, 0, "x", "Start of play"),
-             Candidate(3, 1, 0, "x", "Football: ART wins"), Candidate(4, 1, 0, "x", "Climate talks")]
+    cands = [
+        Candidate(1, 1, 0, "x", "Art fair opens"),
+        Candidate(2, 1, 0, "x", "Start of play"),
+        Candidate(3, 1, 0, "x", "Football: ART wins"),
+        Candidate(4, 1, 0, "x", "Climate talks"),
+    ]
     kept = keep_by_keywords(cands, ["art"], ["football"])
     assert [c.story_id for c in kept] == [1]
     assert len(keep_by_keywords(cands, [], [])) == 4
@@ -204,7 +225,9 @@ async def test_guild_articles_are_visible_only_in_their_guild(db):
 
 
 async def test_articles_linked_to_a_guild_feed_are_visible_to_that_guild(db):
-    await db.execute("INSERT INTO feeds (id, url, guild_id, added_at) VALUES (9, 'https://f', 7, 0)")
+    await db.execute(
+        "INSERT INTO feeds (id, url, guild_id, added_at) VALUES (9, 'https://f', 7, 0)"
+    )
     await story(db, 1)
     aid = await article(db, 1, "Feedy", guild_id=3)
     await db.execute("INSERT INTO article_feeds (article_id, feed_id) VALUES (?, 9)", (aid,))
@@ -249,8 +272,10 @@ async def test_already_sent_stories_are_skipped_unless_developing(db):
 
 async def test_item_links_lead_headline_and_summary(db):
     await story(db, 1)
-    body = ("Storm hits coast\n\nBy Ann Reporter\n\nA powerful storm hit the coast on Monday, "
-            "cutting power to thousands of homes. Officials urged people to stay inside.")
+    body = (
+        "Storm hits coast\n\nBy Ann Reporter\n\nA powerful storm hit the coast on Monday, "
+        "cutting power to thousands of homes. Officials urged people to stay inside."
+    )
     await article(db, 1, "Lead News", ago=3, title="Storm hits coast - Lead News", body=body)
     await article(db, 1, "Lead News", ago=2, title="Storm hits coast again")  # same outlet
     for i in range(7):
@@ -267,14 +292,22 @@ async def test_item_links_lead_headline_and_summary(db):
     assert all(url.startswith("https://") for _, url in item.links)
     assert "Lead News" not in [s for s, _ in item.links]
     assert len(item.links) + item.more_links == item.source_count - 1
-    assert item.summary == ("A powerful storm hit the coast on Monday, cutting power to "
-                            "thousands of homes. Officials urged people to stay inside.")
+    assert item.summary == (
+        "A powerful storm hit the coast on Monday, cutting power to "
+        "thousands of homes. Officials urged people to stay inside."
+    )
 
 
 async def test_summary_falls_back_to_the_publisher_summary(db):
     await story(db, 1)
-    await article(db, 1, "A", title="Quiet day", body="",
-                  summary="Markets were calm on Monday as traders awaited the data.")
+    await article(
+        db,
+        1,
+        "A",
+        title="Quiet day",
+        body="",
+        summary="Markets were calm on Monday as traders awaited the data.",
+    )
     [item] = (await build(db)).items
     assert item.summary == "Markets were calm on Monday as traders awaited the data."
 
@@ -289,7 +322,9 @@ async def test_sections_by_category_with_general_last(db):
     await article(db, 3, "D", ago=3)
     digest = await build(db)
     assert [(name, [i.story_id for i in items]) for name, items in digest.sections] == [
-        ("World", [1]), ("Sport", [2]), (None, [3])
+        ("World", [1]),
+        ("Sport", [2]),
+        (None, [3]),
     ]
     assert sorted(i.story_id for _, items in digest.sections for i in items) == [1, 2, 3]
 
@@ -322,11 +357,23 @@ async def test_many_articles_build_a_full_digest(db):
     for sid in range(1, 151):
         for j in range(sid % 5 + 1):
             n = len(rows)
-            rows.append((f"https://o{n}.example/{n}", f"m{n}", f"Event {sid} update {j}", "",
-                         f"Outlet {(sid * 7 + j) % 40}", END - (n % 80) * 900 - 60, END, sid))
+            rows.append(
+                (
+                    f"https://o{n}.example/{n}",
+                    f"m{n}",
+                    f"Event {sid} update {j}",
+                    "",
+                    f"Outlet {(sid * 7 + j) % 40}",
+                    END - (n % 80) * 900 - 60,
+                    END,
+                    sid,
+                )
+            )
     await db.executemany(
         "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at,"
-        " story_id) VALUES (?,?,?,?,?,?,?,?)", rows)
+        " story_id) VALUES (?,?,?,?,?,?,?,?)",
+        rows,
+    )
     digest = await build(db, channel(max_stories=25))
     assert len({i.story_id for i in digest.items}) == 25
     counts = [i.source_count for i in digest.items]

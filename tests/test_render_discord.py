@@ -71,13 +71,36 @@ MARKER = re.compile(r"ZQ(\d+)QZ")
 # -- strategies ----------------------------------------------------------------------
 
 NASTY = [
-    "@everyone", "@here", "<@123456789012345678>", "<@!42>", "<@&77>", "<#99>",
-    "[trusted](https://evil.example)", "**", "__", "~~", "`", "```", "\\", "||", "> ", "# ",
-    "- ", "1. ", ")", "](", "[", "<t:0:R>", "\n\n", "https://x.example/(a)", "😀", "\u200b",
+    "@everyone",
+    "@here",
+    "<@123456789012345678>",
+    "<@!42>",
+    "<@&77>",
+    "<#99>",
+    "[trusted](https://evil.example)",
+    "**",
+    "__",
+    "~~",
+    "`",
+    "```",
+    "\\",
+    "||",
+    "> ",
+    "# ",
+    "- ",
+    "1. ",
+    ")",
+    "](",
+    "[",
+    "<t:0:R>",
+    "\n\n",
+    "https://x.example/(a)",
+    "😀",
+    "\u200b",
 ]
-nasty_text = st.lists(
-    st.one_of(st.text(max_size=20), st.sampled_from(NASTY)), max_size=6
-).map("".join)
+nasty_text = st.lists(st.one_of(st.text(max_size=20), st.sampled_from(NASTY)), max_size=6).map(
+    "".join
+)
 label_text = st.one_of(st.text(max_size=10), st.sampled_from(NASTY))
 # Huge strings cheaply: a short random piece repeated up to 700 times.
 big_text = st.one_of(
@@ -86,19 +109,27 @@ big_text = st.one_of(
 )
 urls = st.one_of(
     st.none(),
-    st.sampled_from([
-        "javascript:alert(1)", "https://a.example/x) [evil](https://evil.example",
-        "http://a.example/ spaced path", "ftp://files.example/x", "", "https://",
-        "https://a.example/" + "x" * 900, "https://ok.example/path_(1)?q=a b#frag",
-    ]),
+    st.sampled_from(
+        [
+            "javascript:alert(1)",
+            "https://a.example/x) [evil](https://evil.example",
+            "http://a.example/ spaced path",
+            "ftp://files.example/x",
+            "",
+            "https://",
+            "https://a.example/" + "x" * 900,
+            "https://ok.example/path_(1)?q=a b#frag",
+        ]
+    ),
     st.text(max_size=30).map(lambda p: "https://news.example/" + p),
 )
 
 
 @st.composite
 def items(draw, story_id: int) -> DigestItem:
-    links = draw(st.lists(st.tuples(label_text, urls.map(lambda u: u or "https://e.example/")),
-                          max_size=8))
+    links = draw(
+        st.lists(st.tuples(label_text, urls.map(lambda u: u or "https://e.example/")), max_size=8)
+    )
     more = draw(st.integers(0, 500))
     return DigestItem(
         story_id=story_id,
@@ -108,9 +139,16 @@ def items(draw, story_id: int) -> DigestItem:
         article_count=draw(st.integers(1, 1000)),
         links=[(s, u) for s, u in links],
         more_links=more,
-        published_at=draw(st.datetimes(min_value=dt.datetime(2000, 1, 1),
-                                       max_value=dt.datetime(2100, 1, 1), timezones=st.just(UTC))),
-        category=draw(st.one_of(st.none(), st.sampled_from(["World", "Sport", "Tech"]), nasty_text)),
+        published_at=draw(
+            st.datetimes(
+                min_value=dt.datetime(2000, 1, 1),
+                max_value=dt.datetime(2100, 1, 1),
+                timezones=st.just(UTC),
+            )
+        ),
+        category=draw(
+            st.one_of(st.none(), st.sampled_from(["World", "Sport", "Tech"]), nasty_text)
+        ),
         developing=draw(st.booleans()),
         lead_source=draw(nasty_text),
         lead_url=draw(urls),
@@ -125,13 +163,24 @@ def digests(draw, max_stories: int = 200) -> Digest:
     stories = []
     for story_id in range(1, count + 1):
         t = templates[story_id % len(templates)]
-        stories.append(DigestItem(**{
-            **{f: getattr(t, f) for f in DigestItem.__slots__},
-            "story_id": story_id,
-            "headline": f"ZQ{story_id}QZ " + t.headline.split(" ", 1)[1],
-        }))
-    return Digest(111, DAY, *WINDOW, items=stories, sections=make_sections(stories),
-                  quiet=not stories, timezone="Europe/Paris")
+        stories.append(
+            DigestItem(
+                **{
+                    **{f: getattr(t, f) for f in DigestItem.__slots__},
+                    "story_id": story_id,
+                    "headline": f"ZQ{story_id}QZ " + t.headline.split(" ", 1)[1],
+                }
+            )
+        )
+    return Digest(
+        111,
+        DAY,
+        *WINDOW,
+        items=stories,
+        sections=make_sections(stories),
+        quiet=not stories,
+        timezone="Europe/Paris",
+    )
 
 
 def allowed_targets(digest: Digest) -> set[str]:
@@ -141,8 +190,11 @@ def allowed_targets(digest: Digest) -> set[str]:
 
 # -- properties ----------------------------------------------------------------------
 
-PROPERTY = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PROPERTY
@@ -203,10 +255,17 @@ def test_safe_url_output_is_plain_http(raw):
 
 def item(story_id=1, **kw) -> DigestItem:
     base = {
-        "story_id": story_id, "headline": "Storm hits coast", "summary": "A storm hit.",
-        "source_count": 1, "article_count": 1, "links": [], "more_links": 0,
-        "published_at": dt.datetime(2024, 6, 3, 5, tzinfo=UTC), "category": None,
-        "lead_source": "Lead", "lead_url": "https://lead.example/a",
+        "story_id": story_id,
+        "headline": "Storm hits coast",
+        "summary": "A storm hit.",
+        "source_count": 1,
+        "article_count": 1,
+        "links": [],
+        "more_links": 0,
+        "published_at": dt.datetime(2024, 6, 3, 5, tzinfo=UTC),
+        "category": None,
+        "lead_source": "Lead",
+        "lead_url": "https://lead.example/a",
     }
     base.update(kw)
     return DigestItem(**base)
@@ -214,8 +273,9 @@ def item(story_id=1, **kw) -> DigestItem:
 
 def digest_of(*its: DigestItem) -> Digest:
     stories = list(its)
-    return Digest(1, DAY, *WINDOW, items=stories, sections=make_sections(stories),
-                  quiet=not stories)
+    return Digest(
+        1, DAY, *WINDOW, items=stories, sections=make_sections(stories), quiet=not stories
+    )
 
 
 def test_story_block_layout():
@@ -242,8 +302,11 @@ def test_also_covered_omitted_for_a_single_outlet_and_singular_for_two():
 
 
 def test_article_text_cannot_link_or_ping():
-    evil = item(headline="[trusted](https://evil.example) @everyone <@&1>",
-                summary="- see <#5> and @here `code` **bold**", lead_url="javascript:alert(1)")
+    evil = item(
+        headline="[trusted](https://evil.example) @everyone <@&1>",
+        summary="- see <#5> and @here `code` **bold**",
+        lead_url="javascript:alert(1)",
+    )
     [message] = render_digest_messages(digest_of(evil))
     desc = message["embeds"][0]["description"]
     assert "\\[trusted\\]\\(https://evil.example\\)" in desc
@@ -268,8 +331,15 @@ def test_sections_become_titled_embeds():
 
 
 def test_long_digest_splits_between_stories_with_continuation_titles():
-    big = [item(i, headline=f"ZQ{i}QZ " + "word " * 100, summary="text " * 200,
-                category="World" if i < 40 else "Sport") for i in range(1, 41)]
+    big = [
+        item(
+            i,
+            headline=f"ZQ{i}QZ " + "word " * 100,
+            summary="text " * 200,
+            category="World" if i < 40 else "Sport",
+        )
+        for i in range(1, 41)
+    ]
     messages = render_digest_messages(digest_of(*big))
     assert len(messages) > 1
     for message in messages:
@@ -326,12 +396,15 @@ def test_payloads_match_discords_openapi_schema():
     referencing = pytest.importorskip("referencing")
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     resource = referencing.Resource.from_contents(
-        spec, default_specification=referencing.jsonschema.DRAFT202012)
+        spec, default_specification=referencing.jsonschema.DRAFT202012
+    )
     registry = referencing.Registry().with_resource("urn:discord", resource)
     schema = {"$ref": "urn:discord#/components/schemas/MessageCreateRequest"}
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
-    d = digest_of(item(1, category="World", links=[("AP", "https://ap.example")], source_count=2),
-                  item(2, category="Sport"))
+    d = digest_of(
+        item(1, category="World", links=[("AP", "https://ap.example")], source_count=2),
+        item(2, category="Sport"),
+    )
     for message in render_digest_messages(d) + render_digest_messages(digest_of()):
         errors = [e.message for e in validator.iter_errors(message)]
         assert errors == []

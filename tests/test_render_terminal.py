@@ -19,11 +19,17 @@ WINDOW = (dt.datetime(2024, 6, 2, 6, tzinfo=UTC), dt.datetime(2024, 6, 3, 6, tzi
 
 def item(story_id=1, **kw) -> DigestItem:
     base = {
-        "story_id": story_id, "headline": "Storm hits coast", "summary": "A storm hit the coast.",
-        "source_count": 4, "article_count": 6,
+        "story_id": story_id,
+        "headline": "Storm hits coast",
+        "summary": "A storm hit the coast.",
+        "source_count": 4,
+        "article_count": 6,
         "links": [("AP", "https://ap.example/1"), ("BBC", "https://bbc.example/2")],
-        "more_links": 1, "published_at": dt.datetime(2024, 6, 3, 5, 30, tzinfo=UTC),
-        "category": "World", "lead_source": "Lead News", "lead_url": "https://lead.example/a",
+        "more_links": 1,
+        "published_at": dt.datetime(2024, 6, 3, 5, 30, tzinfo=UTC),
+        "category": "World",
+        "lead_source": "Lead News",
+        "lead_url": "https://lead.example/a",
     }
     base.update(kw)
     return DigestItem(**base)
@@ -31,8 +37,15 @@ def item(story_id=1, **kw) -> DigestItem:
 
 def digest_of(*items: DigestItem) -> Digest:
     stories = list(items)
-    return Digest(111, DAY, *WINDOW, items=stories, sections=make_sections(stories),
-                  quiet=not stories, timezone="Europe/Paris")
+    return Digest(
+        111,
+        DAY,
+        *WINDOW,
+        items=stories,
+        sections=make_sections(stories),
+        quiet=not stories,
+        timezone="Europe/Paris",
+    )
 
 
 def render(digest: Digest) -> str:
@@ -42,10 +55,12 @@ def render(digest: Digest) -> str:
 
 
 def test_print_digest_shows_sections_story_lines_and_local_time():
-    text = render(digest_of(
-        item(1, headline="[bold]Storm[/bold] hits coast"),
-        item(2, headline="Cup final", category="Sport", source_count=1, links=[], more_links=0),
-    ))
+    text = render(
+        digest_of(
+            item(1, headline="[bold]Storm[/bold] hits coast"),
+            item(2, headline="Cup final", category="Sport", source_count=1, links=[], more_links=0),
+        )
+    )
     assert "Daily briefing · Monday 3 June 2024" in text
     assert "World" in text and "Sport" in text
     assert text.index("World") < text.index("Storm") < text.index("Sport") < text.index("Cup final")
@@ -80,8 +95,10 @@ def test_digest_to_json_round_trips_through_json():
     assert data["stories"][0]["also_covered_by"] == 3
     assert data["stories"][1]["developing"] is True
     assert data["stories"][0]["published_unix"] == int(item().published_at.timestamp())
-    assert data["sections"] == [{"category": "World", "story_ids": [1]},
-                                {"category": "Sport", "story_ids": [2]}]
+    assert data["sections"] == [
+        {"category": "World", "story_ids": [1]},
+        {"category": "Sport", "story_ids": [2]},
+    ]
     assert digest_to_json(digest_of())["quiet"] is True
 
 

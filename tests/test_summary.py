@@ -19,8 +19,8 @@ from tests.conftest import shared_path
 
 def test_split_keeps_abbreviations_decimals_and_quotes_together():
     text = (
-        'Mr. Smith met Dr. Jones in Washington on Jan. 5 to discuss the deal. '
-        'The U.S. economy grew 3.5 percent last year. '
+        "Mr. Smith met Dr. Jones in Washington on Jan. 5 to discuss the deal. "
+        "The U.S. economy grew 3.5 percent last year. "
         '"We will win," he said. Then J. K. Rowling arrived at 5 p.m. on Friday.'
     )
     assert split_sentences(text) == [
@@ -95,8 +95,14 @@ def test_summary_rejects_bad_limits():
 
 @pytest.mark.parametrize(
     "sentence",
-    ["May 03, 2013", "Monday, June 3, 2024 10:45 am EDT", "By John Smith and Ann Lee",
-     "Advertisement", "Read more: the full report", "Photo Credit Getty Images Staff Photographer"],
+    [
+        "May 03, 2013",
+        "Monday, June 3, 2024 10:45 am EDT",
+        "By John Smith and Ann Lee",
+        "Advertisement",
+        "Read more: the full report",
+        "Photo Credit Getty Images Staff Photographer",
+    ],
 )
 def test_boilerplate(sentence):
     assert is_boilerplate(sentence)
