@@ -373,14 +373,48 @@ def test_pairwise_and_bcubed_on_known_partitions():
         pairwise([1], gold)
 
 
-def test_features_mark_names_numbers_and_dates():
-    f = ft.extract(
+def test_article_vector_boosts_names_and_numbers_and_drops_the_outlet_name():
+    counts = ft.article_counts(
         "Quake hits Chile",
-        "A magnitude 7.1 earthquake struck northern Chile on Monday, March 4, 2019, officials said.",
+        "A magnitude 7.1 earthquake struck northern Chile on Monday, officials of the Metro "
+        "Herald said. Reporters from Metro Herald saw damage.",
+        "Metro Herald",
     )
-    assert {"chile", "7.1", "@mon", "@mar-4", "@2019"} <= set(f.entities)
-    assert "said" not in f.terms and "officials" not in f.entities
+    assert counts["chile"] > counts["earthquake"]  # a name counts more than a word
+    assert counts["7.1"] > counts["earthquake"]  # and so does a number
+    assert "metro" not in counts and "herald" not in counts  # never the outlet's own name
+    assert "said" not in counts  # stopwords
+    vector = ft.article_vector(counts, {"earthquake": 50}, 100)
+    assert abs(sum(w * w for w in vector.values()) - 1.0) < 1e-9
+    assert vector["chile"] > vector["earthquake"]  # a common word weighs less
     assert ft.stem("earthquakes") == ft.stem("earthquake")
+
+
+async def test_a_batch_groups_the_same_whatever_the_order(db, tmp_path):
+    """Best-first grouping: a batch's stories do not depend on arrival order."""
+    from bot.store import open_db
+
+    articles = [*QUAKE_CHILE, *QUAKE_JAPAN, *REHAB_A, *REHAB_B]
+
+    async def partition(conn, order):
+        items = []
+        for article in order:
+            items.append((await store(conn, article), article))
+        await StoryClusterer().assign_batch(conn, items)
+        rows = await conn.execute_fetchall("SELECT title, source, story_id FROM articles")
+        groups: dict[int, set] = {}
+        for title, source, story in rows:
+            groups.setdefault(story, set()).add((title, source))
+        return {frozenset(g) for g in groups.values()}
+
+    forward = await partition(db, articles)
+    other = await open_db(tmp_path / "reversed.db")
+    try:
+        backward = await partition(other, list(reversed(articles)))
+    finally:
+        await other.close()
+    assert forward == backward
+    assert len(forward) == 4  # two quakes and two rehab stories, none merged
 
 
 def _load_eval():

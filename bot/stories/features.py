@@ -1,12 +1,10 @@
-"""Text features for story clustering: tokens, field weights, salient terms.
+"""Text features for story clustering: tokens, names, the article vector.
 
-An article becomes sparse term vectors (``dict[str, float]``): one for
-title + lead, one for the title alone, one for its names. Raw weights are
-sublinear term frequencies boosted for names (capitalised words in running
-text, acronyms), numbers and dates (``@2009``, ``@mar-4``, ``@tue``);
-inverse document frequencies learned from the store are applied later by
-:func:`weigh`.
-Everything here is pure Python and knows nothing about SQL.
+An article becomes one sparse unit vector (``dict[str, float]``) over its
+title and lead: sublinear term frequencies, names (capitalised words in
+running text, acronyms) and numbers boosted, times an inverse document
+frequency learned from the store (:func:`article_vector`). Everything here
+is pure Python and knows nothing about SQL.
 """
 
 from __future__ import annotations
@@ -15,29 +13,13 @@ import functools
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
 
-# Tuned on a labelled set of look-alike events (bench/cluster_eval.py). The
-# lead carries the event; later paragraphs mostly repeat background that
-# look-alike events share, so only the first words count. Names, numbers and
-# dates tell look-alikes apart, so they weigh several times a common word.
-LEAD_WORDS = 60
-BODY_WORDS = 60
-TITLE_WEIGHT = 1.0
-LEAD_WEIGHT = 1.0
-TAIL_WEIGHT = 0.5
-NAME_BOOST = 3.5
-NUMBER_BOOST = 2.0
-DATE_WEIGHT = 1.5  # one date mention ("@mar-4", "@2009", "@thu") in title or lead
 # Pseudo-documents added to the document count: keeps a young store's IDF
 # close to uniform instead of punishing every word the first articles share.
 IDF_PRIOR_DOCS = 30.0
 
 _TOKEN = re.compile(r"(?P<tok>\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*)|[.!?:;\"“”\n]")
 
-_MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-_DATE_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 STOPWORDS = frozenset(
     """
@@ -60,19 +42,6 @@ STOPWORDS = frozenset(
     including include includes including told latest update updated read more click
     """.split()
 )
-
-
-@dataclass(slots=True)
-class Features:
-    """Raw (not yet IDF-weighted) term vectors of one article."""
-
-    terms: dict[str, float]  # title + lead
-    title: dict[str, float]  # title alone
-    entities: dict[str, float]  # names and numbers of title + lead
-
-    @property
-    def empty(self) -> bool:
-        return not self.terms
 
 
 @functools.lru_cache(maxsize=65536)
@@ -146,127 +115,11 @@ def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
     return out
 
 
-def dates(text: str) -> list[str]:
-    """Date mentions as features: ``@2009``, ``@mar-4``, ``@thu``."""
-    words = _DATE_WORD.findall(text)
-    out = []
-    for k, word in enumerate(words):
-        if word.isdigit():
-            if len(word) == 4 and word[:2] in ("19", "20"):
-                out.append("@" + word)
-            continue
-        lower = word.lower()
-        if lower in _WEEKDAYS:
-            out.append("@" + lower[:3])
-            continue
-        month = lower[:3]
-        if month not in _MONTHS or (lower != month and not _full_month(lower)):
-            continue
-        if month == "may" and word == "may":
-            continue  # the verb
-        for near in (words[k + 1] if k + 1 < len(words) else "", words[k - 1] if k else ""):
-            if near.isdigit() and 1 <= int(near) <= 31 and len(near) <= 2:
-                out.append(f"@{month}-{int(near)}")
-                break
-    return out
-
-
-_FULL_MONTHS = frozenset(
-    "january february march april june july august september sept october november december".split()
-)
-
-
-def _full_month(word: str) -> bool:
-    return word in _FULL_MONTHS
-
-
-def _title_case(title: str) -> bool:
-    """True when most longer words of ``title`` are capitalised (headline style)."""
-    words = [w for w in re.findall(r"[^\W\d_]{4,}", title)]
-    if len(words) < 3:
-        return False
-    upper = sum(1 for w in words if w[0].isupper())
-    return upper / len(words) >= 0.6
-
-
-def _add(
-    vector: dict[str, float],
-    names: set[str],
-    pairs: list[tuple[str, bool]],
-    weight: float,
-) -> None:
-    for term, is_name in pairs:
-        vector[term] = vector.get(term, 0.0) + weight
-        if is_name:
-            names.add(term)
-
-
-def _finish(counts: dict[str, float], names: set[str]) -> dict[str, float]:
-    """Sublinear tf with name/number boosts."""
-    out: dict[str, float] = {}
-    for term, tf in counts.items():
-        weight = 1.0 + math.log(tf) if tf >= 1.0 else tf
-        if term[0].isdigit():
-            weight *= NUMBER_BOOST
-        elif term in names:
-            weight *= NAME_BOOST
-        out[term] = weight
-    return out
-
-
-def extract(title: str, body: str) -> Features:
-    """Term vectors of an article's title and lead (first ``BODY_WORDS`` words)."""
-    title_pairs = tokens(title, trust_case=not _title_case(title))
-    words = body.split(maxsplit=BODY_WORDS)[:BODY_WORDS]
-    lead_pairs = tokens(" ".join(words[:LEAD_WORDS]))
-    tail_pairs = tokens(" ".join(words[LEAD_WORDS:]))
-    names: set[str] = set()
-    counts: dict[str, float] = {}
-    _add(counts, names, lead_pairs, LEAD_WEIGHT)
-    _add(counts, names, tail_pairs, TAIL_WEIGHT)
-    title_counts: dict[str, float] = {}
-    _add(title_counts, names, title_pairs, 1.0)
-    for term, tf in title_counts.items():
-        counts[term] = counts.get(term, 0.0) + TITLE_WEIGHT * tf
-    if DATE_WEIGHT:
-        for term in dates(title + " " + " ".join(words[:LEAD_WORDS])):
-            counts[term] = counts.get(term, 0.0) + DATE_WEIGHT
-            names.add(term)
-    terms = _finish(counts, names)
-    entities = {t: w for t, w in terms.items() if t in names or t[0].isdigit()}
-    return Features(terms=terms, title=_finish(title_counts, names), entities=entities)
-
-
-def idf(df: int, n_docs: int) -> float:
-    """BM25-style inverse document frequency, never negative."""
-    n_docs = max(n_docs, 0)
-    df = min(max(df, 0), n_docs)
-    return math.log(1.0 + (n_docs + IDF_PRIOR_DOCS - df + 0.5) / (df + 0.5))
-
-
-def weigh(vector: dict[str, float], idfs: dict[str, float], default: float) -> dict[str, float]:
-    """``vector`` times IDF, scaled to unit length."""
-    out = {t: w * idfs.get(t, default) for t, w in vector.items()}
-    return normalise(out)
-
-
 def normalise(vector: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(w * w for w in vector.values()))
     if norm == 0.0:
         return {}
     return {t: w / norm for t, w in vector.items()}
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    """Cosine similarity of two sparse vectors."""
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
-    if dot == 0.0:
-        return 0.0
-    na = math.sqrt(sum(w * w for w in a.values()))
-    nb = math.sqrt(sum(w * w for w in b.values()))
-    return dot / (na * nb)
 
 
 def top_terms(vector: dict[str, float], k: int) -> dict[str, float]:

@@ -76,27 +76,6 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-async def document_frequencies(
-    db: aiosqlite.Connection, terms: list[str], article_id: int
-) -> tuple[dict[str, int], int, int | None]:
-    """``(df per term, document count, article's current story id)`` in one query."""
-    sql = (
-        f"SELECT term, df FROM term_df WHERE term IN ({_marks(len(terms) + 1)}) "  # noqa: S608
-        "UNION ALL SELECT NULL, story_id FROM articles WHERE id = ?"
-    )
-    dfs: dict[str, int] = {}
-    n_docs = 0
-    story_id: int | None = None
-    for term, value in await db.execute_fetchall(sql, [DOC_COUNT_KEY, *terms, article_id]):
-        if term is None:
-            story_id = value
-        elif term == DOC_COUNT_KEY:
-            n_docs = int(value)
-        else:
-            dfs[term] = int(value)
-    return dfs, n_docs, story_id
-
-
 async def frequencies(
     db: aiosqlite.Connection, terms: Iterable[str]
 ) -> tuple[dict[str, int], int]:
@@ -122,19 +101,6 @@ async def add_documents(db: aiosqlite.Connection, docs: list[Iterable[str]], del
         for term in set(terms):
             totals[term] = totals.get(term, 0) + 1
     rows = [(t, delta * n) for t, n in totals.items()]
-    if delta >= 0:
-        sql = (
-            "INSERT INTO term_df (term, df) VALUES (?, ?) "
-            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df"
-        )
-    else:
-        sql = "UPDATE term_df SET df = max(df + ?2, 0) WHERE term = ?1"
-    await db.executemany(sql, rows)
-
-
-async def add_document(db: aiosqlite.Connection, terms: Iterable[str], delta: int) -> None:
-    """Count (``delta=1``) or uncount (``delta=-1``) one document's terms."""
-    rows = [(t, delta) for t in (DOC_COUNT_KEY, *terms)]
     if delta >= 0:
         sql = (
             "INSERT INTO term_df (term, df) VALUES (?, ?) "
