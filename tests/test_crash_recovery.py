@@ -39,8 +39,11 @@ KILL_AFTER_ROWS = 1000  # committed rows seen before the SIGKILL
 
 def child_env() -> dict[str, str]:
     """The environment without any Newsdesk setting or token of the developer's."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"
+    }
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["NEWSDESK_LOG_LEVEL"] = "WARNING"
     return env
@@ -49,17 +52,22 @@ def child_env() -> dict[str, str]:
 def write_jsonl(path: Path) -> int:
     """``ARTICLES`` distinct small articles plus duplicate lines; returns the unique count."""
     rng = random.Random(20250701)
-    vocab = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9)))
-             for _ in range(20_000)]
+    vocab = [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(20_000)
+    ]
     lines = []
     for i in range(ARTICLES):
-        lines.append(json.dumps({
-            "title": " ".join(rng.choices(vocab, k=7)),
-            "text": " ".join(rng.choices(vocab, k=40)),
-            "url": f"https://crash.example/a/{i}",
-            "source": f"Outlet {i % 7}",
-            "published_at": f"2025-06-{1 + i % 28:02d}T10:00:00Z",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "title": " ".join(rng.choices(vocab, k=7)),
+                    "text": " ".join(rng.choices(vocab, k=40)),
+                    "url": f"https://crash.example/a/{i}",
+                    "source": f"Outlet {i % 7}",
+                    "published_at": f"2025-06-{1 + i % 28:02d}T10:00:00Z",
+                }
+            )
+        )
     for i in rng.sample(range(ARTICLES), DUPLICATE_LINES):
         lines.insert(rng.randrange(len(lines)), lines[i])
     path.write_text("\n".join(lines) + "\n")
@@ -96,16 +104,24 @@ def committed(db: Path) -> dict[int, str]:
 
 async def run_ingest(tmp_path: Path, db: Path, source: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--db", str(db), "ingest", str(source),
-        cwd=tmp_path, env=child_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "--db",
+        str(db),
+        "ingest",
+        str(source),
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
-async def kill_when(proc: asyncio.subprocess.Process, ready: Any, *, timeout: float = 60) -> Any:
+async def kill_when(proc: asyncio.subprocess.Process, ready: Any, *, limit: float = 60) -> Any:
     """Poll ``ready()`` until it returns something truthy, then SIGKILL ``proc``."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while True:
         value = ready()
         if value:
@@ -138,8 +154,9 @@ async def test_kill_9_during_a_large_ingest_then_restart(tmp_path: Path):
     unique = write_jsonl(source)
 
     first = await run_ingest(tmp_path, db, source)
-    seen = await kill_when(first, lambda: (rows := committed(db)) and len(rows) >= KILL_AFTER_ROWS
-                           and rows)
+    seen = await kill_when(
+        first, lambda: (rows := committed(db)) and len(rows) >= KILL_AFTER_ROWS and rows
+    )
     assert len(seen) < unique, "the import finished before it could be killed"
     after_kill = committed(db)  # what survived the crash (WAL recovery on open)
     assert set(seen.items()) <= set(after_kill.items())
@@ -153,7 +170,9 @@ async def test_kill_9_during_a_large_ingest_then_restart(tmp_path: Path):
 
     conn = check_database(db)
     try:
-        total, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT url) FROM articles").fetchone()
+        total, distinct = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT url) FROM articles"
+        ).fetchone()
         assert total == distinct == unique
         final = dict(conn.execute("SELECT id, url FROM articles"))
         assert set(after_kill.items()) <= set(final.items())  # same ids, same rows
@@ -197,10 +216,20 @@ class StubChannel:
 
 async def run_driver(tmp_path: Path, db: Path, endpoint: str, *extra: str):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.hostile.digest_driver", "--db", str(db),
-        "--endpoint", endpoint, "--messages", "5", *extra,
-        cwd=REPO, env=child_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tests.hostile.digest_driver",
+        "--db",
+        str(db),
+        "--endpoint",
+        endpoint,
+        "--messages",
+        "5",
+        *extra,
+        cwd=REPO,
+        env=child_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 

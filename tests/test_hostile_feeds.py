@@ -160,8 +160,11 @@ REJECTED = {
     "empty-body": (b"", RSS_TYPE, "empty"),
     "bom-and-blanks-only": (b"\xef\xbb\xbf \r\n\t", RSS_TYPE, "empty"),
     "html-as-html": (b"<!doctype html><html><body><p>Hi</p></body></html>", "text/html", "HTML"),
-    "html-claiming-rss": (b"<html><head><title>t</title></head><body>x</body></html>", RSS_TYPE,
-                          "HTML"),
+    "html-claiming-rss": (
+        b"<html><head><title>t</title></head><body>x</body></html>",
+        RSS_TYPE,
+        "HTML",
+    ),
     "binary-garbage": (bytes(range(256)) * 40, RSS_TYPE, "no RSS, Atom or JSON Feed"),
     "truncated-json-feed": (doc.truncated_json_feed(), "application/feed+json", "invalid JSON"),
     "json-not-a-feed": (b'{"hello": "world"}', "application/json", "not a JSON Feed"),
@@ -205,14 +208,30 @@ CAFE = "Café crème brûlée"
         ("malformed-xml", MALFORMED, RSS_TYPE, {"Unescaped & ampersand < here", "Unclosed bold"}),
         ("latin1-declared-utf8", LATIN1_BODY, RSS_TYPE + "; charset=utf-8", {CAFE}),
         ("latin1-no-charset", LATIN1_BODY.replace(b" encoding='utf-8'", b""), RSS_TYPE, {CAFE}),
-        ("wrong-charset-header", doc.rss([doc.item(CAFE, "https://c.example/1")]),
-         "text/xml; charset=us-ascii", {CAFE}),
-        ("utf8-bom", b"\xef\xbb\xbf" + doc.rss([doc.item(CAFE, "https://c.example/1")]), RSS_TYPE,
-         {CAFE}),
-        ("utf16-bom", doc.rss([doc.item(CAFE, "https://c.example/1")], encoding="utf-16"),
-         RSS_TYPE, {CAFE}),
-        ("utf16-no-header-charset",
-         doc.rss([doc.item(CAFE, "https://c.example/1")], encoding="utf-16"), None, {CAFE}),
+        (
+            "wrong-charset-header",
+            doc.rss([doc.item(CAFE, "https://c.example/1")]),
+            "text/xml; charset=us-ascii",
+            {CAFE},
+        ),
+        (
+            "utf8-bom",
+            b"\xef\xbb\xbf" + doc.rss([doc.item(CAFE, "https://c.example/1")]),
+            RSS_TYPE,
+            {CAFE},
+        ),
+        (
+            "utf16-bom",
+            doc.rss([doc.item(CAFE, "https://c.example/1")], encoding="utf-16"),
+            RSS_TYPE,
+            {CAFE},
+        ),
+        (
+            "utf16-no-header-charset",
+            doc.rss([doc.item(CAFE, "https://c.example/1")], encoding="utf-16"),
+            None,
+            {CAFE},
+        ),
     ],
 )
 async def test_broken_but_readable_feeds_are_stored_sanitised(
@@ -272,7 +291,9 @@ async def test_feedparser_illformed_and_encoding_cases_in_one_cycle(
     for name, feed in out.feeds.items():
         if feed.consecutive_failures:
             assert feed.last_error and feed.last_error.startswith("not a readable feed"), (
-                name, feed.last_error)
+                name,
+                feed.last_error,
+            )
         else:
             assert feed.last_success_at is not None, name
     readable = sum(1 for f in out.feeds.values() if not f.consecutive_failures)
@@ -349,8 +370,12 @@ def _network_routes(server: LoopbackServer) -> dict[str, str]:
     fake DNS): the fetcher allows two connections per host, so cases sharing
     a host would queue behind the hanging ones (see the xfail test below).
     """
-    server.route("/gzip-bomb", body=doc.gzip_stream(64 << 20),
-                 headers={"Content-Encoding": "gzip"}, content_type=RSS_TYPE)
+    server.route(
+        "/gzip-bomb",
+        body=doc.gzip_stream(64 << 20),
+        headers={"Content-Encoding": "gzip"},
+        content_type=RSS_TYPE,
+    )
     server.route("/too-big", body=b"<rss>" + b"x" * 1_200_000, content_type=RSS_TYPE)
 
     async def chunked_big(request: web.Request) -> web.StreamResponse:
@@ -394,9 +419,13 @@ def _fake_dns_fetcher(nd: Newsdesk, names: list[str]) -> Callable[[], Fetcher]:
     s = nd.settings
 
     def make() -> Fetcher:
-        return Fetcher(user_agent=s.user_agent, total_timeout=s.fetch_timeout_seconds,
-                       max_bytes=s.fetch_max_bytes, allow_private=True,
-                       inner_resolver=MapResolver(table))
+        return Fetcher(
+            user_agent=s.user_agent,
+            total_timeout=s.fetch_timeout_seconds,
+            max_bytes=s.fetch_max_bytes,
+            allow_private=True,
+            inner_resolver=MapResolver(table),
+        )
 
     return make
 
@@ -450,8 +479,10 @@ async def test_feeds_sharing_a_host_with_hanging_feeds_still_get_fetched(
 ):
     http_server.handler("/hang-1", lambda r: _hang(http_server, r))
     http_server.handler("/hang-2", lambda r: _hang(http_server, r))
-    hang_ids = [await fs.add_feed(desk.db, http_server.url(p), now=past() - timedelta(hours=1))
-                for p in ("/hang-1", "/hang-2")]  # due first: they take both slots
+    hang_ids = [
+        await fs.add_feed(desk.db, http_server.url(p), now=past() - timedelta(hours=1))
+        for p in ("/hang-1", "/hang-2")
+    ]  # due first: they take both slots
     http_server.route("/same-host.xml", body=doc.good_feed("same"), content_type=RSS_TYPE)
     same = await fs.add_feed(desk.db, http_server.url("/same-host.xml"), now=past())
     await desk.poll_once()
@@ -478,10 +509,29 @@ def _self_signed_cert(tmp_path: Path) -> tuple[Path, Path]:
         pytest.skip("openssl is not installed: cannot make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return cert, key
 
@@ -492,6 +542,7 @@ async def test_self_signed_tls_server_is_a_recorded_error(
     cert, key = _self_signed_cert(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+
     async def feed(_request: web.Request) -> web.Response:
         return web.Response(body=doc.good_feed("tls"))
 
@@ -516,13 +567,15 @@ async def test_redirect_to_private_addresses_is_refused_in_the_poll_cycle(
 ):
     """With the address guard on (127.0.0.1 playing a public host), no hop reaches a
     private address: literal IPs are refused before connecting, names through the resolver."""
-    resolver = MapResolver({"rebind.test": ["10.0.0.7", "192.168.0.9"],
-                            "news.test": ["127.0.0.1"]})
+    resolver = MapResolver({"rebind.test": ["10.0.0.7", "192.168.0.9"], "news.test": ["127.0.0.1"]})
 
     def guarded() -> Fetcher:
         return Fetcher(
-            user_agent="Newsdesk-test", total_timeout=2, max_bytes=1_000_000,
-            allow_private=False, ip_allowed=lambda ip: ip == "127.0.0.1" or is_public_address(ip),
+            user_agent="Newsdesk-test",
+            total_timeout=2,
+            max_bytes=1_000_000,
+            allow_private=False,
+            ip_allowed=lambda ip: ip == "127.0.0.1" or is_public_address(ip),
             inner_resolver=resolver,
         )
 
@@ -590,8 +643,16 @@ async def test_dates_far_future_1900_and_unparseable_fall_back_to_fetch_time(
         "impossible": "Mon, 31 Feb 2025 25:61:00 +0000",
         "huge-year": "99999-01-01T00:00:00Z",
     }
-    items = [doc.item(f"Dated {k} article", f"https://dates.example/{k}", guid=f"d-{k}",
-                      date=v, description=f"About {k}.") for k, v in dates.items()]
+    items = [
+        doc.item(
+            f"Dated {k} article",
+            f"https://dates.example/{k}",
+            guid=f"d-{k}",
+            date=v,
+            description=f"About {k}.",
+        )
+        for k, v in dates.items()
+    ]
     http_server.route("/dates", body=doc.rss(items), content_type=RSS_TYPE)
     before = int(datetime.now(UTC).timestamp())
     out = await poll_beside_good_feed(desk, http_server, {"dates": "/dates"})
@@ -606,8 +667,12 @@ async def test_duplicate_guids_in_one_feed_store_one_article(
     desk: Newsdesk, http_server: LoopbackServer
 ):
     items = [
-        doc.item(f"Same guid version {i}", f"https://dup.example/{i}", guid="dup-guid-0001",
-                 description=f"Text {i} differs.")
+        doc.item(
+            f"Same guid version {i}",
+            f"https://dup.example/{i}",
+            guid="dup-guid-0001",
+            description=f"Text {i} differs.",
+        )
         for i in range(3)
     ] + [doc.item("Same link twice", "https://dup.example/x", guid=f"g{i}") for i in range(2)]
     http_server.route("/dups", body=doc.rss(items), content_type=RSS_TYPE)
@@ -631,8 +696,12 @@ async def test_relative_and_script_links_are_resolved_or_dropped(
         "vbscript": "vbscript:msgbox(1)",
         "file": "file:///etc/passwd",
     }
-    items = [doc.item(f"Link case {k}", v.replace("&", "&amp;"), guid=f"l-{k}",
-                      description=f"Body for {k}.") for k, v in links.items()]
+    items = [
+        doc.item(
+            f"Link case {k}", v.replace("&", "&amp;"), guid=f"l-{k}", description=f"Body for {k}."
+        )
+        for k, v in links.items()
+    ]
     http_server.route("/feeds/links.xml", body=doc.rss(items), content_type=RSS_TYPE)
     out = await poll_beside_good_feed(desk, http_server, {"links": "/feeds/links.xml"})
     stored = {a["title"]: a["url"] for a in assert_healthy(out, "links")}
@@ -650,9 +719,15 @@ async def test_relative_and_script_links_are_resolved_or_dropped(
 async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
     desk: Newsdesk, http_server: LoopbackServer, monkeypatch
 ):
-    items = [doc.item(f"Poison batch article {i} about the {w}", f"https://poison.example/{i}",
-                      guid=f"poison-{i}", description=f"Words about the {w} number {i}.")
-             for i, w in enumerate(["dam", "tram", "port", "mill", "mine"])]
+    items = [
+        doc.item(
+            f"Poison batch article {i} about the {w}",
+            f"https://poison.example/{i}",
+            guid=f"poison-{i}",
+            description=f"Words about the {w} number {i}.",
+        )
+        for i, w in enumerate(["dam", "tram", "port", "mill", "mine"])
+    ]
     http_server.route("/poison", body=doc.rss(items), content_type=RSS_TYPE)
     real_assign = desk.clusterer.assign
     seen: list[int] = []
@@ -690,10 +765,16 @@ async def assert_store_consistent(nd: Newsdesk) -> None:
     checks: list[tuple[str, Callable[[Any], bool]]] = [
         ("PRAGMA integrity_check", lambda v: v == "ok"),
         ("PRAGMA foreign_key_check", lambda v: v is None),
-        ("SELECT COUNT(*) FROM stories s WHERE NOT EXISTS"
-         " (SELECT 1 FROM articles a WHERE a.story_id = s.id)", lambda v: v == 0),
-        ("SELECT COUNT(*) FROM articles a WHERE a.story_id IS NOT NULL AND NOT EXISTS"
-         " (SELECT 1 FROM stories s WHERE s.id = a.story_id)", lambda v: v == 0),
+        (
+            "SELECT COUNT(*) FROM stories s WHERE NOT EXISTS"
+            " (SELECT 1 FROM articles a WHERE a.story_id = s.id)",
+            lambda v: v == 0,
+        ),
+        (
+            "SELECT COUNT(*) FROM articles a WHERE a.story_id IS NOT NULL AND NOT EXISTS"
+            " (SELECT 1 FROM stories s WHERE s.id = a.story_id)",
+            lambda v: v == 0,
+        ),
     ]
     for sql, ok in checks:
         async with nd.db.execute(sql) as cur:

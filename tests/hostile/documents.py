@@ -88,8 +88,7 @@ def xxe(secret: Path, *, parameter: bool = False) -> bytes:
     uri = secret.resolve().as_uri()
     if parameter:
         doctype = (
-            f'<!DOCTYPE rss [<!ENTITY % ext SYSTEM "{uri}"> %ext; '
-            f'<!ENTITY leak SYSTEM "{uri}">]>'
+            f'<!DOCTYPE rss [<!ENTITY % ext SYSTEM "{uri}"> %ext; <!ENTITY leak SYSTEM "{uri}">]>'
         )
     else:
         doctype = f'<!DOCTYPE rss [<!ENTITY leak SYSTEM "{uri}">]>'
@@ -138,8 +137,9 @@ def truncated_json_feed() -> bytes:
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": "Cut",
-        "items": [{"id": str(i), "url": f"https://cut.example/{i}", "title": f"T{i}"}
-                  for i in range(5)],
+        "items": [
+            {"id": str(i), "url": f"https://cut.example/{i}", "title": f"T{i}"} for i in range(5)
+        ],
     }
     text = json.dumps(doc).encode()
     return text[: len(text) * 2 // 3]

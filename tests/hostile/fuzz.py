@@ -148,7 +148,9 @@ def _batch(name: str, summary: Summary, rng: random.Random) -> None:
         summary.failures.append(f"{name}: {traceback.format_exc(limit=6)}")
 
 
-def run(seconds: float, targets: list[str] | None = None, *, rng_seed: int | None = None) -> Summary:
+def run(
+    seconds: float, targets: list[str] | None = None, *, rng_seed: int | None = None
+) -> Summary:
     """Fuzz ``targets`` (all by default) round-robin until ``seconds`` have passed.
 
     Every target gets at least one batch, however short the time box.
