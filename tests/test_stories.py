@@ -318,6 +318,27 @@ async def test_rebuild_reproduces_partition(db):
     assert await _partition(db) == before
 
 
+async def test_rebuild_keeps_what_channels_were_already_sent(db):
+    clusterer = StoryClusterer()
+    ids = await ingest(db, clusterer, [*QUAKE_CHILE, *REHAB_A])
+    chile, rehab = ids[0], ids[len(QUAKE_CHILE)]
+    await db.execute(
+        "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
+        " VALUES (42, ?, '2026-03-02', 3)",
+        (chile,),
+    )
+    await clusterer.rebuild(db)
+    rows = await db.execute_fetchall(
+        "SELECT d.channel_id, d.digest_date, d.source_count, a.title FROM digest_items AS d"
+        " JOIN articles AS a ON a.story_id = d.story_id"
+    )
+    titles = {r[3] for r in rows}
+    assert {a.title for a in QUAKE_CHILE} <= titles  # the rebuilt Chile story is still "sent"
+    assert not {a.title for a in REHAB_A} & titles
+    assert {(r[0], r[1], r[2]) for r in rows} == {(42, "2026-03-02", 3)}
+    assert rehab != chile
+
+
 async def test_story_queries_respect_guild_visibility(db):
     clusterer = StoryClusterer()
     shared = await ingest(db, clusterer, [REHAB_A[0]], guild_id=0)

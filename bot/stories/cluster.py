@@ -317,6 +317,15 @@ class StoryClusterer:
         stories_before = await _count(db, "SELECT COUNT(*) FROM stories")
         start = -(2**62) if since is None else _ts(since)
         async with transaction(db):
+            # Remember which articles each channel was already sent, so the
+            # rebuilt stories keep that history (digest_items cascade away).
+            await db.execute("DROP TABLE IF EXISTS temp.sent_articles")
+            await db.execute(
+                "CREATE TEMP TABLE sent_articles AS SELECT d.channel_id, d.digest_date,"
+                " d.source_count, a.id AS article_id FROM digest_items AS d"
+                " JOIN articles AS a ON a.story_id = d.story_id WHERE a.published_at >= ?",
+                (start,),
+            )
             if since is None:
                 await index.clear_all(db)
             else:
@@ -339,6 +348,15 @@ class StoryClusterer:
             done += len(batch)
             last_id, last_article = batch[-1]
             cursor = (_ts(last_article.published_at), last_id)
+        async with transaction(db):
+            await db.execute(
+                "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date,"
+                " source_count) SELECT s.channel_id, a.story_id, s.digest_date,"
+                " MAX(s.source_count) FROM temp.sent_articles AS s"
+                " JOIN articles AS a ON a.id = s.article_id WHERE a.story_id IS NOT NULL"
+                " GROUP BY s.channel_id, a.story_id, s.digest_date"
+            )
+            await db.execute("DROP TABLE temp.sent_articles")
         stories_after = await _count(db, "SELECT COUNT(*) FROM stories")
         return RebuildReport(
             articles=done, stories_before=stories_before, stories_after=stories_after
