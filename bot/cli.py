@@ -35,8 +35,11 @@ def _err(message: str) -> None:
 
 
 def setup_logging(settings: Settings) -> None:
-    from .logs import configure_logging
+    from .logs import configure_logging, register_secret
 
+    # Redact the token itself, not only strings shaped like a Discord token.
+    if settings.discord_token is not None:
+        register_secret(settings.discord_token.get_secret_value())
     configure_logging(settings.log_level, settings.log_format)
 
 
