@@ -32,7 +32,7 @@ from bot.ingest.parse import ParseError, iter_jsonl, parse_feed
 from bot.models import Entry
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-FEEDS_DIR = Path("/work/shared/feeds")
+FEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "feeds"  # ../shared beside the repo
 VERSION = 1  # bump when the generator's output changes
 START = 1_735_689_600  # 2025-01-01T00:00:00Z
 CATEGORIES = ("politics", "business", "science", "sport", "world", "technology", "health", "culture")
