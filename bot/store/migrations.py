@@ -160,8 +160,11 @@ ALTER TABLE feeds ADD COLUMN first_failure_at INTEGER;
 """
 
 # Average-link clustering divides a story's centroid (the sum of its member
-# vectors) by the number of members it holds.
+# vectors) by the number of members it holds; the title centroid and headline
+# vector of the single-pass clusterer are no longer used.
 MIGRATION_4 = """
+ALTER TABLE story_index DROP COLUMN title_centroid;
+ALTER TABLE story_index DROP COLUMN headline_vector;
 ALTER TABLE story_index ADD COLUMN members INTEGER NOT NULL DEFAULT 1;
 UPDATE story_index SET
     members = (SELECT max(article_count, 1) FROM stories WHERE stories.id = story_index.story_id);

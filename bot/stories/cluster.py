@@ -227,8 +227,6 @@ class StoryClusterer:
             db,
             story_id,
             centroid=centroid,
-            title_centroid={},
-            headline_vector={},
             sources=sources,
             members=cluster.size,
         )
@@ -297,8 +295,6 @@ class StoryClusterer:
             db,
             story_id,
             centroid=centroid,
-            title_centroid={},
-            headline_vector={},
             sources=sources,
             members=max(story.members - 1, 1),
         )

@@ -32,19 +32,9 @@ class Candidate:
     article_count: int
     headline: str | None
     centroid: dict[str, float]
-    raw_title_centroid: str
-    raw_headline_vector: str
     raw_sources: str
     shared_weight: float
     members: int = 1
-
-    @property
-    def title_centroid(self) -> dict[str, float]:
-        return json.loads(self.raw_title_centroid)
-
-    @property
-    def headline_vector(self) -> dict[str, float]:
-        return json.loads(self.raw_headline_vector)
 
     @property
     def sources(self) -> dict[str, int]:
@@ -59,11 +49,9 @@ def _candidate(r: aiosqlite.Row) -> Candidate:
         article_count=r[3],
         headline=r[4],
         centroid=json.loads(r[5]),
-        raw_title_centroid=r[6],
-        raw_headline_vector=r[7],
-        raw_sources=r[8],
-        shared_weight=r[9],
-        members=r[10],
+        raw_sources=r[6],
+        shared_weight=r[7],
+        members=r[8],
     )
 
 
@@ -76,9 +64,7 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-async def frequencies(
-    db: aiosqlite.Connection, terms: Iterable[str]
-) -> tuple[dict[str, int], int]:
+async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> tuple[dict[str, int], int]:
     """``(df per term, document count)`` for many terms (a few round trips)."""
     terms = list(terms)
     dfs: dict[str, int] = {}
@@ -132,7 +118,7 @@ async def candidates(
         "FROM q JOIN story_postings AS p ON p.term = q.term AND p.at >= ? "
         "GROUP BY p.story_id ORDER BY shared DESC LIMIT ?) "
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline, "
-        "i.centroid, i.title_centroid, i.headline_vector, i.sources, hits.shared, "
+        "i.centroid, i.sources, hits.shared, "
         "i.members "
         "FROM hits JOIN stories AS s ON s.id = hits.story_id "
         "JOIN story_index AS i ON i.story_id = hits.story_id "
@@ -180,22 +166,16 @@ async def save_index(
     story_id: int,
     *,
     centroid: dict[str, float],
-    title_centroid: dict[str, float],
-    headline_vector: dict[str, float],
     sources: dict[str, int],
     members: int = 1,
 ) -> None:
     await db.execute(
-        "INSERT INTO story_index (story_id, centroid, title_centroid, headline_vector, sources,"
-        " members) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET"
-        " centroid = excluded.centroid, title_centroid = excluded.title_centroid,"
-        " headline_vector = excluded.headline_vector, sources = excluded.sources,"
-        " members = excluded.members",
+        "INSERT INTO story_index (story_id, centroid, sources, members) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
+        " sources = excluded.sources, members = excluded.members",
         (
             story_id,
             dumps(centroid),
-            dumps(title_centroid),
-            dumps(headline_vector),
             json.dumps(sources, separators=(",", ":")),
             members,
         ),
@@ -229,7 +209,7 @@ async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | Non
     """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
     rows = await db.execute_fetchall(
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
-        " i.centroid, i.title_centroid, i.headline_vector, i.sources, 0.0, i.members"
+        " i.centroid, i.sources, 0.0, i.members"
         " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
         (story_id,),
     )
