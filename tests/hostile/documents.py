@@ -153,19 +153,24 @@ def hostile_text_feed() -> bytes:
     """Articles whose titles and bodies try to ping, spoof links and break markdown."""
     from xml.sax.saxutils import escape
 
-    titles = [
-        f"Storm hits coast {MENTIONS}",
-        f"Markets rally {SPOOF}",
-        "Election ```\nresult``` > quoted <https://evil.example/x> <t:0:R> <#123456789012345678>",
+    stories = [
+        (f"Storm hits coast {MENTIONS}", "gale winds flooded the harbour road overnight"),
+        (f"Markets rally {SPOOF}", "shares in banks and miners climbed after the rate decision"),
+        (
+            "Election ```\nresult``` > quoted <https://evil.example/x> <t:0:R> <#123456789012345678>",
+            "turnout in the regional vote reached a record as counting began",
+        ),
     ]
     items = [
         item(
-            escape(t),
+            escape(title),
             f"https://hostile.example/{i}",
             guid=f"hostile-{i}",
             date="Tue, 01 Jul 2025 09:00:00 +0000",
-            description=escape(f"{MENTIONS} {SPOOF} more text about the storm and the markets."),
+            description=escape(
+                f"{words.capitalize()}. @everyone <@&1> [see](https://evil.example/s)"
+            ),
         )
-        for i, t in enumerate(titles)
+        for i, (title, words) in enumerate(stories)
     ]
     return rss(items)
