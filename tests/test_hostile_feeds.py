@@ -716,8 +716,35 @@ async def test_relative_and_script_links_are_resolved_or_dropped(
 # --- nothing half-written -------------------------------------------------------
 
 
+def _poison_fault(nd: Newsdesk, where: str) -> tuple[str, object, list[int], Callable[..., Any]]:
+    """A fault for the poison feed's batch: (attribute owner name, original, calls, fake)."""
+    calls: list[int] = []
+    if where == "third-article-insert":
+        real_insert = nd.ingestor._insert
+
+        async def insert(article: Any, **kw: Any) -> int:
+            if article.url and "poison.example" in article.url:
+                calls.append(1)
+                if len(calls) == 3:  # two of its articles are already written
+                    raise RuntimeError("simulated failure on the 3rd article")
+            return await real_insert(article, **kw)
+
+        return "_insert", real_insert, calls, insert
+    real_assign = nd.clusterer.assign_batch
+
+    async def assign_batch(db: Any, items: Any) -> Any:
+        result = await real_assign(db, items)  # stories and index rows are written...
+        if any(a.url and "poison.example" in a.url for _id, a in items):
+            calls.append(len(items))
+            raise RuntimeError("simulated failure after clustering")  # ...then the fault
+        return result
+
+    return "assign_batch", real_assign, calls, assign_batch
+
+
+@pytest.mark.parametrize("where", ["third-article-insert", "clusterer-after-its-writes"])
 async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
-    desk: Newsdesk, http_server: LoopbackServer, monkeypatch
+    desk: Newsdesk, http_server: LoopbackServer, monkeypatch, where: str
 ):
     items = [
         doc.item(
@@ -729,19 +756,11 @@ async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
         for i, w in enumerate(["dam", "tram", "port", "mill", "mine"])
     ]
     http_server.route("/poison", body=doc.rss(items), content_type=RSS_TYPE)
-    real_assign = desk.clusterer.assign
-    seen: list[int] = []
-
-    async def assign_then_fail(db, article_id, article):  # type: ignore[no-untyped-def]
-        if article.url and "poison.example" in article.url:
-            seen.append(article_id)
-            if len(seen) == 3:
-                raise RuntimeError("simulated crash on the 3rd article")
-        return await real_assign(db, article_id, article)
-
-    monkeypatch.setattr(desk.clusterer, "assign", assign_then_fail)
+    owner = desk.ingestor if where == "third-article-insert" else desk.clusterer
+    name, real, calls, fake = _poison_fault(desk, where)
+    monkeypatch.setattr(owner, name, fake)
     out = await poll_beside_good_feed(desk, http_server, {"poison": "/poison"})
-    assert len(seen) == 3  # two articles (and their stories) were written before the fault
+    assert calls  # the fault did fire, mid-batch
     assert_failed(out, "poison", "could not store its articles")
     await assert_store_consistent(desk)
     async with desk.db.execute(
@@ -750,7 +769,7 @@ async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
         assert (await cur.fetchone())[0] == 0
 
     # Once the fault is gone, the next cycle stores the whole batch.
-    monkeypatch.setattr(desk.clusterer, "assign", real_assign)
+    monkeypatch.setattr(owner, name, real)
     await desk.db.execute("UPDATE feeds SET next_poll_at = 0")
     await desk.poll_once()
     feed = await fs.get_feed(desk.db, out.feeds["poison"].id)
