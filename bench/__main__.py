@@ -90,13 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=None,
                         help="articles per fresh-store ingest (default 10,000 or --size)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--stale-ok", action="store_true",
+                        help="reuse cached stores built by older clustering code")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     try:
         ctx = Context.from_args(args.size, reps=args.reps, seed=args.seed,
-                                progress=not args.quiet)
+                                progress=not args.quiet, stale_ok=args.stale_ok)
     except ValueError as exc:
         parser.error(str(exc))
     if args.sample is not None:

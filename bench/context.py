@@ -28,6 +28,7 @@ class Context:
     cache: Path = CACHE
     progress: bool = True
     ingest_sample: int = INGEST_SAMPLE
+    stale_ok: bool = False  # reuse a cached store built by older clustering code
     _paths: dict[str, Path] = field(default_factory=dict)
 
     @classmethod
@@ -67,7 +68,8 @@ class Context:
             self.corpus()
             self.log(f"store of records {start:,}..{stop:,} (built once, then cached) ...")
             self._paths[key] = bulk_store(
-                self.spec, start=start, stop=stop, progress=self.progress, cache=self.cache
+                self.spec, start=start, stop=stop, progress=self.progress, cache=self.cache,
+                stale_ok=self.stale_ok,
             )
         return self._paths[key]
 

@@ -29,9 +29,15 @@ INTO_BIG_BATCH = 2_000
 RSS_ARTICLES = 2_000
 
 
-async def ingest_paths(database: Path, paths: list[Path]) -> dict[str, Any]:
-    """Ingest files into the store at ``database``; seconds and counts."""
+async def ingest_paths(database: Path, paths: list[Path], *, cluster: bool = True
+                       ) -> dict[str, Any]:
+    """Ingest files into the store at ``database``; seconds and counts.
+
+    ``cluster=False`` leaves the clusterer out (a diagnostic: what the rest costs).
+    """
     desk = await Newsdesk.open(settings_for(database), database=database)
+    if not cluster:
+        desk.ingestor.clusterer = None
     try:
         start = time.perf_counter()
         outcome = await desk.ingest_sources([str(p) for p in paths])
@@ -49,13 +55,14 @@ async def ingest_paths(database: Path, paths: list[Path]) -> dict[str, Any]:
     }
 
 
-def _fresh_runs(ctx: Context, paths: list[Path], label: str) -> dict[str, Any]:
+def _fresh_runs(ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
+                ) -> dict[str, Any]:
     """``ctx.reps`` ingests of ``paths``, each into a new store."""
     runs = []
     with ctx.scratch() as tmp:
         for rep in range(ctx.reps):
             db = tmp / f"{label}-{rep}.db"
-            run = asyncio.run(ingest_paths(db, paths))
+            run = asyncio.run(ingest_paths(db, paths, cluster=cluster))
             run["rate"] = run["entries"] / run["seconds"] if run["seconds"] else 0.0
             run["db_bytes"] = file_size(db)
             runs.append(run)
@@ -103,9 +110,15 @@ def run_ingest(ctx: Context) -> Result:
         sample = jsonl_sample(ctx, tmp)
         ctx.log(f"ingest: JSON Lines, {ctx.sample:,} articles x {ctx.reps}")
         jsonl = _fresh_runs(ctx, [sample], "jsonl")
+        ctx.log("ingest: the same without clustering (diagnostic)")
+        bare = _fresh_runs(ctx, [sample], "jsonl-nocluster", cluster=False)
     result.data["jsonl"] = jsonl
+    result.data["jsonl_without_clustering"] = bare
     result.row(f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
                spread(jsonl["rate"], lambda v: fmt_rate(v)))
+    result.row("  same, clusterer switched off (diagnostic)",
+               spread(bare["rate"], lambda v: fmt_rate(v)),
+               note="the gap is the cost of story clustering")
     result.row("store size per article (pipeline)", f"{jsonl['db_bytes_per_article']:,.0f} B")
 
     feeds = real_feeds()

@@ -10,7 +10,10 @@ A bulk store holds corpus records ``start..stop``, cleaned by Newsdesk's own
 through the schema's triggers), then grouped into stories by Newsdesk's own
 clusterer (:meth:`bot.stories.StoryClusterer.rebuild`, which walks the store
 in publication order in batches), so the story tables are exactly what the
-clusterer would have written, whatever its current internals.
+clusterer would have written, whatever its current internals. Stores over
+``CLUSTER_ALL_MAX`` articles have only their newest ``CLUSTERED_TAIL``
+articles clustered (see there); older ones are stored and searchable but
+belong to no story.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ ARTICLE_COLUMNS = (
 INSERT_ARTICLE = f"INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 FETCH_DELAY = timedelta(minutes=5)  # bulk rows were "fetched" this long after publication
 BATCH = 1000
+# Newsdesk's clusterer groups ~200-400 articles/s here, so a 1M store would take over an
+# hour to cluster whole: past CLUSTER_ALL_MAX only the newest CLUSTERED_TAIL articles
+# (20 days at 5,000 a day, far more than the 72-hour window) are grouped into stories.
+CLUSTER_ALL_MAX = 200_000
+CLUSTERED_TAIL = 100_000
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -151,14 +159,17 @@ def load_articles(
     return count
 
 
-async def cluster_all(path: Path, *, window_hours: float = 72.0) -> dict[str, Any]:
-    """Group every stored article into stories with Newsdesk's own clusterer (a full rebuild)."""
+async def cluster_all(path: Path, *, window_hours: float = 72.0, since: int | None = None
+                      ) -> dict[str, Any]:
+    """Group stored articles (published since ``since``, all when None) into stories
+    with Newsdesk's own clusterer (``StoryClusterer.rebuild``)."""
     from bot.store import open_db
     from bot.stories import StoryClusterer
 
     db = await open_db(path)
     try:
-        report = await StoryClusterer(window_hours=window_hours).rebuild(db)
+        start = None if since is None else datetime.fromtimestamp(since, UTC)
+        report = await StoryClusterer(window_hours=window_hours).rebuild(db, since=start)
         await db.execute("PRAGMA optimize")
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -181,13 +192,23 @@ def build_store(
     t1 = time.perf_counter()
     if progress:
         print(f"  {count:,} articles loaded in {t1 - t0:,.0f} s; clustering ...", flush=True)
-    stories = asyncio.run(cluster_all(tmp))
+    since = None
+    if count > CLUSTER_ALL_MAX:
+        db = sqlite3.connect(str(tmp))
+        (since,) = db.execute(
+            "SELECT published_at FROM articles ORDER BY published_at DESC LIMIT 1 OFFSET ?",
+            (CLUSTERED_TAIL - 1,),
+        ).fetchone()
+        db.close()
+        if progress:
+            print(f"  clustering only the newest {CLUSTERED_TAIL:,} articles", flush=True)
+    stories = asyncio.run(cluster_all(tmp, since=since))
     t2 = time.perf_counter()
     for leftover in (Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         leftover.unlink(missing_ok=True)
     tmp.replace(path)
     info = {"articles": count, "stories": stories["stories"], "load_s": t1 - t0,
-            "cluster_s": t2 - t1}
+            "cluster_s": t2 - t1, "clustered": stories["articles"]}
     path.with_suffix(".json").write_text(json.dumps(info), encoding="utf-8")
     if progress:
         print(f"  clustered into {info['stories']:,} stories in {t2 - t1:,.0f} s", flush=True)
@@ -195,7 +216,15 @@ def build_store(
 
 
 def code_version() -> str:
-    """A short hash of the schema and clustering code: cached stores follow their changes."""
+    """A short hash of the schema and clustering code: cached stores follow their changes.
+
+    Hashes the files as they were when this process imported them (a store is
+    built by the code in memory, not by whatever is on disk later).
+    """
+    return _CODE_VERSION
+
+
+def _code_version() -> str:
     import hashlib
 
     import bot.store.migrations as migrations
@@ -207,12 +236,24 @@ def code_version() -> str:
     return digest.hexdigest()[:8]
 
 
+_CODE_VERSION = _code_version()
+
+
 def bulk_store(
     spec: CorpusSpec, *, start: int, stop: int, workers: int | None = None,
-    progress: bool = False, cache: Path = CACHE,
+    progress: bool = False, cache: Path = CACHE, stale_ok: bool = False,
 ) -> Path:
-    """The cached bulk store of ``spec``'s records ``start..stop`` (built when missing)."""
+    """The cached bulk store of ``spec``'s records ``start..stop`` (built when missing).
+
+    Stores are keyed by :func:`code_version`; ``stale_ok`` reuses the newest
+    store of the same records built by other code instead of rebuilding.
+    """
     path = cache / f"store-{spec.name}-{start}-{stop}-{code_version()}.db"
+    if not path.exists() and stale_ok:
+        older = sorted(cache.glob(f"store-{spec.name}-{start}-{stop}-*.db"),
+                       key=lambda p: p.stat().st_mtime)
+        if older:
+            return older[-1]
     if not path.exists():
         source = corpus_path(spec, cache=cache)
         if workers is None:
