@@ -681,6 +681,8 @@ async def test_duplicate_guids_in_one_feed_store_one_article(
     guids = [a["guid"] for a in stored if a["guid"]]
     urls = [a["url"] for a in stored if a["url"]]
     assert len(guids) == len(set(guids)) and len(urls) == len(set(urls))
+    assert len(stored) == 2  # one per GUID group, one per repeated link
+    assert sum(1 for a in stored if a["guid"] == "dup-guid-0001") == 1
     assert sum(1 for a in stored if a["url"] == "https://dup.example/x") == 1
 
 
@@ -719,17 +721,17 @@ async def test_relative_and_script_links_are_resolved_or_dropped(
 def _poison_fault(nd: Newsdesk, where: str) -> tuple[str, object, list[int], Callable[..., Any]]:
     """A fault for the poison feed's batch: (attribute owner name, original, calls, fake)."""
     calls: list[int] = []
-    if where == "third-article-insert":
-        real_insert = nd.ingestor._insert
+    if where == "after-the-article-rows":
+        real_insert = nd.ingestor._insert_many
 
-        async def insert(article: Any, **kw: Any) -> int:
-            if article.url and "poison.example" in article.url:
-                calls.append(1)
-                if len(calls) == 3:  # two of its articles are already written
-                    raise RuntimeError("simulated failure on the 3rd article")
-            return await real_insert(article, **kw)
+        async def insert_many(articles: Any, **kw: Any) -> list[int]:
+            ids = await real_insert(articles, **kw)  # the feed's rows are written...
+            if any(a.url and "poison.example" in a.url for a in articles):
+                calls.append(len(ids))
+                raise RuntimeError("simulated failure after the article rows")  # ...then this
+            return ids
 
-        return "_insert", real_insert, calls, insert
+        return "_insert_many", real_insert, calls, insert_many
     real_assign = nd.clusterer.assign_batch
 
     async def assign_batch(db: Any, items: Any) -> Any:
@@ -742,7 +744,7 @@ def _poison_fault(nd: Newsdesk, where: str) -> tuple[str, object, list[int], Cal
     return "assign_batch", real_assign, calls, assign_batch
 
 
-@pytest.mark.parametrize("where", ["third-article-insert", "clusterer-after-its-writes"])
+@pytest.mark.parametrize("where", ["after-the-article-rows", "clusterer-after-its-writes"])
 async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
     desk: Newsdesk, http_server: LoopbackServer, monkeypatch, where: str
 ):
@@ -756,7 +758,7 @@ async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
         for i, w in enumerate(["dam", "tram", "port", "mill", "mine"])
     ]
     http_server.route("/poison", body=doc.rss(items), content_type=RSS_TYPE)
-    owner = desk.ingestor if where == "third-article-insert" else desk.clusterer
+    owner = desk.ingestor if where == "after-the-article-rows" else desk.clusterer
     name, real, calls, fake = _poison_fault(desk, where)
     monkeypatch.setattr(owner, name, fake)
     out = await poll_beside_good_feed(desk, http_server, {"poison": "/poison"})

@@ -68,9 +68,7 @@ def _ts(value: datetime | None) -> int | None:
 def clean_entries(
     entries: Iterable[Entry], *, fetched_at: datetime, fallback_source: str | None
 ) -> list[Article | None]:
-    return [
-        to_article(e, fetched_at=fetched_at, fallback_source=fallback_source) for e in entries
-    ]
+    return [to_article(e, fetched_at=fetched_at, fallback_source=fallback_source) for e in entries]
 
 
 class Ingestor:
@@ -103,7 +101,9 @@ class Ingestor:
                 clean_entries, entries, fetched_at=fetched_at, fallback_source=fallback_source
             )
         else:
-            articles = clean_entries(entries, fetched_at=fetched_at, fallback_source=fallback_source)
+            articles = clean_entries(
+                entries, fetched_at=fetched_at, fallback_source=fallback_source
+            )
         report = IngestReport()
         ready: list[Article] = []
         for index, article in enumerate(articles):
@@ -121,41 +121,52 @@ class Ingestor:
         self, articles: list[Article], *, feed_id: int | None, guild_id: int, report: IngestReport
     ) -> None:
         known = await self._lookup(articles)
-        to_cluster: list[tuple[int, Article]] = []
+        fresh: list[Article] = []  # to insert; known by placeholder ids -1, -2, ...
+        updated: list[tuple[int, Article]] = []
+        linked: list[int] = []  # article (or placeholder) ids to link to the feed
+        widen: list[int] = []  # stored articles a shared feed now brings
         for article in articles:
             match = _match(known, article)
             if match is None:
-                article_id = await self._insert(article, guild_id=guild_id)
-                report.new += 1
-                report.new_ids.append(article_id)
+                placeholder = -(len(fresh) + 1)
+                fresh.append(article)
+                known.add(placeholder, article, guild_id)
+                linked.append(placeholder)
+                continue
+            article_id, stored_hash, stored_guild, stored_version = match
+            linked.append(article_id)
+            if stored_hash == article.content_hash or _version(article) < stored_version:
+                # Same content, or an older version of what is stored
+                # (feeds list updated entries twice; archives replay).
+                report.duplicates += 1
+            elif article_id < 0:  # a newer version of an entry earlier in this batch
+                fresh[-article_id - 1] = article
                 known.add(article_id, article, guild_id)
-                to_cluster.append((article_id, article))
+                report.duplicates += 1
             else:
-                article_id, stored_hash, stored_guild, stored_version = match
-                if stored_hash == article.content_hash or _version(article) < stored_version:
-                    # Same content, or an older version of what is stored
-                    # (feeds list updated entries twice; archives replay).
-                    report.duplicates += 1
-                else:
-                    if self.clusterer is not None:  # take the old text out of its story
-                        await self.clusterer.forget(self.db, article_id)
-                    await self._update(article_id, article)
-                    report.updated += 1
-                    known.add(article_id, article, stored_guild)
-                    to_cluster.append((article_id, article))
-                if guild_id == 0 and stored_guild != 0:
-                    # Now reached through a shared feed: visible to every server.
-                    await self.db.execute(
-                        "UPDATE articles SET guild_id = 0 WHERE id = ?", (article_id,)
-                    )
-            if feed_id is not None:
-                await self.db.execute(
-                    "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
-                    (article_id, feed_id),
-                )
+                if self.clusterer is not None:  # take the old text out of its story
+                    await self.clusterer.forget(self.db, article_id)
+                await self._update(article_id, article)
+                report.updated += 1
+                known.add(article_id, article, stored_guild)
+                updated.append((article_id, article))
+            if guild_id == 0 and stored_guild != 0 and article_id > 0:
+                widen.append(article_id)
+        ids = await self._insert_many(fresh, guild_id=guild_id)
+        report.new += len(ids)
+        report.new_ids.extend(ids)
+        if widen:  # now reached through a shared feed: visible to every server
+            await self.db.executemany(
+                "UPDATE articles SET guild_id = 0 WHERE id = ?", [(i,) for i in widen]
+            )
+        if feed_id is not None:
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
+                [(ids[-i - 1] if i < 0 else i, feed_id) for i in dict.fromkeys(linked)],
+            )
         if self.clusterer is not None:
             # The whole batch at once: best-first grouping beats arrival order.
-            await self.clusterer.assign_batch(self.db, to_cluster)
+            await self.clusterer.assign_batch(self.db, [*zip(ids, fresh, strict=True), *updated])
 
     async def _lookup(self, articles: list[Article]) -> _Known:
         """Stored articles sharing a URL, GUID or content hash with the batch."""
@@ -177,29 +188,49 @@ class Ingestor:
                         known.put(row[0], row[1], row[2], row[3], row[4], row[5])
         return known
 
-    async def _insert(self, a: Article, *, guild_id: int) -> int:
-        async with self.db.execute(
+    async def _insert_many(self, articles: list[Article], *, guild_id: int) -> list[int]:
+        """Insert ``articles`` in one statement; their ids, in order.
+
+        Inside the write transaction nobody else inserts, and SQLite gives a
+        new row the largest id plus one, so the new ids are the ones above the
+        largest before the insert.
+        """
+        if not articles:
+            return []
+        (before,) = next(
+            iter(await self.db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM articles"))
+        )
+        fetched = _ts(self.now())
+        await self.db.executemany(
             "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
             " category, published_at, updated_at, fetched_at, guild_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-            (
-                a.url,
-                a.guid,
-                a.content_hash,
-                a.title,
-                a.body,
-                a.summary,
-                a.source,
-                a.author,
-                a.category,
-                _ts(a.published_at),
-                _ts(a.updated_at),
-                _ts(self.now()),
-                guild_id,
-            ),
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    a.url,
+                    a.guid,
+                    a.content_hash,
+                    a.title,
+                    a.body,
+                    a.summary,
+                    a.source,
+                    a.author,
+                    a.category,
+                    _ts(a.published_at),
+                    _ts(a.updated_at),
+                    fetched,
+                    guild_id,
+                )
+                for a in articles
+            ],
+        )
+        rows = await self.db.execute_fetchall(
+            "SELECT id FROM articles WHERE id > ? ORDER BY id", (before,)
+        )
+        ids = [int(r[0]) for r in rows]
+        if len(ids) != len(articles):  # would mean a concurrent writer: never commit that
+            raise RuntimeError("article ids did not come out in order; batch rolled back")
+        return ids
 
     async def _update(self, article_id: int, a: Article) -> None:
         await self.db.execute(

@@ -44,8 +44,8 @@ def similarity(a: Node, b: Node, span_s: float) -> float:
     damp = time_factor(gap, span_s)
     if damp == 0.0:
         return 0.0
-    x, y = (a.vector, b.vector) if len(a.vector) <= len(b.vector) else (b.vector, a.vector)
-    dot = sum(w * y.get(t, 0.0) for t, w in x.items())
+    x, y = a.vector, b.vector
+    dot = sum(x[t] * y[t] for t in x.keys() & y.keys())  # C-level intersection first
     return dot / (a.size * b.size) * damp
 
 

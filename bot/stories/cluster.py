@@ -13,6 +13,7 @@ inverted index inside the time window, never by scanning stories.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,12 +118,7 @@ class StoryClusterer:
         vectors = [ft.article_vector(c, dfs, n_docs) for c in counts]
         times = [_ts(a.published_at) for _, a in items]
 
-        found: dict[int, index.Candidate] = {}
-        for vector, at in zip(vectors, times, strict=True):
-            query = ft.top_terms(vector, QUERY_TERMS)
-            for story in await index.candidates(db, query, at - self.window, self.max_candidates):
-                if story.first_published_at <= at + self.window:
-                    found[story.story_id] = story
+        found = {c.story_id: c for c in await self._candidates(db, vectors, times)}
         nodes = [
             Node(dict(vector), 1, at, at, None, [k])
             for k, (vector, at) in enumerate(zip(vectors, times, strict=True))
@@ -155,6 +151,36 @@ class StoryClusterer:
             [(story_id, article_id) for article_id, story_id in assigned.items()],
         )
         return assigned
+
+    async def _candidates(
+        self, db: aiosqlite.Connection, vectors: list[dict[str, float]], times: list[int]
+    ) -> list[index.Candidate]:
+        """Stories sharing salient terms with each article inside its window.
+
+        For each article, the ``max_candidates`` stories with the largest
+        overlap (query weight times posting weight) whose postings are recent
+        enough; one posting lookup serves the whole batch.
+        """
+        queries = [ft.top_terms(v, QUERY_TERMS) for v in vectors]
+        lists = await index.postings(db, {t for q in queries for t in q}, min(times) - self.window)
+        if not lists:
+            return []
+        wanted: set[int] = set()
+        for query, at in zip(queries, times, strict=True):
+            overlap: dict[int, float] = {}
+            since = at - self.window
+            for term, weight in query.items():
+                for story_id, posted, posted_at in lists.get(term, ()):
+                    if posted_at >= since:
+                        overlap[story_id] = overlap.get(story_id, 0.0) + weight * posted
+            best = heapq.nlargest(self.max_candidates, overlap.items(), key=lambda kv: kv[1])
+            wanted.update(story_id for story_id, _ in best)
+        latest = max(times) + self.window
+        return [
+            story
+            for story in await index.load_candidates(db, wanted)
+            if story.first_published_at <= latest
+        ]
 
     async def _create(
         self, db: aiosqlite.Connection, cluster: Node, members: list[tuple[int, Article]]

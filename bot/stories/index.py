@@ -127,6 +127,42 @@ async def candidates(
     return [_candidate(r) for r in await db.execute_fetchall(sql, params)]
 
 
+async def postings(
+    db: aiosqlite.Connection, terms: Iterable[str], since: int
+) -> dict[str, list[tuple[int, float, int]]]:
+    """``term -> [(story id, weight, at)]`` for postings at or after ``since``.
+
+    One query per 900 terms: a whole batch's candidate lookup costs a few
+    round trips, not one per article.
+    """
+    terms = list(terms)
+    out: dict[str, list[tuple[int, float, int]]] = {}
+    for start in range(0, len(terms), 900):
+        chunk = terms[start : start + 900]
+        sql = (
+            "SELECT term, story_id, weight, at FROM story_postings"  # noqa: S608
+            f" WHERE term IN ({_marks(len(chunk))}) AND at >= ?"
+        )
+        for term, story_id, weight, at in await db.execute_fetchall(sql, [*chunk, since]):
+            out.setdefault(term, []).append((story_id, weight, at))
+    return out
+
+
+async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) -> list[Candidate]:
+    """Story rows and centroids for ``story_ids`` (a few round trips)."""
+    ids = list(story_ids)
+    found: list[Candidate] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        sql = (
+            "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count,"  # noqa: S608
+            " s.headline, i.centroid, i.sources, 0.0, i.members FROM stories AS s"
+            f" JOIN story_index AS i ON i.story_id = s.id WHERE s.id IN ({_marks(len(chunk))})"
+        )
+        found.extend(_candidate(r) for r in await db.execute_fetchall(sql, chunk))
+    return found
+
+
 async def insert_story(
     db: aiosqlite.Connection,
     *,
