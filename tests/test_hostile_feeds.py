@@ -368,7 +368,7 @@ def _network_routes(server: LoopbackServer) -> dict[str, str]:
 
     Each case gets its own host name (all resolving to 127.0.0.1 through a
     fake DNS): the fetcher allows two connections per host, so cases sharing
-    a host would queue behind the hanging ones (see the xfail test below).
+    a host would queue behind the hanging ones and wait out their timeouts.
     """
     server.route(
         "/gzip-bomb",
@@ -469,11 +469,6 @@ async def test_network_failures_are_recorded_and_the_good_feed_goes_on(
     assert http_server.count("/never-answers") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: two hanging feeds take both connection slots of their host, and "
-    "the other feeds of that host time out while queueing (the total timeout includes the wait)",
-)
 async def test_feeds_sharing_a_host_with_hanging_feeds_still_get_fetched(
     desk: Newsdesk, http_server: LoopbackServer
 ):

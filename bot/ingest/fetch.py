@@ -270,8 +270,10 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            async with asyncio.timeout(self._total_timeout):
-                return await self._follow(URL(url), headers)
+            # The time limit runs per hop from when the host's slot is free
+            # (see _request): feeds queued behind slow ones on the same host
+            # are not timed out by the wait.
+            return await self._follow(URL(url), headers)
         except FetchError:
             raise
         except (TimeoutError, aiohttp.ClientError, UnsafeUrlError, ValueError, ssl.SSLError) as exc:
@@ -296,20 +298,23 @@ class Fetcher:
         """One hop: a result, or the URL a redirect points to."""
         assert self._session is not None
         host = (url.host or "").lower()
-        async with self._host_locks[host]:
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
-                status = resp.status
-                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                if status in REDIRECT_STATUSES:
-                    return self._redirect_target(url, resp)
-                if status == 304:
-                    return self._result(url, resp, None, not_modified=True)
-                if not 200 <= status < 300:
-                    if status not in RETRY_AFTER_STATUSES:
-                        retry_after = None
-                    raise _status_error(status, resp.reason, host, retry_after)
-                body = await self._read_capped(resp, host)
-                return self._result(url, resp, body, not_modified=False)
+        async with (
+            self._host_locks[host],
+            asyncio.timeout(self._total_timeout),
+            self._session.get(url, headers=headers, allow_redirects=False) as resp,
+        ):
+            status = resp.status
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            if status in REDIRECT_STATUSES:
+                return self._redirect_target(url, resp)
+            if status == 304:
+                return self._result(url, resp, None, not_modified=True)
+            if not 200 <= status < 300:
+                if status not in RETRY_AFTER_STATUSES:
+                    retry_after = None
+                raise _status_error(status, resp.reason, host, retry_after)
+            body = await self._read_capped(resp, host)
+            return self._result(url, resp, body, not_modified=False)
 
     def _redirect_target(self, url: URL, resp: aiohttp.ClientResponse) -> URL:
         location = resp.headers.get("Location")

@@ -13,6 +13,7 @@ inverted index inside the time window, never by scanning stories.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import logging
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ POSTING_TERMS = 24  # story terms posted in the inverted index
 CENTROID_TERMS = 128  # terms kept in a story's centroid (sum of member vectors)
 MAX_CANDIDATES = 8  # stories considered per article
 REBUILD_BATCH = 1000  # articles per rebuild transaction
+THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 
 
 @dataclass(slots=True)
@@ -135,7 +137,13 @@ class StoryClusterer:
             )
 
         assigned: dict[int, int] = {}
-        for cluster in agglomerate(nodes, threshold=self.threshold, span_s=self.span):
+        if len(nodes) > THREAD_NODES:  # CPU work: keep the event loop (and Discord) responsive
+            clusters = await asyncio.to_thread(
+                agglomerate, nodes, threshold=self.threshold, span_s=self.span
+            )
+        else:
+            clusters = agglomerate(nodes, threshold=self.threshold, span_s=self.span)
+        for cluster in clusters:
             if not cluster.members:
                 continue  # an existing story nothing joined
             members = [items[k] for k in cluster.members]

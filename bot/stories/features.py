@@ -90,8 +90,10 @@ def _word(raw: str) -> tuple[str | None, bool, bool]:
     return term, len(raw) >= 2 and raw.isupper(), raw[0].isupper()
 
 
-def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
-    """``(term, is_name)`` pairs for the content words of ``text``.
+def tokens(
+    text: str, *, trust_case: bool = True, limit: int | None = None
+) -> list[tuple[str, bool]]:
+    """``(term, is_name)`` pairs for the content words of ``text`` (at most ``limit``).
 
     A word counts as a name when it is capitalised but does not start a
     sentence (or is an acronym); numbers always count; ``trust_case=False``
@@ -99,9 +101,8 @@ def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
     """
     out: list[tuple[str, bool]] = []
     sentence_start = True
-    for match in _TOKEN.finditer(_fold(text)):
-        raw = match.group("tok")
-        if raw is None:  # sentence punctuation
+    for raw in _TOKEN.findall(_fold(text)):
+        if not raw:  # sentence punctuation
             sentence_start = True
             continue
         term, acronym, capital = _word(raw)
@@ -112,6 +113,8 @@ def tokens(text: str, *, trust_case: bool = True) -> list[tuple[str, bool]]:
             out.append((term, True))
         else:
             out.append((term, trust_case and (acronym or (capital and not starts_sentence))))
+        if limit is not None and len(out) >= limit:
+            break
     return out
 
 
@@ -163,7 +166,7 @@ def article_counts(title: str, body: str, source: str = "") -> dict[str, float]:
         if term not in own:
             boost = VECTOR_NAME_BOOST if is_name else 1.0
             counts[term] = counts.get(term, 0.0) + boost * VECTOR_TITLE_WEIGHT
-    for term, is_name in tokens(body[: BODY_TOKENS * 20])[:BODY_TOKENS]:
+    for term, is_name in tokens(body[: BODY_TOKENS * 20], limit=BODY_TOKENS):
         if term not in own:
             counts[term] = counts.get(term, 0.0) + (VECTOR_NAME_BOOST if is_name else 1.0)
     return counts
