@@ -59,7 +59,9 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         await nd.close()
     _print_ingest_summary(outcome)
     nothing_worked = outcome.report.failed and not (
-        outcome.report.new or outcome.report.updated or outcome.report.duplicates
+        outcome.report.new
+        or outcome.report.updated
+        or outcome.report.duplicates
         or outcome.feeds_found
     )
     return 1 if nothing_worked else 0
@@ -72,8 +74,9 @@ async def _with_progress(run: Callable[[Any], Awaitable[Any]]) -> Any:
         return await run(None)
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
-                  transient=True) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
+    ) as bar:
         task = bar.add_task("ingesting", total=None)
         done = 0
 
@@ -127,8 +130,12 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
             table = Table("id", "url", "server", "last success", "failures", "next poll", "status")
             for f in feeds:
                 table.add_row(
-                    str(f.id), f.url, "shared" if f.guild_id == 0 else str(f.guild_id),
-                    _when(f.last_success_at), str(f.consecutive_failures), _when(f.next_poll_at),
+                    str(f.id),
+                    f.url,
+                    "shared" if f.guild_id == 0 else str(f.guild_id),
+                    _when(f.last_success_at),
+                    str(f.consecutive_failures),
+                    _when(f.next_poll_at),
                     "paused" if f.paused else (f.last_error or "ok")[:60],
                 )
             console.print(table if feeds else "no feeds yet: `newsdesk feeds add URL`")
@@ -142,9 +149,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _feed_json(f: Any) -> dict[str, Any]:
-    out = dict(f.__dict__) if hasattr(f, "__dict__") else {
-        k: getattr(f, k) for k in f.__slots__
-    }
+    out = dict(f.__dict__) if hasattr(f, "__dict__") else {k: getattr(f, k) for k in f.__slots__}
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in out.items()}
 
 
@@ -178,22 +183,42 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         date_from = date_to = None
         if args.date:
             date_from, date_to = nd.parse_dates(args.date)
-        page = await nd.search(" ".join(args.query), date_from=date_from, date_to=date_to,
-                               source=args.source, limit=args.limit, offset=args.offset)
+        page = await nd.search(
+            " ".join(args.query),
+            date_from=date_from,
+            date_to=date_to,
+            source=args.source,
+            limit=args.limit,
+            offset=args.offset,
+        )
     except (QueryError, DateParseError) as exc:
         _err(str(exc))
         return 2
     finally:
         await nd.close()
     if args.json:
-        print(json.dumps({
-            "total": page.total,
-            "hits": [{
-                "article_id": h.article_id, "story_id": h.story_id, "title": h.title,
-                "url": h.url, "source": h.source, "published_at": h.published_at.isoformat(),
-                "snippet": h.snippet, "category": h.category,
-            } for h in page.hits],
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "total": page.total,
+                    "hits": [
+                        {
+                            "article_id": h.article_id,
+                            "story_id": h.story_id,
+                            "title": h.title,
+                            "url": h.url,
+                            "source": h.source,
+                            "published_at": h.published_at.isoformat(),
+                            "snippet": h.snippet,
+                            "category": h.category,
+                        }
+                        for h in page.hits
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print_search_page(page, _console())
     return 0
@@ -212,9 +237,15 @@ def export_jsonl(database: Path, out: Any) -> int:
         )
         for row in rows:
             record = {
-                "id": row[0], "url": row[1], "source": row[2], "title": row[3], "text": row[4],
+                "id": row[0],
+                "url": row[1],
+                "source": row[2],
+                "title": row[3],
+                "text": row[4],
                 "published_at": datetime.fromtimestamp(row[5], UTC).isoformat(),
-                "category": row[6], "story_id": row[7], "author": row[8],
+                "category": row[6],
+                "story_id": row[7],
+                "author": row[8],
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
@@ -275,7 +306,9 @@ def _channel_for(settings: Settings, channel_id: int | None) -> DigestChannel:
     from .config import parse_time
 
     return DigestChannel(
-        channel_id=0, time=parse_time(settings.digest_time), timezone=settings.timezone,
+        channel_id=0,
+        time=parse_time(settings.digest_time),
+        timezone=settings.timezone,
         max_stories=settings.digest_max_stories,
     )
 
@@ -332,7 +365,8 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         day = digest_day_covering(newest, channel)
         _console().print(
             f"\n[dim]Digest for {day.isoformat()} (the sample corpus's newest day; "
-            f"database {db_path}):[/]\n", markup=True
+            f"database {db_path}):[/]\n",
+            markup=True,
         )
         await _print_digest(nd, channel, day, args.json)
     finally:

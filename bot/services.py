@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -23,7 +24,14 @@ from .ingest.netguard import validate_feed_url
 from .ingest.parse import ParseError, parse_feed
 from .ingest.pipeline import Ingestor, IngestReport
 from .ingest.poll import PollReport, poll_due_feeds
-from .ingest.sources import Progress, SourceOutcome, expand_paths, ingest_document, ingest_file
+from .ingest.sources import (
+    Progress,
+    SourceOutcome,
+    expand_paths,
+    ingest_document,
+    ingest_file,
+    is_url,
+)
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
@@ -89,8 +97,8 @@ class Newsdesk:
         """Ingest files, folders and URLs (feeds or pages); OPML feeds are subscribed."""
         outcome = SourceOutcome()
         specs = list(specs)
-        urls = [s for s in specs if s.startswith(("http://", "https://"))]
-        paths = [Path(s) for s in specs if s not in urls]
+        urls = [s for s in specs if is_url(s)]
+        paths = [Path(s) for s in specs if not is_url(s)]
         for path in paths:
             if not path.exists():
                 outcome.report.fail(str(path), "no such file or folder")
@@ -101,7 +109,9 @@ class Newsdesk:
                 for url in urls:
                     outcome.sources += 1
                     try:
-                        await validate_feed_url(url, allow_private=self.settings.allow_private_addresses)
+                        await validate_feed_url(
+                            url, allow_private=self.settings.allow_private_addresses
+                        )
                         result = await fetcher.fetch(url)
                         await ingest_document(
                             self.ingestor,
@@ -121,8 +131,9 @@ class Newsdesk:
 
     # -- feeds ----------------------------------------------------------
 
-    async def add_feed(self, url: str, *, guild_id: int = 0, added_by: int | None = None,
-                       check: bool = True) -> FeedHealth:
+    async def add_feed(
+        self, url: str, *, guild_id: int = 0, added_by: int | None = None, check: bool = True
+    ) -> FeedHealth:
         """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it."""
         url = url.strip()
         await validate_feed_url(url, allow_private=self.settings.allow_private_addresses)
@@ -131,8 +142,9 @@ class Newsdesk:
             async with self.fetcher() as fetcher:
                 try:
                     result = await fetcher.fetch(url)
-                    parsed = parse_feed(result.body or b"", url=result.url,
-                                        content_type=result.content_type)
+                    parsed = parse_feed(
+                        result.body or b"", url=result.url, content_type=result.content_type
+                    )
                 except FetchError as exc:
                     raise FeedError(f"could not fetch {url}: {exc}") from None
                 except ParseError as exc:
@@ -160,11 +172,12 @@ class Newsdesk:
         return len(urls)
 
     async def _ingest_feed(self, feed_id: int, guild_id: int, parsed: ParsedFeed) -> IngestCounts:
-        from urllib.parse import urlsplit
-
         fallback = parsed.title or (urlsplit(parsed.link).hostname if parsed.link else None)
         report = await self.ingestor.ingest_entries(
-            parsed.entries, feed_id=feed_id, guild_id=guild_id, fallback_source=fallback,
+            parsed.entries,
+            feed_id=feed_id,
+            guild_id=guild_id,
+            fallback_source=fallback,
             where=f"feed {feed_id}",
         )
         return IngestCounts(report.new, report.updated, report.duplicates)
@@ -186,19 +199,37 @@ class Newsdesk:
     def parse_dates(self, text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
         return parse_date_range(text, tz=self.settings.tz, now=now or utcnow())
 
-    async def search(self, text: str, *, guild_id: int | None = None,
-                     date_from: datetime | None = None, date_to: datetime | None = None,
-                     source: str | None = None, limit: int = 10, offset: int = 0,
-                     now: datetime | None = None) -> SearchPage:
+    async def search(
+        self,
+        text: str,
+        *,
+        guild_id: int | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        source: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        now: datetime | None = None,
+    ) -> SearchPage:
         return await search(
-            self.db, text, tz=self.settings.tz, now=now or utcnow(), guild_id=guild_id,
-            date_from=date_from, date_to=date_to, source=source, limit=limit, offset=offset,
+            self.db,
+            text,
+            tz=self.settings.tz,
+            now=now or utcnow(),
+            guild_id=guild_id,
+            date_from=date_from,
+            date_to=date_to,
+            source=source,
+            limit=limit,
+            offset=offset,
         )
 
-    async def stories_between(self, start: datetime, end: datetime, *,
-                              guild_id: int | None = None, limit: int = 25):
-        return await story_store.stories_between(self.db, start, end, guild_id=guild_id,
-                                                 limit=limit)
+    async def stories_between(
+        self, start: datetime, end: datetime, *, guild_id: int | None = None, limit: int = 25
+    ):
+        return await story_store.stories_between(
+            self.db, start, end, guild_id=guild_id, limit=limit
+        )
 
     async def latest_stories(self, count: int = 10, *, guild_id: int | None = None):
         return await story_store.latest_stories(self.db, count, guild_id=guild_id)
@@ -211,10 +242,12 @@ class Newsdesk:
 
     # -- digest ---------------------------------------------------------
 
-    async def build_digest(self, channel: DigestChannel, day: date, *,
-                           now: datetime | None = None) -> Digest:
-        return await build_digest(self.db, channel, day, options=self.settings.digest_options,
-                                  now=now or utcnow())
+    async def build_digest(
+        self, channel: DigestChannel, day: date, *, now: datetime | None = None
+    ) -> Digest:
+        return await build_digest(
+            self.db, channel, day, options=self.settings.digest_options, now=now or utcnow()
+        )
 
     async def newest_article_time(self) -> datetime | None:
         async with self.db.execute("SELECT MAX(published_at) FROM articles") as cur:

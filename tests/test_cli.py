@@ -28,7 +28,7 @@ def test_demo_prints_merged_stories_and_is_idempotent(capsys):
     assert main(["demo", "--json"]) == 0
     second = capsys.readouterr().out
     assert "0 new" in second  # everything recognised as already stored
-    digest = json.loads(second[second.index("{"):])
+    digest = json.loads(second[second.index("{") :])
     counts = [item["source_count"] for item in digest["stories"]]
     assert max(counts) >= 3
 
@@ -52,7 +52,9 @@ def test_search_export_and_digest(capsys, tmp_path):
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert hits and all("kettle" in (h["title"] + h["snippet"]).lower() for h in hits)
 
-    assert main(["--db", "x.db", "search", 'NEAR("a" "b") title:x ^ " ' + "'; DROP TABLE articles; --"]) in (0, 2)
+    assert main(
+        ["--db", "x.db", "search", 'NEAR("a" "b") title:x ^ " ' + "'; DROP TABLE articles; --"]
+    ) in (0, 2)
     capsys.readouterr()
 
     out = tmp_path / "all.jsonl"

@@ -51,8 +51,9 @@ async def test_same_article_through_two_feeds_is_stored_once(db, ingestor):
     await db.execute("INSERT INTO feeds (id, url, added_at) VALUES (1, 'https://a.example/f', 0)")
     await db.execute("INSERT INTO feeds (id, url, added_at) VALUES (2, 'https://b.example/f', 0)")
     await ingestor.ingest_entries([entry()], feed_id=1)
-    tracked = entry(url="https://LEDGER.example/news/old-quay-bridge?utm_source=rss&fbclid=x#top",
-                    guid=None)
+    tracked = entry(
+        url="https://LEDGER.example/news/old-quay-bridge?utm_source=rss&fbclid=x#top", guid=None
+    )
     report = await ingestor.ingest_entries([tracked], feed_id=2)
     assert report.duplicates == 1 and report.new == 0
     assert len(await rows(db)) == 1
@@ -62,19 +63,26 @@ async def test_same_article_through_two_feeds_is_stored_once(db, ingestor):
 
 async def test_changed_content_is_updated_in_place(db, ingestor):
     await ingestor.ingest_entries([entry()])
-    changed = entry(content=BODY + "\n\nUpdate: the bridge will reopen to pedestrians on Monday.",
-                    updated_at=T0 + timedelta(hours=3))
+    changed = entry(
+        content=BODY + "\n\nUpdate: the bridge will reopen to pedestrians on Monday.",
+        updated_at=T0 + timedelta(hours=3),
+    )
     report = await ingestor.ingest_entries([changed])
     assert (report.new, report.updated) == (0, 1)
     [(_id, _url, _title, body, _g)] = await rows(db)
     assert "reopen to pedestrians" in body
-    async with db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'pedestrians'") as cur:
+    async with db.execute(
+        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'pedestrians'"
+    ) as cur:
         assert (await cur.fetchone())[0] == 1
 
 
 async def test_an_older_version_never_overwrites_a_newer_one(db, ingestor):
-    newer = entry(title="Old Quay bridge to stay shut until spring",
-                  updated_at=T0 + timedelta(hours=5), content=BODY + "\n\nIt stays shut.")
+    newer = entry(
+        title="Old Quay bridge to stay shut until spring",
+        updated_at=T0 + timedelta(hours=5),
+        content=BODY + "\n\nIt stays shut.",
+    )
     older = entry(updated_at=T0 + timedelta(hours=1))
     report = await ingestor.ingest_entries([newer, older])  # feeds list both versions
     assert (report.new, report.updated, report.duplicates) == (1, 0, 1)
@@ -89,8 +97,12 @@ async def test_content_hash_identifies_articles_without_url_or_guid(db, ingestor
 
 async def test_untrustworthy_guid_is_not_identity(db, ingestor):
     a = entry(guid="1", url="https://ledger.example/a")
-    b = entry(guid="1", url="https://ledger.example/b", title="Council votes on budget",
-              content="The council approved the budget by seven votes to two on Tuesday.")
+    b = entry(
+        guid="1",
+        url="https://ledger.example/b",
+        title="Council votes on budget",
+        content="The council approved the budget by seven votes to two on Tuesday.",
+    )
     report = await ingestor.ingest_entries([a, b])
     assert report.new == 2
 
@@ -115,8 +127,15 @@ async def test_a_failure_mid_batch_writes_nothing(db):
             raise RuntimeError("power cut")  # ...then the process dies mid-batch
 
     ingestor = Ingestor(db, clusterer=Exploding())
-    batch = [entry(url=f"https://ledger.example/{i}", guid=None, title=f"Story number {i} here",
-                   content=f"Paragraph {i} about topic {i * 7}.") for i in range(5)]
+    batch = [
+        entry(
+            url=f"https://ledger.example/{i}",
+            guid=None,
+            title=f"Story number {i} here",
+            content=f"Paragraph {i} about topic {i * 7}.",
+        )
+        for i in range(5)
+    ]
     with pytest.raises(RuntimeError):
         await ingestor.ingest_entries(batch)
     assert await rows(db) == []
