@@ -1,4 +1,4 @@
-"""``python -m bench {all|ingest|reader|floor|search|cluster|digest|memory} [--size 100k]``.
+"""``python -m bench {all|ingest|reader|floor|search|cluster|digest|memory|report} [--size 100k]``.
 
 Prints a table (rich) and writes ``bench/results/<benchmark>-<size>.json`` for
 each benchmark run, plus ``bench/results/all-<size>.json`` and a Markdown
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .common import RESULTS, Result, machine_info, markdown_table, render_table, write_result
+from .common import RESULTS, Result, Row, machine_info, markdown_table, render_table, write_result
 from .context import Context
 from .corpus import size_label
 
@@ -81,9 +81,24 @@ def write_summary(results: list[Result], ctx: Context, *, out_dir: Path = RESULT
     return path
 
 
+def load_results(size: int, *, out_dir: Path = RESULTS) -> list[Result]:
+    """The latest saved result of each benchmark at ``size`` (for ``report``)."""
+    found: list[Result] = []
+    for name in BENCHMARKS:
+        path = out_dir / f"{name}-{size_label(size)}.json"
+        if not path.exists():
+            continue
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        result = Result(name, saved["size"], data=saved["data"])
+        result.rows = [Row(**row) for row in saved["rows"]]
+        found.append(result)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", choices=("all", *BENCHMARKS))
+    parser.add_argument("benchmark", choices=("all", *BENCHMARKS, "report"),
+                        help="report: print the saved results of --size as Markdown")
     parser.add_argument("--size", default="10k", help="stored articles: 10k, 100k, 1m or a count")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per measurement")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed")
@@ -103,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if args.sample is not None:
         ctx.ingest_sample = args.sample
+    if args.benchmark == "report":
+        saved = load_results(ctx.size, out_dir=args.out)
+        if not saved:
+            parser.error(f"no saved results for --size {args.size} in {args.out}")
+        print(markdown_table(saved))
+        return 0
     names = list(BENCHMARKS) if args.benchmark == "all" else [args.benchmark]
     if args.benchmark == "all":
         names.remove("floor")

@@ -3,7 +3,7 @@
 ``python -m bench.child ingest STORE FILE...``: ``Newsdesk.ingest_sources``.
 ``python -m bench.child services STORE``: what the running bot's services do
 on a store: open it, the search mix, ``/news date`` lookups and the digest of
-the last full day. Prints one JSON line with ``peak_rss_mib`` (ru_maxrss).
+the last full day. Prints one JSON line with ``peak_rss_mib`` (VmHWM, see ``own_peak_rss_mib``).
 """
 
 from __future__ import annotations

@@ -217,13 +217,24 @@ def run_child_peak_rss(args: Sequence[str], *, timeout: float | None = None) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"bench child {args[0]} failed: {err.strip()[-2000:]}")
     payload = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-    # The child reports its own ru_maxrss (kB on Linux) just before exiting.
+    # The child reports its own peak RSS (VmHWM) just before exiting.
     payload.setdefault("peak_rss_mib", None)
     payload["wall_s"] = elapsed
     return payload
 
 
 def own_peak_rss_mib() -> float:
-    """This process's peak resident set size in MiB (Linux reports kB)."""
+    """This process's peak resident set size in MiB.
+
+    On Linux ``VmHWM`` of /proc/self/status: ``ru_maxrss`` would carry over
+    the parent's resident size from before ``fork``/``exec``, which inflates
+    a child's figure by whatever the benchmark runner holds.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024

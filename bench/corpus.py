@@ -132,6 +132,11 @@ class _Words:
         return self.pool[start : start + count]
 
 
+def common_words(seed: int, count: int = 400) -> list[str]:
+    """The ``count`` most frequent words of the corpus vocabulary of ``seed`` (lower case)."""
+    return _Words(random.Random(seed)).vocab[:count]
+
+
 def _unique(rng: random.Random, count: int, make, taken: set[str]) -> list[str]:
     out: list[str] = []
     while len(out) < count:

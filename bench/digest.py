@@ -22,7 +22,7 @@ from bot.services import Newsdesk
 
 from .common import Result, fmt_ms, latency_summary, spread, summary
 from .context import Context, settings_for
-from .search import _tail_records, query_mix
+from .search import context_mix
 
 DATE_TEXTS = ("yesterday", "today", "last week")
 
@@ -110,7 +110,7 @@ def run_digest(ctx: Context) -> Result:
     result.row(f"build_digest, day of {dg['articles']:,} articles "
                f"({dg['stories_in_window']:,} stories)", spread(dg["ms"], fmt_ms))
     ctx.log("slash commands: /news search and /news date service calls")
-    mix = query_mix(_tail_records(ctx, ctx.size, 5_000))
+    mix = context_mix(ctx)
     sl = asyncio.run(slash_times(store, mix, reps))
     result.data["slash"] = sl
     for name, label in (("search", "/news search (Newsdesk.search)"),

@@ -12,7 +12,7 @@ from .common import Result, run_child_peak_rss, summary
 from .context import Context
 from .corpus import split_jsonl
 from .ingest import INTO_BIG_BATCH, jsonl_sample
-from .search import _tail_records, query_mix
+from .search import context_mix
 from .stores import file_size
 
 
@@ -43,7 +43,7 @@ def run_memory(ctx: Context) -> Result:
                    _mib(big["peak_rss_mib"]))
 
     ctx.log(f"memory: the bot's services on {ctx.size:,} articles")
-    queries = [q.text for q in query_mix(_tail_records(ctx, ctx.size, 5_000))]
+    queries = [q.text for q in context_mix(ctx)]
     runs = [run_child_peak_rss(["services", str(store), *queries]) for _ in range(ctx.reps)]
     rss = summary([r["peak_rss_mib"] for r in runs])
     result.data["services"] = {"peak_rss_mib": rss, "runs": runs}

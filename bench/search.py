@@ -1,8 +1,8 @@
 """Search latency: ``Newsdesk.search`` vs the raw FTS5 MATCH, and vs ``reader``.
 
-A fixed query mix is drawn (seeded) from the stored articles: one word, two
-and three words, a phrase, one and two words within the last week of the
-data, and a word restricted to one outlet. Each query runs once to warm the
+A fixed query mix is drawn (seeded) from the stored articles: one topical
+word, one very common word, two and three words, a phrase, one and two
+words within the last week of the data, and a word restricted to one outlet. Each query runs once to warm the
 cache, then ``reps`` times; p50/p95/p99 are over all runs. The raw
 baseline runs the same FTS5 expression (Newsdesk's own translation of the
 query) with the same filters, ``ORDER BY bm25 LIMIT 10``, on an aiosqlite
@@ -30,7 +30,7 @@ from bot.store import open_db
 
 from .common import Result, fmt_ms, fmt_ratio, latency_summary, ratio
 from .context import Context, settings_for
-from .corpus import FUNCTION_WORDS, iter_records, synthetic_feeds
+from .corpus import FUNCTION_WORDS, common_words, iter_records, synthetic_feeds
 from .reader_cmp import make_reader
 
 P95_TARGET_MS = 20.0
@@ -49,30 +49,40 @@ class Query:
     source: str | None = None
 
 
-def _words(title: str) -> list[str]:
-    common = set(FUNCTION_WORDS)
+def _words(title: str, common: set[str]) -> list[str]:
     return [w for w in _WORD.findall(title.lower()) if w not in common]
 
 
-def query_mix(records: list[dict[str, Any]], *, seed: int = 7) -> list[Query]:
-    """The fixed mix, drawn from ``records`` (the newest stored articles)."""
+def query_mix(records: list[dict[str, Any]], *, common: list[str], seed: int = 7) -> list[Query]:
+    """The fixed mix, drawn from ``records`` (the newest stored articles).
+
+    Typed words are the topical words of a headline (not among ``common``,
+    the corpus's most frequent words); the "common word" kind searches one
+    of those frequent words (found in 10-90% of articles), the worst case
+    for ranking, and the phrase is two adjacent content words of a body.
+    """
     rng = random.Random(seed)
+    stop = set(FUNCTION_WORDS)
+    frequent = [w for w in common if w not in stop and len(w) >= 3]
+    skip = stop | set(common)
     last = max(datetime.strptime(r["published_at"], "%Y-%m-%dT%H:%M:%SZ") for r in records)
     end = last.replace(tzinfo=UTC) + timedelta(seconds=1)
     week = (end - timedelta(days=7), end)
-    usable = [r for r in records if len(_words(r["title"])) >= 3]
+    usable = [r for r in records if len(_words(r["title"], skip)) >= 3]
     if not usable:
         raise ValueError("no titles to draw queries from")
     out: list[Query] = []
     for _ in range(PER_KIND):
         r = rng.choice(usable)
-        words = _words(r["title"])
+        words = _words(r["title"], skip)
         rng.shuffle(words)
-        body = r["text"].split()
-        at = rng.randrange(max(1, len(body) - 2))
-        phrase = " ".join(w.strip(".,").lower() for w in body[at : at + 2])
+        body = [w.strip(".,").lower() for w in r["text"].split()]
+        pairs = [f"{a} {b}" for a, b in zip(body, body[1:], strict=False)
+                 if a not in stop and b not in stop and a.isalpha() and b.isalpha()]
+        phrase = rng.choice(pairs) if pairs else " ".join(words[:2])
         out += [
             Query("one word", words[0]),
+            Query("common word", rng.choice(frequent)),
             Query("two words", " ".join(words[:2])),
             Query("three words", " ".join(words[:3])),
             Query("phrase", f'"{phrase}"'),
@@ -81,6 +91,12 @@ def query_mix(records: list[dict[str, Any]], *, seed: int = 7) -> list[Query]:
             Query("one word, source", words[2], source=r["source"]),
         ]
     return out
+
+
+def context_mix(ctx: Context, stop: int | None = None) -> list[Query]:
+    """The mix for the stored records before ``stop`` (default: all stored)."""
+    stop = ctx.size if stop is None else stop
+    return query_mix(_tail_records(ctx, stop, 5_000), common=common_words(ctx.seed))
 
 
 def _raw_sql(q: Query) -> tuple[str, list[Any]]:
@@ -199,7 +215,7 @@ def run_search(ctx: Context) -> Result:
     result = Result("search", ctx.size)
     reps = max(ctx.reps, 3)
     store = ctx.store()
-    mix = query_mix(_tail_records(ctx, ctx.size, 5_000))
+    mix = context_mix(ctx)
     now = max(q.date_to for q in mix if q.date_to is not None)
     result.data["queries"] = [q.text for q in mix]
     ctx.log(f"search: {len(mix)} queries x {reps} on {ctx.size:,} articles")
@@ -229,7 +245,7 @@ def run_search(ctx: Context) -> Result:
         result.row("reader search", "n/a", note="reader not installed (pip install -e .[bench])")
         return result
     small = store if n == ctx.size else ctx.store(0, n)
-    plain = [q for q in query_mix(_tail_records(ctx, n, 5_000))
+    plain = [q for q in context_mix(ctx, n)
              if q.date_from is None and q.source is None]
     small_now = now
     rd = _reader_latencies(reader_path, plain, reps)
