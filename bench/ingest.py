@@ -55,6 +55,48 @@ async def ingest_paths(database: Path, paths: list[Path], *, cluster: bool = Tru
     }
 
 
+async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
+    """One ingest with cleaning and clustering timed apart: seconds per stage.
+
+    ``clean`` is ``bot.ingest.pipeline.clean_entries`` (HTML/text cleaning,
+    identity), ``cluster`` is ``StoryClusterer.assign_batch``; ``rest`` is
+    everything else (reading, parsing, lookups, inserts, FTS indexing).
+    """
+    import bot.ingest.pipeline as pipeline
+
+    spent = {"clean": 0.0, "cluster": 0.0}
+    original_clean = pipeline.clean_entries
+
+    def timed_clean(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original_clean(*args, **kwargs)
+        finally:
+            spent["clean"] += time.perf_counter() - start
+
+    desk = await Newsdesk.open(settings_for(database), database=database)
+    clusterer = desk.ingestor.clusterer
+    original_assign = clusterer.assign_batch
+
+    async def timed_assign(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await original_assign(*args, **kwargs)
+        finally:
+            spent["cluster"] += time.perf_counter() - start
+
+    clusterer.assign_batch = timed_assign  # type: ignore[method-assign]
+    pipeline.clean_entries = timed_clean
+    try:
+        start = time.perf_counter()
+        await desk.ingest_sources([str(p) for p in paths])
+        total = time.perf_counter() - start
+    finally:
+        pipeline.clean_entries = original_clean
+        await desk.close()
+    return {**spent, "rest": total - spent["clean"] - spent["cluster"], "total": total}
+
+
 def _fresh_runs(ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
                 ) -> dict[str, Any]:
     """``ctx.reps`` ingests of ``paths``, each into a new store."""
@@ -112,6 +154,8 @@ def run_ingest(ctx: Context) -> Result:
         jsonl = _fresh_runs(ctx, [sample], "jsonl")
         ctx.log("ingest: the same without clustering (diagnostic)")
         bare = _fresh_runs(ctx, [sample], "jsonl-nocluster", cluster=False)
+        ctx.log("ingest: time per stage (diagnostic)")
+        stages = asyncio.run(stage_shares(tmp / "stages.db", [sample]))
     result.data["jsonl"] = jsonl
     result.data["jsonl_without_clustering"] = bare
     result.row(f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
@@ -119,6 +163,10 @@ def run_ingest(ctx: Context) -> Result:
     result.row("  same, clusterer switched off (diagnostic)",
                spread(bare["rate"], lambda v: fmt_rate(v)),
                note="the gap is the cost of story clustering")
+    result.data["jsonl_stages_s"] = stages
+    result.row("  share of ingest time: clean / cluster / rest",
+               " / ".join(f"{stages[k] / stages['total']:.0%}" for k in ("clean", "cluster", "rest")),
+               note="rest: read, parse, identify, insert, FTS index")
     result.row("store size per article (pipeline)", f"{jsonl['db_bytes_per_article']:,.0f} B")
 
     feeds = real_feeds()
