@@ -71,12 +71,22 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+# Unknown Interaction, Invalid Webhook Token: the interaction can no longer be answered.
+EXPIRED_INTERACTION = {10062, 50027}
+
+
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer a failed command with a short, helpful, ephemeral message."""
+    original = getattr(error, "original", error)
+    if isinstance(original, discord.HTTPException) and original.code in EXPIRED_INTERACTION:
+        # The interaction's token is dead (took too long, or Discord forgot it):
+        # nothing more can be sent through it, so do not try again.
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.warning("/%s: interaction expired before we answered (%s)", command, original)
+        return
     message = user_message(error)
     if message is None:
         command = interaction.command.qualified_name if interaction.command else "?"
-        original = getattr(error, "original", error)
         log.error("/%s failed", command, exc_info=original)
         message = GENERIC_ERROR
     try:
