@@ -10,6 +10,7 @@ article (same URL or trustworthy GUID, changed content) or a duplicate
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -169,23 +170,20 @@ class Ingestor:
             await self.clusterer.assign_batch(self.db, [*zip(ids, fresh, strict=True), *updated])
 
     async def _lookup(self, articles: list[Article]) -> _Known:
-        """Stored articles sharing a URL, GUID or content hash with the batch."""
+        """Stored articles sharing a URL, GUID or content hash with the batch (one query)."""
         known = _Known()
-        keys = {
-            "url": {a.url for a in articles if a.url},
-            "guid": {a.guid for a in articles if a.guid},
-            "content_hash": {a.content_hash for a in articles},
-        }
-        for column, values in keys.items():
-            values_list = list(values)
-            for start in range(0, len(values_list), 500):
-                chunk = values_list[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                # column is one of the three literals above, never user input
-                sql = f"SELECT id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at) FROM articles WHERE {column} IN ({marks})"  # noqa: S608
-                async with self.db.execute(sql, chunk) as cur:
-                    for row in await cur.fetchall():
-                        known.put(row[0], row[1], row[2], row[3], row[4], row[5])
+        columns = "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at)"
+        sql = " UNION ".join(
+            f"SELECT {columns} FROM articles WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+            for key in ("url", "guid", "content_hash")
+        )
+        params = (
+            json.dumps([a.url for a in articles if a.url]),
+            json.dumps([a.guid for a in articles if a.guid]),
+            json.dumps([a.content_hash for a in articles]),
+        )
+        for row in await self.db.execute_fetchall(sql, params):
+            known.put(row[0], row[1], row[2], row[3], row[4], row[5])
         return known
 
     async def _insert_many(self, articles: list[Article], *, guild_id: int) -> list[int]:
@@ -197,33 +195,16 @@ class Ingestor:
         """
         if not articles:
             return []
+        if len(articles) == 1:
+            rows = await self.db.execute_fetchall(
+                f"{_INSERT} RETURNING id", _row(articles[0], self.now(), guild_id)
+            )
+            return [int(next(iter(rows))[0])]
         (before,) = next(
             iter(await self.db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM articles"))
         )
-        fetched = _ts(self.now())
-        await self.db.executemany(
-            "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
-            " category, published_at, updated_at, fetched_at, guild_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    a.url,
-                    a.guid,
-                    a.content_hash,
-                    a.title,
-                    a.body,
-                    a.summary,
-                    a.source,
-                    a.author,
-                    a.category,
-                    _ts(a.published_at),
-                    _ts(a.updated_at),
-                    fetched,
-                    guild_id,
-                )
-                for a in articles
-            ],
-        )
+        now = self.now()
+        await self.db.executemany(_INSERT, [_row(a, now, guild_id) for a in articles])
         rows = await self.db.execute_fetchall(
             "SELECT id FROM articles WHERE id > ? ORDER BY id", (before,)
         )
@@ -247,6 +228,31 @@ class Ingestor:
                 article_id,
             ),
         )
+
+
+_INSERT = (
+    "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
+    " category, published_at, updated_at, fetched_at, guild_id)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
+    return (
+        a.url,
+        a.guid,
+        a.content_hash,
+        a.title,
+        a.body,
+        a.summary,
+        a.source,
+        a.author,
+        a.category,
+        _ts(a.published_at),
+        _ts(a.updated_at),
+        _ts(fetched_at),
+        guild_id,
+    )
 
 
 _Stored = tuple[int, str, int, int]  # id, content hash, guild id, version (unix time)

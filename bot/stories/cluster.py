@@ -203,14 +203,6 @@ class StoryClusterer:
         category = next((a.category for _, a in ordered if a.category), None)
         story_id = await index.insert_story(
             db,
-            published_at=first,
-            source_count=len(sources),
-            headline=lead.title,
-            category=category,
-        )
-        await index.update_story(
-            db,
-            story_id,
             first=first,
             last=last,
             article_count=len(members),

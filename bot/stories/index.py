@@ -166,15 +166,17 @@ async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) ->
 async def insert_story(
     db: aiosqlite.Connection,
     *,
-    published_at: int,
+    first: int,
+    last: int,
+    article_count: int,
     source_count: int,
     headline: str,
     category: str | None,
 ) -> int:
     rows = await db.execute_fetchall(
         "INSERT INTO stories (first_published_at, last_published_at, article_count,"
-        " source_count, headline, category) VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
-        (published_at, published_at, source_count, headline, category),
+        " source_count, headline, category) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (first, last, article_count, source_count, headline, category),
     )
     return int(next(iter(rows))[0])
 
