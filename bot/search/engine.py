@@ -35,6 +35,7 @@ from .query import Node, Query, QueryError, Term, parse_query, to_fts
 __all__ = ["QueryError", "SearchHit", "SearchPage", "mark_snippet", "search"]
 
 MAX_LIMIT = 50
+RANK_WINDOW = 2000  # matches ranked when no date or source filter narrows the search
 MAX_OFFSET = 1000
 TOTAL_CAP = 1000  # counting stops here; the page then says "1000+"
 TITLE_WEIGHT, BODY_WEIGHT = 5.0, 1.0
@@ -185,10 +186,12 @@ class _Where:
 
     clauses: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    narrowing: bool = False  # a date or source filter (which may reach old articles)
 
-    def add(self, clause: str, **params: Any) -> None:
+    def add(self, clause: str, *, narrowing: bool = True, **params: Any) -> None:
         self.clauses.append(clause)
         self.params.update(params)
+        self.narrowing = self.narrowing or narrowing
 
     def sources(self, names: Sequence[str], *, negate: bool = False) -> None:
         if not names:
@@ -201,6 +204,7 @@ class _Where:
             self.params[key] = _like(name)
         joined = " OR ".join(likes)
         self.clauses.append(f"NOT ({joined})" if negate else f"({joined})")
+        self.narrowing = True
 
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "1"
@@ -215,7 +219,7 @@ def _build_where(
 ) -> _Where:
     where = _Where()
     if guild_id is not None:
-        where.add(_VISIBLE, guild=guild_id)
+        where.add(_VISIBLE, narrowing=False, guild=guild_id)
     start, end = date_range
     if start is not None:
         where.add("a.published_at >= :start", start=_timestamp(start))
@@ -267,11 +271,31 @@ async def _fetchall(db: aiosqlite.Connection, sql: str, params: dict[str, Any]) 
 async def _ranked_ids(
     db: aiosqlite.Connection, match: str, where: _Where, page: tuple[int, int], articles: str
 ) -> list[int]:
-    """Ids of the page's hits: bm25 (title weighted), then newest first."""
+    """Ids of the page's hits: bm25 (title weighted), then newest first.
+
+    Without a date or source filter, only the ``RANK_WINDOW`` most recently
+    stored matches are ranked: FTS5 walks its index newest first and stops
+    there, so a word found in half the archive costs the same as a rare one.
+    Older articles are reached with a date filter.
+    """
+    if where.narrowing:
+        source = "articles_fts"
+        score = f"bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
+        join = f"{source} CROSS JOIN {articles} ON a.id = articles_fts.rowid"
+        condition = f"articles_fts MATCH :match AND {where.sql()}"
+    else:
+        newest = (
+            f"SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score"  # noqa: S608
+            f" FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
+            f" LIMIT {RANK_WINDOW}"
+        )
+        join = f"({newest}) AS m CROSS JOIN {articles} ON a.id = m.rowid"
+        score = "m.score"
+        condition = where.sql()
     sql = f"""
-        SELECT a.id, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score
-        FROM articles_fts CROSS JOIN {articles} ON a.id = articles_fts.rowid
-        WHERE articles_fts MATCH :match AND {where.sql()}
+        SELECT a.id, {score} AS score
+        FROM {join}
+        WHERE {condition}
         ORDER BY score, a.published_at DESC, a.id DESC
         LIMIT :limit OFFSET :offset
     """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
