@@ -136,24 +136,66 @@ class StoryClusterer:
                 )
             )
 
-        assigned: dict[int, int] = {}
         if len(nodes) > THREAD_NODES:  # CPU work: keep the event loop (and Discord) responsive
             clusters = await asyncio.to_thread(
                 agglomerate, nodes, threshold=self.threshold, span_s=self.span
             )
         else:
             clusters = agglomerate(nodes, threshold=self.threshold, span_s=self.span)
+        return await self._write(db, [c for c in clusters if c.members], items, found)
+
+    async def _write(
+        self,
+        db: aiosqlite.Connection,
+        clusters: list[Node],
+        items: Sequence[tuple[int, Article]],
+        found: dict[int, index.Candidate],
+    ) -> dict[int, int]:
+        """Store the grouping: new stories, grown stories, their index; a few statements."""
+        fresh: list[tuple[Node, dict[str, int], index.StoryValues]] = []
+        grown: list[tuple[int, index.StoryValues]] = []
+        touched: list[tuple[int, Node, dict[str, int], int]] = []
         for cluster in clusters:
-            if not cluster.members:
-                continue  # an existing story nothing joined
-            members = [items[k] for k in cluster.members]
-            if cluster.anchor is None:
-                story_id = await self._create(db, cluster, members)
+            members = sorted(
+                (items[k] for k in cluster.members), key=lambda m: (m[1].published_at, m[0])
+            )
+            story = found.get(cluster.anchor) if cluster.anchor is not None else None
+            sources = dict(story.sources) if story else {}
+            for _, article in members:
+                key = _source_key(article.source)
+                sources[key] = sources.get(key, 0) + 1
+            first, last = _ts(members[0][1].published_at), _ts(members[-1][1].published_at)
+            category = next((a.category for _, a in members if a.category), None)
+            if story is None:
+                values = (first, last, len(members), len(sources), members[0][1].title, category)
+                fresh.append((cluster, sources, values))
             else:
-                story_id = cluster.anchor
-                await self._extend(db, found[story_id], cluster, members)
-            for article_id, _ in members:
-                assigned[article_id] = story_id
+                values = (
+                    min(story.first_published_at, first),
+                    max(story.last_published_at, last),
+                    story.article_count + len(members),
+                    len(sources),
+                    story.headline or members[0][1].title,
+                    category,
+                )
+                grown.append((story.story_id, values))
+                touched.append((story.story_id, cluster, sources, values[1]))
+        ids = await index.insert_stories(db, [values for _, _, values in fresh])
+        for story_id, (cluster, sources, values) in zip(ids, fresh, strict=True):
+            touched.append((story_id, cluster, sources, values[1]))
+        await index.update_stories(db, grown)
+        rows, postings = [], []
+        for story_id, cluster, sources, last in touched:
+            centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
+            rows.append(index.index_row(story_id, centroid, sources, cluster.size))
+            terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
+            postings.extend(index.posting_rows(story_id, terms, last))
+        await index.save_indexes(db, rows, postings)
+        assigned = {
+            article_id: story_id
+            for story_id, cluster, _, _ in touched
+            for article_id, _ in (items[k] for k in cluster.members)
+        }
         await db.executemany(
             "UPDATE articles SET story_id = ? WHERE id = ?",
             [(story_id, article_id) for article_id, story_id in assigned.items()],
@@ -189,74 +231,6 @@ class StoryClusterer:
             for story in await index.load_candidates(db, wanted)
             if story.first_published_at <= latest
         ]
-
-    async def _create(
-        self, db: aiosqlite.Connection, cluster: Node, members: list[tuple[int, Article]]
-    ) -> int:
-        ordered = sorted(members, key=lambda m: (m[1].published_at, m[0]))
-        lead = ordered[0][1]
-        sources: dict[str, int] = {}
-        for _, article in members:
-            key = _source_key(article.source)
-            sources[key] = sources.get(key, 0) + 1
-        first, last = _ts(lead.published_at), _ts(ordered[-1][1].published_at)
-        category = next((a.category for _, a in ordered if a.category), None)
-        story_id = await index.insert_story(
-            db,
-            first=first,
-            last=last,
-            article_count=len(members),
-            source_count=len(sources),
-            headline=lead.title,
-            category=category,
-        )
-        await self._save(db, story_id, cluster, sources, last)
-        return story_id
-
-    async def _extend(
-        self,
-        db: aiosqlite.Connection,
-        story: index.Candidate,
-        cluster: Node,
-        members: list[tuple[int, Article]],
-    ) -> None:
-        sources = dict(story.sources)
-        for _, article in members:
-            key = _source_key(article.source)
-            sources[key] = sources.get(key, 0) + 1
-        times = [_ts(a.published_at) for _, a in members]
-        first = min(story.first_published_at, *times)
-        last = max(story.last_published_at, *times)
-        category = next((a.category for _, a in members if a.category), None)
-        await index.update_story(
-            db,
-            story.story_id,
-            first=first,
-            last=last,
-            article_count=story.article_count + len(members),
-            source_count=len(sources),
-            headline=story.headline or members[0][1].title,
-            category=category,
-        )
-        await self._save(db, story.story_id, cluster, sources, last)
-
-    async def _save(
-        self,
-        db: aiosqlite.Connection,
-        story_id: int,
-        cluster: Node,
-        sources: dict[str, int],
-        last: int,
-    ) -> None:
-        centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
-        await index.save_index(
-            db,
-            story_id,
-            centroid=centroid,
-            sources=sources,
-            members=cluster.size,
-        )
-        await index.post(db, story_id, ft.top_terms(ft.normalise(centroid), POSTING_TERMS), last)
 
     async def forget(self, db: aiosqlite.Connection, article_id: int) -> None:
         """Take an article out of its story (before it is deleted or its text changes).
@@ -307,25 +281,15 @@ class StoryClusterer:
                     )
                 )
             )
-        await index.update_story(
-            db,
-            story_id,
-            first=first,
-            last=last,
-            article_count=count,
-            source_count=max(len(sources), 1),
-            headline=headline,
-            category=None,
-        )
-        await index.save_index(
-            db,
-            story_id,
-            centroid=centroid,
-            sources=sources,
-            members=max(story.members - 1, 1),
-        )
+        values = (first, last, count, max(len(sources), 1), headline, None)
+        await index.update_stories(db, [(story_id, values)])
         await index.clear_postings(db, story_id)
-        await index.post(db, story_id, ft.top_terms(ft.normalise(centroid), POSTING_TERMS), last)
+        terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
+        await index.save_indexes(
+            db,
+            [index.index_row(story_id, centroid, sources, max(story.members - 1, 1))],
+            index.posting_rows(story_id, terms, last),
+        )
 
     async def rebuild(
         self, db: aiosqlite.Connection, *, since: datetime | None = None

@@ -163,74 +163,79 @@ async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) ->
     return found
 
 
-async def insert_story(
-    db: aiosqlite.Connection,
-    *,
-    first: int,
-    last: int,
-    article_count: int,
-    source_count: int,
-    headline: str,
-    category: str | None,
-) -> int:
-    rows = await db.execute_fetchall(
-        "INSERT INTO stories (first_published_at, last_published_at, article_count,"
-        " source_count, headline, category) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        (first, last, article_count, source_count, headline, category),
-    )
-    return int(next(iter(rows))[0])
+# (first, last, article_count, source_count, headline, category) of one story
+StoryValues = tuple[int, int, int, int, str | None, str | None]
+
+_UPDATE_STORY = (
+    "UPDATE stories SET first_published_at = ?, last_published_at = ?, article_count = ?,"
+    " source_count = ?, headline = ?, category = COALESCE(category, ?) WHERE id = ?"
+)
+_SAVE_INDEX = (
+    "INSERT INTO story_index (story_id, centroid, sources, members) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
+    " sources = excluded.sources, members = excluded.members"
+)
+_POST = (
+    "INSERT INTO story_postings (term, story_id, at, weight) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight"
+)
 
 
-async def update_story(
-    db: aiosqlite.Connection,
-    story_id: int,
-    *,
-    first: int,
-    last: int,
-    article_count: int,
-    source_count: int,
-    headline: str | None,
-    category: str | None,
-) -> None:
-    await db.execute(
-        "UPDATE stories SET first_published_at = ?, last_published_at = ?, article_count = ?,"
-        " source_count = ?, headline = ?, category = COALESCE(category, ?) WHERE id = ?",
-        (first, last, article_count, source_count, headline, category, story_id),
-    )
+async def insert_stories(db: aiosqlite.Connection, rows: list[StoryValues]) -> list[int]:
+    """Insert stories in one statement; their ids, in order.
 
-
-async def save_index(
-    db: aiosqlite.Connection,
-    story_id: int,
-    *,
-    centroid: dict[str, float],
-    sources: dict[str, int],
-    members: int = 1,
-) -> None:
-    await db.execute(
-        "INSERT INTO story_index (story_id, centroid, sources, members) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
-        " sources = excluded.sources, members = excluded.members",
-        (
-            story_id,
-            dumps(centroid),
-            json.dumps(sources, separators=(",", ":")),
-            members,
-        ),
-    )
-
-
-async def post(db: aiosqlite.Connection, story_id: int, terms: dict[str, float], at: int) -> None:
-    """Upsert the story's salient terms with time ``at``.
-
-    Terms that fell out of the story's top list keep their older time and
-    age out of the window by themselves.
+    Called inside the write transaction, where nobody else inserts: SQLite
+    gives each new row the largest id plus one.
     """
+    if not rows:
+        return []
+    (before,) = next(iter(await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM stories")))
     await db.executemany(
-        "INSERT INTO story_postings (term, story_id, at, weight) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight",
-        [(t, story_id, at, round(w, 4)) for t, w in terms.items()],
+        "INSERT INTO stories (first_published_at, last_published_at, article_count,"
+        " source_count, headline, category) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
     )
+    ids = [
+        int(r[0])
+        for r in await db.execute_fetchall(
+            "SELECT id FROM stories WHERE id > ? ORDER BY id", (before,)
+        )
+    ]
+    if len(ids) != len(rows):
+        raise RuntimeError("story ids did not come out in order; batch rolled back")
+    return ids
+
+
+async def update_stories(db: aiosqlite.Connection, rows: list[tuple[int, StoryValues]]) -> None:
+    """``(story id, values)`` for each story to update."""
+    await db.executemany(_UPDATE_STORY, [(*values, story_id) for story_id, values in rows])
+
+
+def index_row(
+    story_id: int, centroid: dict[str, float], sources: dict[str, int], members: int
+) -> tuple[object, ...]:
+    return (story_id, dumps(centroid), json.dumps(sources, separators=(",", ":")), members)
+
+
+def posting_rows(
+    story_id: int, terms: dict[str, float], at: int
+) -> list[tuple[str, int, int, float]]:
+    """Rows posting the story's salient terms with time ``at``.
+
+    Terms that fall out of a story's top list keep their older time and age
+    out of the window by themselves.
+    """
+    return [(t, story_id, at, round(w, 4)) for t, w in terms.items()]
+
+
+async def save_indexes(
+    db: aiosqlite.Connection,
+    indexes: list[tuple[object, ...]],
+    postings: list[tuple[str, int, int, float]],
+) -> None:
+    """Upsert centroids (:func:`index_row`) and postings (:func:`posting_rows`)."""
+    await db.executemany(_SAVE_INDEX, indexes)
+    await db.executemany(_POST, postings)
 
 
 async def clear_postings(db: aiosqlite.Connection, story_id: int) -> None:
