@@ -122,17 +122,14 @@ async def ingest_document(
     elif kind == "jsonl":
         lines = data.decode("utf-8", "replace").splitlines()
         for batch in _chunks(iter_jsonl(lines), JSONL_BATCH):
-            entries = [item for item in batch if isinstance(item, Entry)]
-            for item in batch:
-                if isinstance(item, ParseError):
-                    report.fail(where, str(item))
-            report.add(
-                await ingestor.ingest_entries(
-                    entries, feed_id=feed_id, guild_id=guild_id, where=where
-                )
+            await _ingest_jsonl_batch(
+                ingestor,
+                batch,
+                where=where,
+                guild_id=guild_id,
+                outcome=outcome,
+                progress=progress,
             )
-            if progress:
-                progress(where, len(batch))
     elif kind == "html":
         entry = parse_page(data, url=url)
         report.add(
@@ -150,9 +147,52 @@ async def ingest_document(
             progress(where, 1)
 
 
+async def _ingest_jsonl_batch(
+    ingestor: Ingestor,
+    batch: list[Entry | ParseError],
+    *,
+    where: str,
+    guild_id: int = 0,
+    outcome: SourceOutcome,
+    progress: Progress | None,
+) -> None:
+    entries = [item for item in batch if isinstance(item, Entry)]
+    for item in batch:
+        if isinstance(item, ParseError):
+            outcome.report.fail(where, str(item))
+    outcome.report.add(await ingestor.ingest_entries(entries, guild_id=guild_id, where=where))
+    if progress:
+        progress(where, len(batch))
+
+
+async def ingest_jsonl_file(
+    ingestor: Ingestor, path: Path, *, outcome: SourceOutcome, progress: Progress | None = None
+) -> None:
+    """Import a JSON Lines archive of any size, ``JSONL_BATCH`` lines at a time.
+
+    The file is read and decoded in a worker thread as it goes, so memory
+    stays flat however large the archive is.
+    """
+    where = str(path)
+    try:
+        fh = await asyncio.to_thread(open, path, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        outcome.report.fail(where, f"cannot read: {exc.strerror or exc}")
+        return
+    outcome.sources += 1
+    try:
+        batches = _chunks(iter_jsonl(fh), JSONL_BATCH)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            await _ingest_jsonl_batch(
+                ingestor, batch, where=where, outcome=outcome, progress=progress
+            )
+    finally:
+        fh.close()
+
+
 def _read_file(path: Path) -> bytes:
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES and path.suffix.lower() != ".jsonl":
+    if size > MAX_FILE_BYTES:
         raise ParseError(f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
     return path.read_bytes()
 
@@ -160,6 +200,9 @@ def _read_file(path: Path) -> bytes:
 async def ingest_file(
     ingestor: Ingestor, path: Path, *, outcome: SourceOutcome, progress: Progress | None = None
 ) -> None:
+    if path.suffix.lower() == ".jsonl":
+        await ingest_jsonl_file(ingestor, path, outcome=outcome, progress=progress)
+        return
     where = str(path)
     try:
         data = await asyncio.to_thread(_read_file, path)
