@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules shared by several test files, registered here so pytest
+# rewrites their asserts before any test module imports them.
+pytest_plugins = ["tests.httpserver", "tests.fakediscord.fixtures", "tests.botharness"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
