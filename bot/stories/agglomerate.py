@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 
@@ -53,8 +54,7 @@ def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
     """Pairs of nodes sharing one of their heaviest terms, not both anchored."""
     postings: dict[str, list[int]] = defaultdict(list)
     for i, node in enumerate(nodes):
-        heaviest = sorted(node.vector.items(), key=lambda kv: -kv[1])[:PAIR_TERMS]
-        for term, _ in heaviest:
+        for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
             postings[term].append(i)
     pairs: set[tuple[int, int]] = set()
     for ids in postings.values():

@@ -10,9 +10,11 @@ is pure Python and knows nothing about SQL.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 import unicodedata
+from operator import itemgetter
 
 # Pseudo-documents added to the document count: keeps a young store's IDF
 # close to uniform instead of punishing every word the first articles share.
@@ -126,11 +128,10 @@ def normalise(vector: dict[str, float]) -> dict[str, float]:
 
 
 def top_terms(vector: dict[str, float], k: int) -> dict[str, float]:
-    """The ``k`` heaviest terms of ``vector``."""
+    """The ``k`` heaviest terms of ``vector`` (ties: first inserted first)."""
     if len(vector) <= k:
         return dict(vector)
-    best = sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:k]
-    return dict(best)
+    return dict(heapq.nlargest(k, vector.items(), key=itemgetter(1)))
 
 
 def add_into(target: dict[str, float], vector: dict[str, float], sign: float = 1.0) -> None:
