@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.ingest.fetch import Fetcher, FetchError, parse_retry_after
 from bot.ingest.netguard import is_public_address
+from tests.hostile.net import MapResolver
 
 if TYPE_CHECKING:
     from tests.httpserver import LoopbackServer
@@ -63,26 +63,6 @@ async def connect_spy(monkeypatch):
 
     monkeypatch.setattr(loop, "sock_connect", spy)
     return seen
-
-
-class MapResolver(AbstractResolver):
-    """A fake DNS: fixed name -> addresses, no network."""
-
-    def __init__(self, table: dict[str, list[str]]) -> None:
-        self.table = table
-        self.asked: list[str] = []
-
-    async def resolve(self, host, port=0, family=socket.AF_INET) -> list[ResolveResult]:
-        self.asked.append(host)
-        if host not in self.table:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [
-            ResolveResult(hostname=host, host=ip, port=port, family=family, proto=0, flags=0)
-            for ip in self.table[host]
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 # --- basics and politeness ------------------------------------------------
