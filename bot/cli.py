@@ -385,12 +385,23 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN is not set: `newsdesk run` needs the bot token. Fix: create a bot in "
             "the Discord developer portal (Bot -> Reset Token) and put DISCORD_TOKEN=... in .env"
         )
+    import aiohttp
+    import discord
+
     from .discordbot.app import run_bot
     from .services import Newsdesk
 
     nd = await Newsdesk.open(settings, database=args.db)
     try:
         await run_bot(settings, nd)
+    except discord.LoginFailure:
+        raise ConfigError(
+            "DISCORD_TOKEN was refused by Discord. Fix: copy the current token from the "
+            "developer portal (Bot -> Reset Token) into .env"
+        ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        _err(f"cannot reach Discord ({type(exc).__name__}: {exc}); check the network and retry")
+        return 1
     finally:
         await nd.close()
     return 0

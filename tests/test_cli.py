@@ -83,3 +83,19 @@ def test_feeds_add_refuses_private_addresses(capsys):
     assert "error" in capsys.readouterr().err.lower()
     assert main(["--db", "x.db", "feeds", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+async def test_run_with_a_refused_token_is_a_config_error(fake_discord, tmp_path):
+    """A token Discord refuses stops `newsdesk run` with the fix, not a traceback."""
+    import argparse
+
+    from bot.cli import cmd_run
+    from bot.config import ConfigError, load_settings
+
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gwrong.not-the-token-the-fake-expects-000000"
+    settings = load_settings(None, discord_token=token)
+    args = argparse.Namespace(db=str(tmp_path / "run.db"))
+    with pytest.raises(ConfigError) as info:
+        await cmd_run(args, settings)
+    assert "DISCORD_TOKEN was refused" in str(info.value)
+    assert token not in str(info.value)
