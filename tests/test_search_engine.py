@@ -412,3 +412,15 @@ async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatc
     assert dated.hits[0].article_id == old  # a date filter ranks every match in range
     monkeypatch.setattr(engine, "RANK_WINDOW", 100)
     assert (await search(db, "strike", tz=PARIS, now=NOW)).hits[0].article_id == old
+
+
+async def test_a_short_date_range_bounds_fts_by_ids_without_losing_matches(db):
+    """Ids follow storage order, not publication: the id bound must stay a superset."""
+    first = await add(db, "Ferry strike talks", published=ts(2023, 9, 19, 9))
+    await add(db, "Ferry strike last month", published=ts(2023, 8, 1, 9))
+    late = await add(db, "Ferry strike resumes", published=ts(2023, 9, 19, 18))  # stored last
+    page = await search(db, "ferry date:2023-09-19", tz=UTC, now=NOW)
+    assert {h.article_id for h in page.hits} == {first, late}
+    assert page.total == 2
+    empty = await search(db, "ferry date:2023-09-10", tz=UTC, now=NOW)
+    assert empty.hits == [] and empty.total == 0

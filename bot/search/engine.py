@@ -35,6 +35,7 @@ from .query import Node, Query, QueryError, Term, parse_query, to_fts
 __all__ = ["QueryError", "SearchHit", "SearchPage", "mark_snippet", "search"]
 
 MAX_LIMIT = 50
+BOUND_MAX_SPAN = 8 * 86400  # date ranges up to this long bound FTS5 by article ids
 RANK_WINDOW = 2000  # matches ranked when no date or source filter narrows the search
 MAX_OFFSET = 1000
 TOTAL_CAP = 1000  # counting stops here; the page then says "1000+"
@@ -186,12 +187,19 @@ class _Where:
 
     clauses: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
-    narrowing: bool = False  # a date or source filter (which may reach old articles)
+    dated: bool = False  # a date filter
+    sourced: bool = False  # a source filter (FTS5 cannot bound it)
+    fts_bound: str = ""  # extra condition on articles_fts.rowid (a date range's ids)
 
-    def add(self, clause: str, *, narrowing: bool = True, **params: Any) -> None:
+    def add(self, clause: str, *, dated: bool = False, **params: Any) -> None:
         self.clauses.append(clause)
         self.params.update(params)
-        self.narrowing = self.narrowing or narrowing
+        self.dated = self.dated or dated
+
+    @property
+    def capped(self) -> bool:
+        """Whether ranking may stop at the newest matches FTS5 yields (see _ranked_ids)."""
+        return not self.sourced and (not self.dated or bool(self.fts_bound))
 
     def sources(self, names: Sequence[str], *, negate: bool = False) -> None:
         if not names:
@@ -204,10 +212,34 @@ class _Where:
             self.params[key] = _like(name)
         joined = " OR ".join(likes)
         self.clauses.append(f"NOT ({joined})" if negate else f"({joined})")
-        self.narrowing = True
+        self.sourced = True
 
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "1"
+
+    def fts_sql(self) -> str:
+        """The conditions for a query joined with ``articles_fts``."""
+        return f"{self.sql()}{self.fts_bound}"
+
+    async def bound_ids(self, db: aiosqlite.Connection, start: int | None, end: int | None) -> None:
+        """Bound FTS5's walk to the ids of the articles published in the date range.
+
+        Ids follow storage order, not publication order, so this is a superset
+        of the range (the date clauses still apply); it lets FTS5 skip every
+        match stored before or after the range instead of scoring it.
+        """
+        if start is None or end is None or end - start > BOUND_MAX_SPAN:
+            return  # finding the ids of a long range costs more than it saves
+        rows = await _fetchall(
+            db,
+            "SELECT MIN(id), MAX(id) FROM articles WHERE published_at >= :lo AND published_at < :hi",
+            {"lo": start, "hi": end},
+        )
+        low, high = rows[0]
+        if low is None:
+            low, high = 1, 0  # nothing was published in the range
+        self.fts_bound = " AND articles_fts.rowid BETWEEN :id_lo AND :id_hi"
+        self.params.update(id_lo=low, id_hi=high)
 
 
 def _build_where(
@@ -219,12 +251,12 @@ def _build_where(
 ) -> _Where:
     where = _Where()
     if guild_id is not None:
-        where.add(_VISIBLE, narrowing=False, guild=guild_id)
+        where.add(_VISIBLE, guild=guild_id)
     start, end = date_range
     if start is not None:
-        where.add("a.published_at >= :start", start=_timestamp(start))
+        where.add("a.published_at >= :start", dated=True, start=_timestamp(start))
     if end is not None:
-        where.add("a.published_at < :end", end=_timestamp(end))
+        where.add("a.published_at < :end", dated=True, end=_timestamp(end))
     where.sources(query.sources)
     where.sources(query.excluded_sources, negate=True)
     if source:
@@ -273,21 +305,22 @@ async def _ranked_ids(
 ) -> list[int]:
     """Ids of the page's hits: bm25 (title weighted), then newest first.
 
-    Without a date or source filter, only the ``RANK_WINDOW`` most recently
-    stored matches are ranked: FTS5 walks its index newest first and stops
-    there, so a word found in half the archive costs the same as a rare one.
-    Older articles are reached with a date filter.
+    Without a source filter, only the ``RANK_WINDOW`` most recently stored
+    matches are ranked: FTS5 walks its index newest first and stops there, so
+    a word found in half the archive costs the same as a rare one. A short
+    date range bounds that walk by article ids; a long one, or a source
+    filter, ranks every match that passes the filters.
     """
-    if where.narrowing:
+    if not where.capped:
         source = "articles_fts"
         score = f"bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
         join = f"{source} CROSS JOIN {articles} ON a.id = articles_fts.rowid"
-        condition = f"articles_fts MATCH :match AND {where.sql()}"
+        condition = f"articles_fts MATCH :match AND {where.fts_sql()}"
     else:
         newest = (
             f"SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score"  # noqa: S608
-            f" FROM articles_fts WHERE articles_fts MATCH :match ORDER BY rowid DESC"
-            f" LIMIT {RANK_WINDOW}"
+            f" FROM articles_fts WHERE articles_fts MATCH :match{where.fts_bound}"
+            f" ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
         )
         join = f"({newest}) AS m CROSS JOIN {articles} ON a.id = m.rowid"
         score = "m.score"
@@ -369,7 +402,7 @@ async def _count(db: aiosqlite.Connection, match: str | None, where: _Where, art
         source = f"SELECT 1 FROM articles a WHERE {where.sql()}"  # noqa: S608
     else:
         join = f"articles_fts CROSS JOIN {articles} ON a.id = articles_fts.rowid"
-        source = f"SELECT 1 FROM {join} WHERE articles_fts MATCH :match AND {where.sql()}"  # noqa: S608
+        source = f"SELECT 1 FROM {join} WHERE articles_fts MATCH :match AND {where.fts_sql()}"  # noqa: S608
     sql = f"SELECT count(*) FROM ({source} LIMIT {TOTAL_CAP + 1})"  # noqa: S608
     rows = await _fetchall(db, sql, {**where.params, "match": match})
     return int(rows[0][0])
@@ -420,6 +453,12 @@ async def search(
         return page
     where = _build_where(query, guild_id=guild_id, source=source, date_range=date_range)
     match = to_fts(query)
+    if match is not None:
+        await where.bound_ids(
+            db,
+            _timestamp(date_range[0]) if date_range[0] else None,
+            _timestamp(date_range[1]) if date_range[1] else None,
+        )
     if match is None:
         page.hits = await _recent_hits(db, where, limit, offset)
     else:
