@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,11 @@ def _canonical(url: str) -> str:
 
 
 async def evaluate(
-    path: Path, *, threshold: float = DEFAULT_THRESHOLD, direct: bool = False
+    path: Path,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    direct: bool = False,
+    consolidate: bool = False,
 ) -> EvalResult:
     """Ingest ``path`` into a fresh temporary store and score the stories."""
     rows = await asyncio.to_thread(read_rows, path)
@@ -187,6 +191,10 @@ async def evaluate(
                 found = [by_url.get(r["url"]) or by_url.get(_canonical(r["url"])) for r in rows]
             else:
                 found = await _ingest_direct(db, clusterer, rows)
+            if consolidate:  # what the bot does after each poll cycle
+                await clusterer.consolidate(db, since=datetime(1970, 1, 1, tzinfo=UTC))
+                by_url = await _story_of_url(db)
+                found = [by_url.get(r["url"]) or by_url.get(_canonical(r["url"])) for r in rows]
         finally:
             await db.close()
     # An article the pipeline dropped counts as a story of its own.
@@ -204,7 +212,7 @@ async def evaluate(
         bcubed_recall=b3.recall,
         bcubed_f1=b3.f1,
         threshold=threshold,
-        path="ingestor" if use_pipeline else "direct",
+        path=("ingestor" if use_pipeline else "direct") + (" + consolidate" if consolidate else ""),
         assign_us_per_article=1e6 * clusterer.seconds / max(clusterer.calls, 1),
     )
 
@@ -228,10 +236,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path, help="labelled JSON Lines file")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--direct", action="store_true", help="skip the ingest pipeline")
+    parser.add_argument(
+        "--direct", action="store_true", help="one article at a time, in file order"
+    )
+    parser.add_argument(
+        "--consolidate", action="store_true", help="then regroup as after a poll cycle"
+    )
     args = parser.parse_args(argv)
     try:
-        result = asyncio.run(evaluate(args.path, threshold=args.threshold, direct=args.direct))
+        result = asyncio.run(
+            evaluate(
+                args.path,
+                threshold=args.threshold,
+                direct=args.direct,
+                consolidate=args.consolidate,
+            )
+        )
     except (OSError, ValueError) as exc:
         print(f"cluster_eval: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -183,9 +183,14 @@ class Newsdesk:
         return IngestCounts(report.new, report.updated, report.duplicates)
 
     async def poll_once(self) -> PollReport:
-        """Fetch every due feed once (honouring back-off and conditional GET)."""
+        """Fetch every due feed once (honouring back-off and conditional GET).
+
+        Feeds arrive one outlet at a time, so when anything new came in, the
+        young stories are then regrouped together (ids kept; see
+        :meth:`StoryClusterer.consolidate`).
+        """
         async with self.fetcher() as fetcher:
-            return await poll_due_feeds(
+            report = await poll_due_feeds(
                 self.db,
                 fetcher,
                 self._ingest_feed,
@@ -193,6 +198,10 @@ class Newsdesk:
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
             )
+        if report.new_articles or report.updated:
+            window = timedelta(hours=self.settings.cluster_window_hours)
+            await self.clusterer.consolidate(self.db, since=utcnow() - window)
+        return report
 
     # -- search and stories ---------------------------------------------
 

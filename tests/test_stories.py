@@ -471,3 +471,33 @@ async def test_cluster_eval_smoke(tmp_path, direct):
     assert result.pairwise_precision == 1.0 and result.bcubed_f1 == 1.0
     assert result.stories == 3
     assert result.path == ("direct" if direct else "ingestor")
+
+
+async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
+    """One at a time, look-alikes arriving early merge; regrouping fixes it, ids kept."""
+    clusterer = StoryClusterer(threshold=0.05)  # permissive: one-by-one arrival over-merges
+    order = [REHAB_A[0], REHAB_B[0], *REHAB_A[1:], *REHAB_B[1:]]
+    ids = []
+    for article in order:
+        ids.extend(await ingest(db, clusterer, [article]))
+    first_story = ids[0]
+    await db.execute(
+        "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
+        " VALUES (42, ?, '2026-03-02', 1)",
+        (first_story,),
+    )
+    strict = StoryClusterer()  # the normal threshold, as the bot runs it
+    strict.window, strict.span = clusterer.window, clusterer.span
+    moved = await strict.consolidate(db, since=T0 - timedelta(days=1))
+    rows = await db.execute_fetchall("SELECT title, story_id FROM articles")
+    story_of = dict(rows)
+    a_stories = {story_of[a.title] for a in REHAB_A}
+    b_stories = {story_of[a.title] for a in REHAB_B}
+    assert moved > 0
+    assert len(a_stories) == 1 and len(b_stories) == 1 and a_stories != b_stories
+    assert first_story in a_stories  # the first story's id lives on with its own event
+    sent = await db.execute_fetchall("SELECT story_id FROM digest_items WHERE channel_id = 42")
+    assert [r[0] for r in sent] == [first_story]
+    counts = await db.execute_fetchall("SELECT id, article_count, source_count FROM stories")
+    assert sum(r[1] for r in counts) == len(order)
+    assert await strict.consolidate(db, since=T0 - timedelta(days=1)) == 0  # stable

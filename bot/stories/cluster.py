@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -39,6 +41,7 @@ POSTING_TERMS = 24  # story terms posted in the inverted index
 CENTROID_TERMS = 128  # terms kept in a story's centroid (sum of member vectors)
 MAX_CANDIDATES = 8  # stories considered per article
 REBUILD_BATCH = 1000  # articles per rebuild transaction
+CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 
 
@@ -290,6 +293,135 @@ class StoryClusterer:
             [index.index_row(story_id, centroid, sources, max(story.members - 1, 1))],
             index.posting_rows(story_id, terms, last),
         )
+
+    async def consolidate(self, db: aiosqlite.Connection, *, since: datetime) -> int:
+        """Regroup the young stories best-first, keeping their ids; returns articles moved.
+
+        Articles arriving one at a time (a poll brings each outlet separately)
+        are grouped in arrival order, and an early wrong merge cannot be undone
+        by later arrivals. This pass takes every story whose first article was
+        published since ``since`` and regroups their articles together, as a
+        batch import would. Each new group keeps the id of the old story it
+        shares most articles with, so links and digest history stay valid; a
+        story that disappears hands its digest history to the group holding
+        most of its articles. Runs in its own transaction.
+        """
+        async with transaction(db):
+            rows = await db.execute_fetchall(
+                "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
+                " a.story_id, a.category FROM articles AS a JOIN stories AS s"
+                " ON s.id = a.story_id WHERE s.first_published_at >= ?"
+                " ORDER BY a.published_at, a.id",
+                (_ts(since),),
+            )
+            if len(rows) < 2 or len(rows) > CONSOLIDATE_MAX:
+                return 0
+            counts = [ft.article_counts(r[1], r[2] or r[3] or "", r[4]) for r in rows]
+            dfs, n_docs = await index.frequencies(db, {t for c in counts for t in c})
+            nodes = [
+                Node(ft.article_vector(c, dfs, n_docs), 1, r[5], r[5], None, [k])
+                for k, (c, r) in enumerate(zip(counts, rows, strict=True))
+            ]
+            if len(nodes) > THREAD_NODES:
+                clusters = await asyncio.to_thread(
+                    agglomerate, nodes, threshold=self.threshold, span_s=self.span
+                )
+            else:
+                clusters = agglomerate(nodes, threshold=self.threshold, span_s=self.span)
+            old: dict[int, set[int]] = {}
+            for k, r in enumerate(rows):
+                old.setdefault(r[6], set()).add(k)
+            if {frozenset(m) for m in old.values()} == {frozenset(c.members) for c in clusters}:
+                return 0
+            return await self._regroup(db, rows, clusters, old)
+
+    async def _regroup(
+        self,
+        db: aiosqlite.Connection,
+        rows: list[Any],
+        clusters: list[Node],
+        old: dict[int, set[int]],
+    ) -> int:
+        """Give each new group an old story id where it can and rewrite what changed."""
+        overlaps = sorted(
+            (
+                (len(old[story_id] & set(c.members)), story_id, n)
+                for n, c in enumerate(clusters)
+                for story_id in {rows[k][6] for k in c.members}
+            ),
+            reverse=True,
+        )
+        owner: dict[int, int] = {}  # cluster index -> old story id
+        taken: set[int] = set()
+        for _, story_id, n in overlaps:
+            if n not in owner and story_id not in taken:
+                owner[n], taken = story_id, taken | {story_id}
+        fresh = [n for n in range(len(clusters)) if n not in owner]
+        values: dict[int, index.StoryValues] = {}
+        for n, cluster in enumerate(clusters):
+            members = [rows[k] for k in cluster.members]  # in published order
+            sources: dict[str, int] = {}
+            for r in members:
+                sources[_source_key(r[4])] = sources.get(_source_key(r[4]), 0) + 1
+            category = next((r[7] for r in members if r[7]), None)
+            values[n] = (
+                members[0][5],
+                members[-1][5],
+                len(members),
+                len(sources),
+                members[0][1],
+                category,
+            )
+        new_ids = await index.insert_stories(db, [values[n] for n in fresh])
+        owner.update(zip(fresh, new_ids, strict=True))
+        moved = [
+            (owner[n], rows[k][0])
+            for n, cluster in enumerate(clusters)
+            for k in cluster.members
+            if rows[k][6] != owner[n]
+        ]
+        changed = {n for n, c in enumerate(clusters) if set(c.members) != old.get(owner[n])}
+        gone = set(old) - set(owner.values())
+        heir = {}  # a vanished story's digest history goes where most of its articles went
+        for story_id in gone:
+            where = Counter(
+                owner[n]
+                for n, c in enumerate(clusters)
+                for k in c.members
+                if rows[k][6] == story_id
+            )
+            heir[story_id] = where.most_common(1)[0][0]
+        await db.executemany(
+            "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date, source_count)"
+            " SELECT channel_id, ?, digest_date, source_count FROM digest_items WHERE story_id = ?",
+            [(to, story_id) for story_id, to in heir.items()],
+        )
+        await db.executemany("UPDATE articles SET story_id = ? WHERE id = ?", moved)
+        await db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in gone])
+        await index.update_stories(db, [(owner[n], values[n]) for n in changed])
+        await db.executemany(
+            "DELETE FROM story_postings WHERE story_id = ?", [(owner[n],) for n in changed]
+        )
+        index_rows, postings = [], []
+        for n in changed:
+            cluster, story_id = clusters[n], owner[n]
+            centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
+            sources = {}
+            for k in cluster.members:
+                key = _source_key(rows[k][4])
+                sources[key] = sources.get(key, 0) + 1
+            index_rows.append(index.index_row(story_id, centroid, sources, cluster.size))
+            terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
+            postings.extend(index.posting_rows(story_id, terms, int(cluster.last)))
+        await index.save_indexes(db, index_rows, postings)
+        log.info(
+            "stories consolidated: %d article(s) moved, %d stories changed, %d new, %d merged away",
+            len(moved),
+            len(changed),
+            len(fresh),
+            len(gone),
+        )
+        return len(moved)
 
     async def rebuild(
         self, db: aiosqlite.Connection, *, since: datetime | None = None
