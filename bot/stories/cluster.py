@@ -314,7 +314,14 @@ class StoryClusterer:
                 " ORDER BY a.published_at, a.id",
                 (_ts(since),),
             )
-            if len(rows) < 2 or len(rows) > CONSOLIDATE_MAX:
+            if len(rows) > CONSOLIDATE_MAX:
+                log.warning(
+                    "stories not consolidated: %d young articles, more than %d",
+                    len(rows),
+                    CONSOLIDATE_MAX,
+                )
+                return 0
+            if len(rows) < 2:
                 return 0
             counts = [ft.article_counts(r[1], r[2] or r[3] or "", r[4]) for r in rows]
             dfs, n_docs = await index.frequencies(db, {t for c in counts for t in c})
