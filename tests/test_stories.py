@@ -500,4 +500,10 @@ async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
     assert [r[0] for r in sent] == [first_story]
     counts = await db.execute_fetchall("SELECT id, article_count, source_count FROM stories")
     assert sum(r[1] for r in counts) == len(order)
+    spans = await db.execute_fetchall(
+        "SELECT s.first_published_at, s.last_published_at, MIN(a.published_at),"
+        " MAX(a.published_at) FROM stories AS s JOIN articles AS a ON a.story_id = s.id"
+        " GROUP BY s.id"
+    )
+    assert all((r[0], r[1]) == (r[2], r[3]) for r in spans)  # dates match the members
     assert await strict.consolidate(db, since=T0 - timedelta(days=1)) == 0  # stable

@@ -365,9 +365,10 @@ class StoryClusterer:
                 owner[n], taken = story_id, taken | {story_id}
         fresh = [n for n in range(len(clusters)) if n not in owner]
         values: dict[int, index.StoryValues] = {}
+        outlets: dict[int, dict[str, int]] = {}
         for n, cluster in enumerate(clusters):
-            members = [rows[k] for k in cluster.members]  # in published order
-            sources: dict[str, int] = {}
+            members = [rows[k] for k in sorted(cluster.members)]  # rows are in published order
+            sources = outlets[n] = {}
             for r in members:
                 sources[_source_key(r[4])] = sources.get(_source_key(r[4]), 0) + 1
             category = next((r[7] for r in members if r[7]), None)
@@ -413,11 +414,7 @@ class StoryClusterer:
         for n in changed:
             cluster, story_id = clusters[n], owner[n]
             centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
-            sources = {}
-            for k in cluster.members:
-                key = _source_key(rows[k][4])
-                sources[key] = sources.get(key, 0) + 1
-            index_rows.append(index.index_row(story_id, centroid, sources, cluster.size))
+            index_rows.append(index.index_row(story_id, centroid, outlets[n], cluster.size))
             terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
             postings.extend(index.posting_rows(story_id, terms, int(cluster.last)))
         await index.save_indexes(db, index_rows, postings)
