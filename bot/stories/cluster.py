@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -495,8 +495,6 @@ async def _article_batch(
     db: aiosqlite.Connection, after: tuple[int, int], size: int
 ) -> list[tuple[int, Article]]:
     """Articles after ``(published_at, id)`` in published order."""
-    from datetime import UTC
-
     async with db.execute(
         "SELECT id, title, body, url, guid, source, author, category, published_at,"
         " updated_at, summary, content_hash FROM articles"
