@@ -170,4 +170,12 @@ UPDATE story_index SET
     members = (SELECT max(article_count, 1) FROM stories WHERE stories.id = story_index.story_id);
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+# Undated articles (the source gave no publication date): ``published_at``
+# holds when the article was first seen, for ordering and digest windows, and
+# ``dated = 0`` says so; a story whose articles are all undated is undated too.
+MIGRATION_5 = """
+ALTER TABLE articles ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE stories ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
