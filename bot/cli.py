@@ -208,7 +208,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                             "title": h.title,
                             "url": h.url,
                             "source": h.source,
-                            "published_at": h.published_at.isoformat(),
+                            "published_at": h.published_at.isoformat() if h.dated else None,
                             "snippet": h.snippet,
                             "category": h.category,
                         }
@@ -232,8 +232,8 @@ def export_jsonl(database: Path, out: Any) -> int:
     count = 0
     try:
         rows = conn.execute(
-            "SELECT id, url, source, title, body, published_at, category, story_id, author"
-            " FROM articles ORDER BY id"
+            "SELECT id, url, source, title, body, published_at, category, story_id, author,"
+            " dated FROM articles ORDER BY id"
         )
         for row in rows:
             record = {
@@ -242,7 +242,8 @@ def export_jsonl(database: Path, out: Any) -> int:
                 "source": row[2],
                 "title": row[3],
                 "text": row[4],
-                "published_at": datetime.fromtimestamp(row[5], UTC).isoformat(),
+                # null when the source gave no date: none is invented
+                "published_at": datetime.fromtimestamp(row[5], UTC).isoformat() if row[9] else None,
                 "category": row[6],
                 "story_id": row[7],
                 "author": row[8],

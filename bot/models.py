@@ -57,10 +57,11 @@ class Article:
     source: str  # outlet name; never empty (falls back to the URL's host)
     author: str | None
     category: str | None
-    published_at: datetime  # aware UTC; falls back to the fetch time
+    published_at: datetime  # aware UTC; when first seen if the source gave no date
     updated_at: datetime | None
     summary: str | None  # the publisher's own summary as clean text, if any
     content_hash: str  # hash of normalised title + body (see bot.identity)
+    dated: bool = True  # False: the source gave no date (published_at is when first seen)
 
 
 @dataclass(slots=True)
@@ -77,6 +78,7 @@ class StoredArticle:
     published_at: datetime
     story_id: int | None
     summary: str | None = None
+    dated: bool = True  # False: the source gave no date; published_at is a stand-in
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from bot.store.stories import get_story, latest_stories, stories_between
 from bot.stories import StoryClusterer
 from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
-from tests.conftest import REPO, shared_path
+from tests.conftest import REPO
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
@@ -203,24 +203,6 @@ async def test_same_events_join_and_look_alikes_stay_apart(db):
     for group, stories in by_group.items():
         assert len(stories) == 1, f"group {group} split over {stories}"
     assert len({next(iter(s)) for s in by_group.values()}) == len(groups), by_group
-
-
-async def test_seed_files_form_one_story(db):
-    from bot.clean import to_article
-    from bot.ingest.parse import parse_text_article
-
-    articles = []
-    for name in ("000_e49189fab17ffecb.txt", "002_3f7df35fdd9a68e6.txt"):
-        text = shared_path("seeds", name).read_text(encoding="utf-8")
-        entry = parse_text_article(text, source=name)
-        entry.published_at = T0  # the files carry at most one date; keep both in the window
-        article = to_article(entry, fetched_at=T0)
-        assert article is not None
-        articles.append(article)
-    clusterer = StoryClusterer()
-    await ingest(db, clusterer, BACKGROUND)
-    first, second = await ingest(db, clusterer, articles)
-    assert first == second
 
 
 async def test_outside_window_starts_new_story(db):

@@ -31,6 +31,7 @@ def to_article(
         title = _derive_title(body)
     elif body:
         body = _drop_leading_title(title, body)
+    given = entry.published_at or entry.updated_at
     return Article(
         title=title,
         body=body,
@@ -39,10 +40,13 @@ def to_article(
         source=_source(entry, fallback_source),
         author=_cut(clean_line(entry.author), MAX_NAME_CHARS) or None,
         category=_category(entry.categories),
-        published_at=_utc(entry.published_at or entry.updated_at or fetched_at),
+        # An undated article is placed at the time it was first seen (for
+        # ordering and digest windows) and marked undated: no date is invented.
+        published_at=_utc(given or fetched_at),
         updated_at=_utc(entry.updated_at) if entry.updated_at else None,
         summary=_summary(entry),
         content_hash=content_hash(title, body),
+        dated=given is not None,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from ..outlets import outlet_key
 from .history import already_sent
 from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
 from .rank import Candidate, keep_by_keywords, rank
@@ -26,7 +27,7 @@ SUMMARY_ARTICLES = 3  # articles per chosen story whose text may feed its summar
 
 _ARTICLES_SQL = """
 SELECT a.id, a.story_id, a.source, a.published_at, a.title, a.summary, a.url, a.category,
-       s.category AS story_category
+       s.category AS story_category, a.dated
 FROM articles AS a JOIN stories AS s ON s.id = a.story_id
 WHERE a.story_id IN (
         SELECT story_id FROM articles
@@ -69,6 +70,7 @@ class _Row:
     summary: str | None
     url: str | None
     category: str | None
+    dated: bool = True
 
 
 @dataclass(slots=True)
@@ -91,15 +93,15 @@ class _Story:
         index = choose_headline(titles)
         self.lead, self.headline = pool[index], titles[index]
         for row in self.rows:
-            key = _outlet_key(row.source)
+            key = outlet_key(row.source, row.id)
             known = self.sources.get(key)
             if known is None or (not known.url and row.url):
                 self.sources[key] = row
-        self.sources[_outlet_key(self.lead.source)] = self.lead
+        self.sources[outlet_key(self.lead.source, self.lead.id)] = self.lead
 
     def lead_with(self, outlet: str) -> None:
         """Make ``outlet``'s article the lead (and its title the headline)."""
-        row = self.sources[_outlet_key(outlet)]
+        row = self.sources[outlet]
         self.lead, self.headline = row, clean_headline(row.title, row.source)
 
     @property
@@ -128,10 +130,6 @@ def _is_web_url(url: str | None) -> bool:
     return bool(url) and url.lower().startswith(("http://", "https://"))
 
 
-def _outlet_key(source: str) -> str:
-    return " ".join(source.split()).casefold()
-
-
 async def _load_stories(
     db: aiosqlite.Connection, start: int, end: int, guild: int
 ) -> dict[int, _Story]:
@@ -143,7 +141,9 @@ async def _load_stories(
             story = stories.get(r[1])
             if story is None:
                 story = stories[r[1]] = _Story(r[1], r[8])
-            story.rows.append(_Row(r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7]))
+            story.rows.append(
+                _Row(r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7], bool(r[9]))
+            )
             if r[3] >= start:
                 story.latest_in_window = r[3]  # rows come oldest first
     return {sid: s for sid, s in stories.items() if s.latest_in_window >= 0}
@@ -174,7 +174,7 @@ def _summarize_story(story: _Story, bodies: dict[int, str]) -> str:
 
 def _item(story: _Story, summary: str, developing: bool, max_links: int) -> DigestItem:
     assert story.lead is not None
-    lead_key = _outlet_key(story.lead.source)
+    lead_key = outlet_key(story.lead.source, story.lead.id)
     others = [row for key, row in story.sources.items() if key != lead_key]
     linkable = [row for row in others if row.url and _is_web_url(row.url)]
     links = [(row.source, row.url) for row in linkable[: max(0, max_links)] if row.url]
@@ -191,6 +191,7 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         developing=developing,
         lead_source=story.lead.source,
         lead_url=story.lead.url,
+        dated=any(row.dated for row in story.rows),
     )
 
 
@@ -253,9 +254,9 @@ async def build_digest(
             s.story_id,
             len(s.sources),
             s.latest_in_window,
-            s.lead.source if s.lead else "",
+            outlet_key(s.lead.source, s.lead.id) if s.lead else "",
             s.filter_text() if (channel.include or channel.exclude) else "",
-            alternates=tuple(r.source for r in s.sources.values() if r is not s.lead),
+            alternates=tuple(key for key, r in s.sources.items() if r is not s.lead),
         )
         for s in stories.values()
     ]
@@ -269,7 +270,9 @@ async def build_digest(
     )
     picked = [stories[c.story_id] for c in chosen]
     for cand, story in zip(chosen, picked, strict=True):
-        if story.lead is not None and cand.lead_source != story.lead.source:
+        if story.lead is not None and cand.lead_source != outlet_key(
+            story.lead.source, story.lead.id
+        ):
             story.lead_with(cand.lead_source)  # its first choice leads enough stories
     bodies = await _load_bodies(db, [r.id for s in picked for r in _summary_rows(s)])
     items = [

@@ -33,6 +33,7 @@ class DigestItem:
     developing: bool = False
     lead_source: str = ""
     lead_url: str | None = None
+    dated: bool = True  # False: no source gave a date (published_at is when first seen)
 
     @property
     def other_sources(self) -> int:

@@ -27,9 +27,9 @@ class Candidate:
     story_id: int
     source_count: int
     latest: int  # unix seconds of its latest in-window publication
-    lead_source: str
+    lead_source: str  # the lead's outlet key (bot.outlets.outlet_key)
     text: str = ""  # headline, titles and summaries, for keyword filters
-    alternates: tuple[str, ...] = ()  # the story's other outlets, in order of preference
+    alternates: tuple[str, ...] = ()  # the story's other outlets' keys, in order of preference
 
     def score(self, start: int, end: int) -> float:
         span = max(1, end - start)

@@ -12,8 +12,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from bot.outlets import outlet_key
 from bot.render.discord_embeds import COLOR, discord_timestamp
-from bot.render.markdown import escape_fit, link, utf16_len
+from bot.render.markdown import UNDATED, escape_fit, link, utf16_len
 
 DESCRIPTION_MAX = 4096
 FIELD_VALUE_MAX = 1024
@@ -62,7 +63,12 @@ def source_count(story: Any) -> int:
     count = _get(story, "source_count")
     if count is not None:
         return int(count)
-    return len({str(getattr(a, "source", "")).casefold() for a in articles(story)})
+    return len(
+        {
+            outlet_key(getattr(a, "source", None), getattr(a, "id", k))
+            for k, a in enumerate(articles(story))
+        }
+    )
 
 
 def story_line(story: Any) -> str:
@@ -102,7 +108,10 @@ def _outlet_line(article: Any) -> str:
         str(getattr(article, "title", "") or "(untitled)"), getattr(article, "url", None), limit=150
     )
     when = getattr(article, "published_at", None)
-    stamp = f" · {discord_timestamp(when)}" if isinstance(when, dt.datetime | int) else ""
+    if getattr(article, "dated", True) is False:
+        stamp = f" · {UNDATED}"
+    else:
+        stamp = f" · {discord_timestamp(when)}" if isinstance(when, dt.datetime | int) else ""
     return f"**{source}**: {title}{stamp}"
 
 

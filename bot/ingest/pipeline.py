@@ -232,8 +232,8 @@ class Ingestor:
 
 _INSERT = (
     "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
-    " category, published_at, updated_at, fetched_at, guild_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " category, published_at, updated_at, fetched_at, guild_id, dated)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -252,6 +252,7 @@ def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
         _ts(a.updated_at),
         _ts(fetched_at),
         guild_id,
+        int(a.dated),
     )
 
 

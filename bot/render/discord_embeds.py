@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.digest.models import Digest, DigestItem
 
-from .markdown import escape_fit, link, safe_url, utf16_len
+from .markdown import UNDATED, escape_fit, link, safe_url, utf16_len
 
 # Discord's documented limits.
 CONTENT_MAX = 2000
@@ -95,7 +95,7 @@ def story_block(item: DigestItem) -> str:
     meta = []
     if item.lead_source:
         meta.append(escape_fit(item.lead_source, SOURCE_NAME_MAX))
-    meta.append(discord_timestamp(item.published_at))
+    meta.append(discord_timestamp(item.published_at) if item.dated else UNDATED)
     others = item.other_sources
     if others:
         covered = f"also covered by {_plural(others, 'source')}"
@@ -223,8 +223,9 @@ def render_story_embed(item: DigestItem) -> dict[str, Any]:
         "color": COLOR,
         "title": escape_fit(item.headline or "(untitled)", EMBED_TITLE_MAX),
         "description": story_block(item),
-        "timestamp": item.published_at.isoformat(),
     }
+    if item.dated:
+        embed["timestamp"] = item.published_at.isoformat()
     url = safe_url(item.lead_url)
     if url:
         embed["url"] = url
@@ -232,11 +233,16 @@ def render_story_embed(item: DigestItem) -> dict[str, Any]:
 
 
 def _hit_block(hit: Any) -> str:
-    title = link(str(getattr(hit, "title", "") or "(untitled)"), getattr(hit, "url", None),
-                 limit=HEADLINE_MAX)
+    title = link(
+        str(getattr(hit, "title", "") or "(untitled)"),
+        getattr(hit, "url", None),
+        limit=HEADLINE_MAX,
+    )
     meta = [escape_fit(str(getattr(hit, "source", "") or ""), SOURCE_NAME_MAX)]
     published = getattr(hit, "published_at", None)
-    if isinstance(published, dt.datetime | int | float):
+    if getattr(hit, "dated", True) is False:
+        meta.append(UNDATED)
+    elif isinstance(published, dt.datetime | int | float):
         meta.append(discord_timestamp(published))
     lines = [f"**{title}**", " · ".join(m for m in meta if m)]
     snippet = escape_fit(str(getattr(hit, "snippet", "") or ""), 300)

@@ -21,8 +21,9 @@ def item_to_json(item: DigestItem) -> dict[str, Any]:
         "also_covered_by": item.other_sources,
         "links": [{"source": source, "url": url} for source, url in item.links],
         "more_links": item.more_links,
-        "published_at": item.published_at.isoformat(),
-        "published_unix": int(item.published_at.timestamp()),
+        # null when no source gave a date: none is invented
+        "published_at": item.published_at.isoformat() if item.dated else None,
+        "published_unix": int(item.published_at.timestamp()) if item.dated else None,
         "developing": item.developing,
     }
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+UNDATED = "date unknown"  # shown, in every face, where the source gave no date
+
 ZWSP = "\u200b"
 ELLIPSIS = "…"
 MAX_URL = 512
@@ -31,9 +33,7 @@ def _escape_char(char: str) -> str:
     return char
 
 
-_UNSAFE_CHARS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
-)
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str, *, single_line: bool = True) -> str:

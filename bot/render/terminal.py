@@ -17,7 +17,7 @@ from rich.text import Text
 
 from bot.digest.models import Digest, DigestItem
 
-from .markdown import safe_url
+from .markdown import UNDATED, safe_url
 
 
 def _local(when: dt.datetime, tz: ZoneInfo) -> str:
@@ -51,7 +51,7 @@ def item_text(item: DigestItem, tz: ZoneInfo, number: int | None = None) -> Text
         text.append("  developing", style="yellow")
     text.append("\n   ")
     meta = [item.lead_source] if item.lead_source else []
-    meta.append(_local(item.published_at, tz))
+    meta.append(_local(item.published_at, tz) if item.dated else UNDATED)
     if item.other_sources:
         meta.append(f"also covered by {_plural(item.other_sources, 'source')}")
     text.append(" · ".join(meta), style="dim")
@@ -103,13 +103,16 @@ def print_search_page(page: Any, console: Console) -> None:
     for hit in hits:
         text = Text()
         url = getattr(hit, "url", None)
-        text.append(str(getattr(hit, "title", "") or "(untitled)"),
-                    style=_link_style(url, bold=True))
+        text.append(
+            str(getattr(hit, "title", "") or "(untitled)"), style=_link_style(url, bold=True)
+        )
         meta = [str(getattr(hit, "source", "") or "")]
         published = getattr(hit, "published_at", None)
         if isinstance(published, int | float):
             published = dt.datetime.fromtimestamp(published, dt.UTC)
-        if isinstance(published, dt.datetime):
+        if getattr(hit, "dated", True) is False:
+            meta.append(UNDATED)
+        elif isinstance(published, dt.datetime):
             meta.append(published.strftime("%Y-%m-%d %H:%M UTC"))
         text.append("\n   " + " · ".join(m for m in meta if m), style="dim")
         snippet = getattr(hit, "snippet", None)

@@ -49,7 +49,7 @@ _START, _END = "\x02", "\x03"  # snippet() markers, removed before returning
 SEARCH_INDEX = "articles_search"
 _has_index: weakref.WeakKeyDictionary[aiosqlite.Connection, bool] = weakref.WeakKeyDictionary()
 
-_HIT_COLUMNS = "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category"
+_HIT_COLUMNS = "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category, a.dated"
 _SNIPPET = f"snippet(articles_fts, 1, char(2), char(3), '…', {SNIPPET_TOKENS})"
 _PLAIN_SNIPPET = f"substr(coalesce(nullif(a.summary, ''), a.body), 1, {PLAIN_SNIPPET_CHARS + 50})"
 _VISIBLE = (
@@ -71,6 +71,7 @@ class SearchHit:
     snippet: str  # plain text
     category: str | None
     highlights: tuple[tuple[int, int], ...] = ()  # spans of matched words in snippet
+    dated: bool = True  # False: the source gave no date (published_at is a stand-in)
 
 
 @dataclass(slots=True)
@@ -279,6 +280,7 @@ def _hit(row: Sequence[Any], snippet_text: str | None, *, marked: bool) -> Searc
         category=row[6],
         snippet=snippet,
         highlights=spans,
+        dated=bool(row[7]),
     )
 
 
@@ -378,7 +380,7 @@ async def _fts_hits(
         WHERE articles_fts MATCH :match AND {rows_filter}
     """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
     rows = {row[0]: row for row in await _fetchall(db, sql, {**params, "match": match})}
-    return [_hit(rows[i], rows[i][7], marked=True) for i in ids if i in rows]
+    return [_hit(rows[i], rows[i][8], marked=True) for i in ids if i in rows]
 
 
 async def _recent_hits(
@@ -393,7 +395,7 @@ async def _recent_hits(
         LIMIT :limit OFFSET :offset
     """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
     rows = await _fetchall(db, sql, {**where.params, "limit": limit, "offset": offset})
-    return [_hit(row, row[7], marked=False) for row in rows]
+    return [_hit(row, row[8], marked=False) for row in rows]
 
 
 async def _count(db: aiosqlite.Connection, match: str | None, where: _Where, articles: str) -> int:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from ..models import StoredArticle
+from ..outlets import outlet_key
 
 DEFAULT_LIMIT = 200
 
@@ -54,7 +55,7 @@ def _visible(alias: str) -> str:
 
 _ARTICLE_COLUMNS = (
     "a.id, a.title, a.body, a.url, a.source, a.author, a.category, a.published_at,"
-    " a.story_id, a.summary"
+    " a.story_id, a.summary, a.dated"
 )
 _STORY_COLUMNS = (
     "s.id, s.headline, s.first_published_at, s.last_published_at, s.article_count,"
@@ -74,6 +75,7 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
         published_at=_dt(row[7]),
         story_id=row[8],
         summary=row[9],
+        dated=bool(row[10]),
     )
 
 
@@ -121,7 +123,7 @@ def _details(
         )
         if guild_id is not None:
             detail.article_count = len(members)
-            detail.source_count = len({a.source.strip().casefold() for a in members})
+            detail.source_count = len({outlet_key(a.source, a.id) for a in members})
             detail.first_published_at = min(a.published_at for a in members)
             detail.last_published_at = max(a.published_at for a in members)
         out.append(detail)

@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 
 from ..models import Article
+from ..outlets import outlet_key
 from ..store import transaction
 from . import features as ft
 from . import index
@@ -43,6 +44,12 @@ MAX_CANDIDATES = 8  # stories considered per article
 REBUILD_BATCH = 1000  # articles per rebuild transaction
 CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
+# An undated story (no member has a date) posts its terms as if it were this
+# much younger than its last article was first seen, so dated coverage of
+# the event published up to a month later still finds it; after that it
+# ages out of the candidate lookup like any other story.
+UNDATED_HORIZON = 30 * 24 * 3600
+ANYTIME_POSTINGS = 500  # newest postings per term read for an undated article
 
 
 @dataclass(slots=True)
@@ -66,8 +73,9 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def _source_key(source: str) -> str:
-    return source.strip().casefold()
+def _posted_at(last: int, dated: bool) -> int:
+    """The time a story's postings carry (see UNDATED_HORIZON)."""
+    return last if dated else last + UNDATED_HORIZON
 
 
 def _text(article: Article) -> str:
@@ -122,11 +130,12 @@ class StoryClusterer:
         dfs, n_docs = await index.frequencies(db, {t for c in counts for t in c})
         vectors = [ft.article_vector(c, dfs, n_docs) for c in counts]
         times = [_ts(a.published_at) for _, a in items]
+        dated = [a.dated for _, a in items]
 
-        found = {c.story_id: c for c in await self._candidates(db, vectors, times)}
+        found = {c.story_id: c for c in await self._candidates(db, vectors, times, dated)}
         nodes = [
-            Node(dict(vector), 1, at, at, None, [k])
-            for k, (vector, at) in enumerate(zip(vectors, times, strict=True))
+            Node(dict(vector), 1, at, at, None, [k], dated=d)
+            for k, (vector, at, d) in enumerate(zip(vectors, times, dated, strict=True))
         ]
         for story in found.values():
             nodes.append(
@@ -136,6 +145,7 @@ class StoryClusterer:
                     story.first_published_at,
                     story.last_published_at,
                     story.story_id,
+                    dated=story.dated,
                 )
             )
 
@@ -154,45 +164,59 @@ class StoryClusterer:
         items: Sequence[tuple[int, Article]],
         found: dict[int, index.Candidate],
     ) -> dict[int, int]:
-        """Store the grouping: new stories, grown stories, their index; a few statements."""
+        """Store the grouping: new stories, grown stories, their index; a few statements.
+
+        A story's times come from its dated articles; its undated articles
+        are placed at its latest dated time (they take the story's time for
+        ranking and digest windows). A story with no dated article keeps the
+        times its articles were first seen.
+        """
         fresh: list[tuple[Node, dict[str, int], index.StoryValues]] = []
         grown: list[tuple[int, index.StoryValues]] = []
         touched: list[tuple[int, Node, dict[str, int], int]] = []
+        placed: list[tuple[int, int]] = []  # (undated article id, time it takes)
+        now_dated: list[tuple[int, int]] = []  # (undated story id, time) gaining a date
         for cluster in clusters:
             members = sorted(
                 (items[k] for k in cluster.members), key=lambda m: (m[1].published_at, m[0])
             )
             story = found.get(cluster.anchor) if cluster.anchor is not None else None
             sources = dict(story.sources) if story else {}
-            for _, article in members:
-                key = _source_key(article.source)
+            for article_id, article in members:
+                key = outlet_key(article.source, article_id)
                 sources[key] = sources.get(key, 0) + 1
-            first, last = _ts(members[0][1].published_at), _ts(members[-1][1].published_at)
+            times = [_ts(a.published_at) for _, a in members if a.dated]
+            if story is not None and story.dated:
+                times += [story.first_published_at, story.last_published_at]
+            dated = bool(times)
+            if not dated:
+                times = [_ts(a.published_at) for _, a in members]
+                if story is not None:
+                    times += [story.first_published_at, story.last_published_at]
+            first, last = min(times), max(times)
+            if dated:
+                placed.extend((article_id, last) for article_id, a in members if not a.dated)
+                if story is not None and not story.dated:
+                    now_dated.append((story.story_id, last))
             category = next((a.category for _, a in members if a.category), None)
+            count = (story.article_count if story else 0) + len(members)
+            headline = (story.headline if story else None) or members[0][1].title
+            values = (first, last, count, len(sources), headline, category, dated)
             if story is None:
-                values = (first, last, len(members), len(sources), members[0][1].title, category)
                 fresh.append((cluster, sources, values))
             else:
-                values = (
-                    min(story.first_published_at, first),
-                    max(story.last_published_at, last),
-                    story.article_count + len(members),
-                    len(sources),
-                    story.headline or members[0][1].title,
-                    category,
-                )
                 grown.append((story.story_id, values))
-                touched.append((story.story_id, cluster, sources, values[1]))
+                touched.append((story.story_id, cluster, sources, _posted_at(last, dated)))
         ids = await index.insert_stories(db, [values for _, _, values in fresh])
         for story_id, (cluster, sources, values) in zip(ids, fresh, strict=True):
-            touched.append((story_id, cluster, sources, values[1]))
+            touched.append((story_id, cluster, sources, _posted_at(values[1], values[6])))
         await index.update_stories(db, grown)
         rows, postings = [], []
-        for story_id, cluster, sources, last in touched:
+        for story_id, cluster, sources, posted_at in touched:
             centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
             rows.append(index.index_row(story_id, centroid, sources, cluster.size))
             terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
-            postings.extend(index.posting_rows(story_id, terms, last))
+            postings.extend(index.posting_rows(story_id, terms, posted_at))
         await index.save_indexes(db, rows, postings)
         assigned = {
             article_id: story_id
@@ -203,36 +227,55 @@ class StoryClusterer:
             "UPDATE articles SET story_id = ? WHERE id = ?",
             [(story_id, article_id) for article_id, story_id in assigned.items()],
         )
+        for story_id, at in now_dated:
+            placed.extend(
+                (article_id, at) for article_id, _ in await index.undated_members(db, [story_id])
+            )
+        await index.set_published(db, placed)
         return assigned
 
     async def _candidates(
-        self, db: aiosqlite.Connection, vectors: list[dict[str, float]], times: list[int]
+        self,
+        db: aiosqlite.Connection,
+        vectors: list[dict[str, float]],
+        times: list[int],
+        dated: list[bool],
     ) -> list[index.Candidate]:
         """Stories sharing salient terms with each article inside its window.
 
         For each article, the ``max_candidates`` stories with the largest
         overlap (query weight times posting weight) whose postings are recent
-        enough; one posting lookup serves the whole batch.
+        enough; one posting lookup serves the whole batch. An undated article
+        has no window: it reads each term's newest postings of any time.
         """
         queries = [ft.top_terms(v, QUERY_TERMS) for v in vectors]
-        lists = await index.postings(db, {t for q in queries for t in q}, min(times) - self.window)
-        if not lists:
+        dated_times = [at for at, d in zip(times, dated, strict=True) if d]
+        lists: dict[str, list[tuple[int, float, int]]] = {}
+        anytime: dict[str, list[tuple[int, float, int]]] = {}
+        if dated_times:
+            terms = {t for q, d in zip(queries, dated, strict=True) if d for t in q}
+            lists = await index.postings(db, terms, min(dated_times) - self.window)
+        if len(dated_times) < len(times):
+            terms = {t for q, d in zip(queries, dated, strict=True) if not d for t in q}
+            anytime = await index.postings_any_time(db, terms, ANYTIME_POSTINGS)
+        if not lists and not anytime:
             return []
         wanted: set[int] = set()
-        for query, at in zip(queries, times, strict=True):
+        timeless: set[int] = set()  # wanted by an undated article: any time will do
+        for query, at, is_dated in zip(queries, times, dated, strict=True):
             overlap: dict[int, float] = {}
-            since = at - self.window
+            since = at - self.window if is_dated else None
             for term, weight in query.items():
-                for story_id, posted, posted_at in lists.get(term, ()):
-                    if posted_at >= since:
+                for story_id, posted, posted_at in (lists if is_dated else anytime).get(term, ()):
+                    if since is None or posted_at >= since:
                         overlap[story_id] = overlap.get(story_id, 0.0) + weight * posted
             best = heapq.nlargest(self.max_candidates, overlap.items(), key=lambda kv: kv[1])
-            wanted.update(story_id for story_id, _ in best)
-        latest = max(times) + self.window
+            (wanted if is_dated else timeless).update(story_id for story_id, _ in best)
+        latest = max(dated_times, default=0) + self.window
         return [
             story
-            for story in await index.load_candidates(db, wanted)
-            if story.first_published_at <= latest
+            for story in await index.load_candidates(db, wanted | timeless)
+            if story.story_id in timeless or not story.dated or story.first_published_at <= latest
         ]
 
     async def forget(self, db: aiosqlite.Connection, article_id: int) -> None:
@@ -255,11 +298,11 @@ class StoryClusterer:
         dfs, n_docs = await index.frequencies(db, counts)
         await index.add_documents(db, [counts.keys()], -1)
         story = await index.load_index(db, story_id)
-        count, first, last = next(
+        count, first, last, dated = next(
             iter(
                 await db.execute_fetchall(
-                    "SELECT COUNT(*), MIN(published_at), MAX(published_at) FROM articles"
-                    " WHERE story_id = ?",
+                    "SELECT COUNT(*), MIN(published_at), MAX(published_at), MAX(dated)"
+                    " FROM articles WHERE story_id = ?",
                     (story_id,),
                 )
             )
@@ -267,10 +310,15 @@ class StoryClusterer:
         if count == 0 or story is None:
             await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
             return
+        dated = bool(dated)
+        if story.dated and not dated:  # only undated articles left: back to when first seen
+            seen = await index.undated_members(db, [story_id])
+            await index.set_published(db, seen)
+            first, last = min(t for _, t in seen), max(t for _, t in seen)
         centroid = dict(story.centroid)
         ft.add_into(centroid, ft.article_vector(counts, dfs, n_docs), -1.0)
         sources = dict(story.sources)
-        key = _source_key(source)
+        key = outlet_key(source, article_id)
         sources[key] = sources.get(key, 0) - 1
         if sources[key] <= 0:
             del sources[key]
@@ -284,14 +332,14 @@ class StoryClusterer:
                     )
                 )
             )
-        values = (first, last, count, max(len(sources), 1), headline, None)
+        values = (first, last, count, max(len(sources), 1), headline, None, dated)
         await index.update_stories(db, [(story_id, values)])
         await index.clear_postings(db, story_id)
         terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
         await index.save_indexes(
             db,
             [index.index_row(story_id, centroid, sources, max(story.members - 1, 1))],
-            index.posting_rows(story_id, terms, last),
+            index.posting_rows(story_id, terms, _posted_at(last, dated)),
         )
 
     async def consolidate(self, db: aiosqlite.Connection, *, since: datetime) -> int:
@@ -309,7 +357,8 @@ class StoryClusterer:
         async with transaction(db):
             rows = await db.execute_fetchall(
                 "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
-                " a.story_id, a.category FROM articles AS a JOIN stories AS s"
+                " a.story_id, a.category, a.dated, a.fetched_at FROM articles AS a"
+                " JOIN stories AS s"
                 " ON s.id = a.story_id WHERE s.first_published_at >= ?"
                 " ORDER BY a.published_at, a.id",
                 (_ts(since),),
@@ -326,8 +375,9 @@ class StoryClusterer:
             counts = [ft.article_counts(r[1], r[2] or r[3] or "", r[4]) for r in rows]
             dfs, n_docs = await index.frequencies(db, {t for c in counts for t in c})
             nodes = [
-                Node(ft.article_vector(c, dfs, n_docs), 1, r[5], r[5], None, [k])
+                Node(ft.article_vector(c, dfs, n_docs), 1, at, at, None, [k], dated=bool(r[8]))
                 for k, (c, r) in enumerate(zip(counts, rows, strict=True))
+                for at in (r[5] if r[8] else r[9],)  # undated: when first seen
             ]
             if len(nodes) > THREAD_NODES:
                 clusters = await asyncio.to_thread(
@@ -366,19 +416,28 @@ class StoryClusterer:
         fresh = [n for n in range(len(clusters)) if n not in owner]
         values: dict[int, index.StoryValues] = {}
         outlets: dict[int, dict[str, int]] = {}
+        placed: list[tuple[int, int]] = []  # (undated article id, the time it now takes)
         for n, cluster in enumerate(clusters):
             members = [rows[k] for k in sorted(cluster.members)]  # rows are in published order
             sources = outlets[n] = {}
             for r in members:
-                sources[_source_key(r[4])] = sources.get(_source_key(r[4]), 0) + 1
+                key = outlet_key(r[4], r[0])
+                sources[key] = sources.get(key, 0) + 1
             category = next((r[7] for r in members if r[7]), None)
+            dated_times = [r[5] for r in members if r[8]]
+            times = dated_times or [r[9] for r in members]
+            for r in members:
+                at = r[5] if r[8] else (times[-1] if dated_times else r[9])
+                if not r[8] and at != r[5]:
+                    placed.append((r[0], at))
             values[n] = (
-                members[0][5],
-                members[-1][5],
+                min(times),
+                max(times),
                 len(members),
                 len(sources),
                 members[0][1],
                 category,
+                bool(dated_times),
             )
         new_ids = await index.insert_stories(db, [values[n] for n in fresh])
         owner.update(zip(fresh, new_ids, strict=True))
@@ -405,6 +464,7 @@ class StoryClusterer:
             [(to, story_id) for story_id, to in heir.items()],
         )
         await db.executemany("UPDATE articles SET story_id = ? WHERE id = ?", moved)
+        await index.set_published(db, placed)
         await db.executemany("DELETE FROM stories WHERE id = ?", [(i,) for i in gone])
         await index.update_stories(db, [(owner[n], values[n]) for n in changed])
         await db.executemany(
@@ -416,7 +476,8 @@ class StoryClusterer:
             centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
             index_rows.append(index.index_row(story_id, centroid, outlets[n], cluster.size))
             terms = ft.top_terms(ft.normalise(centroid), POSTING_TERMS)
-            postings.extend(index.posting_rows(story_id, terms, int(cluster.last)))
+            posted_at = _posted_at(values[n][1], values[n][6])
+            postings.extend(index.posting_rows(story_id, terms, posted_at))
         await index.save_indexes(db, index_rows, postings)
         log.info(
             "stories consolidated: %d article(s) moved, %d stories changed, %d new, %d merged away",
@@ -462,14 +523,13 @@ class StoryClusterer:
         done = 0
         cursor = (start, -1)
         while True:
-            batch = await _article_batch(db, cursor, REBUILD_BATCH)
+            batch, after = await _article_batch(db, cursor, REBUILD_BATCH)
             if not batch:
                 break
             async with transaction(db):
                 await self.assign_batch(db, batch)
             done += len(batch)
-            last_id, last_article = batch[-1]
-            cursor = (_ts(last_article.published_at), last_id)
+            cursor = after
         async with transaction(db):
             await db.execute(
                 "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date,"
@@ -493,11 +553,15 @@ async def _count(db: aiosqlite.Connection, sql: str) -> int:
 
 async def _article_batch(
     db: aiosqlite.Connection, after: tuple[int, int], size: int
-) -> list[tuple[int, Article]]:
-    """Articles after ``(published_at, id)`` in published order."""
+) -> tuple[list[tuple[int, Article]], tuple[int, int]]:
+    """Articles after ``(published_at, id)`` in published order, and the next cursor.
+
+    An undated article comes back at the time it was first seen, as it
+    first arrived: the time its story gave it is the clusterer's to redo.
+    """
     async with db.execute(
         "SELECT id, title, body, url, guid, source, author, category, published_at,"
-        " updated_at, summary, content_hash FROM articles"
+        " updated_at, summary, content_hash, dated, fetched_at FROM articles"
         " WHERE (published_at, id) > (?, ?) ORDER BY published_at, id LIMIT ?",
         (*after, size),
     ) as cur:
@@ -512,10 +576,11 @@ async def _article_batch(
             source=r[5],
             author=r[6],
             category=r[7],
-            published_at=datetime.fromtimestamp(r[8], UTC),
+            published_at=datetime.fromtimestamp(r[8] if r[12] else r[13], UTC),
             updated_at=None if r[9] is None else datetime.fromtimestamp(r[9], UTC),
             summary=r[10],
             content_hash=r[11],
+            dated=bool(r[12]),
         )
         out.append((r[0], article))
-    return out
+    return out, ((rows[-1][8], rows[-1][0]) if rows else after)

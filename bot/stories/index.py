@@ -35,6 +35,7 @@ class Candidate:
     raw_sources: str
     shared_weight: float
     members: int = 1
+    dated: bool = True  # False: no member has a date; the times are when first seen
 
     @property
     def sources(self) -> dict[str, int]:
@@ -52,6 +53,7 @@ def _candidate(r: aiosqlite.Row) -> Candidate:
         raw_sources=r[6],
         shared_weight=r[7],
         members=r[8],
+        dated=bool(r[9]),
     )
 
 
@@ -119,7 +121,7 @@ async def candidates(
         "GROUP BY p.story_id ORDER BY shared DESC LIMIT ?) "
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline, "
         "i.centroid, i.sources, hits.shared, "
-        "i.members "
+        "i.members, s.dated "
         "FROM hits JOIN stories AS s ON s.id = hits.story_id "
         "JOIN story_index AS i ON i.story_id = hits.story_id "
         "ORDER BY hits.shared DESC"
@@ -148,6 +150,48 @@ async def postings(
     return out
 
 
+async def postings_any_time(
+    db: aiosqlite.Connection, terms: Iterable[str], per_term: int
+) -> dict[str, list[tuple[int, float, int]]]:
+    """``term -> [(story id, weight, at)]``, the ``per_term`` latest postings of each term.
+
+    For undated articles, which are compared with stories of any time: each
+    term's list is read newest first through the ``(term, at)`` index and cut
+    at ``per_term``, so a common term costs no more than a rare one.
+    """
+    out: dict[str, list[tuple[int, float, int]]] = {}
+    for term in terms:
+        rows = await db.execute_fetchall(
+            "SELECT story_id, weight, at FROM story_postings WHERE term = ?"
+            " ORDER BY at DESC LIMIT ?",
+            (term, per_term),
+        )
+        if rows:
+            out[term] = [(r[0], r[1], r[2]) for r in rows]
+    return out
+
+
+async def undated_members(
+    db: aiosqlite.Connection, story_ids: Iterable[int]
+) -> list[tuple[int, int]]:
+    """``(article id, first seen)`` of the undated articles of ``story_ids``."""
+    ids = list(story_ids)
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        sql = (
+            "SELECT id, fetched_at FROM articles WHERE dated = 0"  # noqa: S608
+            f" AND story_id IN ({_marks(len(chunk))})"
+        )
+        found.extend((int(r[0]), int(r[1])) for r in await db.execute_fetchall(sql, chunk))
+    return found
+
+
+async def set_published(db: aiosqlite.Connection, rows: Iterable[tuple[int, int]]) -> None:
+    """``(article id, unix time)``: place undated articles at their story's time."""
+    await db.executemany("UPDATE articles SET published_at = ?2 WHERE id = ?1", list(rows))
+
+
 async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) -> list[Candidate]:
     """Story rows and centroids for ``story_ids`` (a few round trips)."""
     ids = list(story_ids)
@@ -156,19 +200,19 @@ async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) ->
         chunk = ids[start : start + 900]
         sql = (
             "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count,"  # noqa: S608
-            " s.headline, i.centroid, i.sources, 0.0, i.members FROM stories AS s"
+            " s.headline, i.centroid, i.sources, 0.0, i.members, s.dated FROM stories AS s"
             f" JOIN story_index AS i ON i.story_id = s.id WHERE s.id IN ({_marks(len(chunk))})"
         )
         found.extend(_candidate(r) for r in await db.execute_fetchall(sql, chunk))
     return found
 
 
-# (first, last, article_count, source_count, headline, category) of one story
-StoryValues = tuple[int, int, int, int, str | None, str | None]
+# (first, last, article_count, source_count, headline, category, dated) of one story
+StoryValues = tuple[int, int, int, int, str | None, str | None, bool]
 
 _UPDATE_STORY = (
     "UPDATE stories SET first_published_at = ?, last_published_at = ?, article_count = ?,"
-    " source_count = ?, headline = ?, category = COALESCE(category, ?) WHERE id = ?"
+    " source_count = ?, headline = ?, category = COALESCE(category, ?), dated = ? WHERE id = ?"
 )
 _SAVE_INDEX = (
     "INSERT INTO story_index (story_id, centroid, sources, members) VALUES (?, ?, ?, ?)"
@@ -192,7 +236,7 @@ async def insert_stories(db: aiosqlite.Connection, rows: list[StoryValues]) -> l
     (before,) = next(iter(await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM stories")))
     await db.executemany(
         "INSERT INTO stories (first_published_at, last_published_at, article_count,"
-        " source_count, headline, category) VALUES (?, ?, ?, ?, ?, ?)",
+        " source_count, headline, category, dated) VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     ids = [
@@ -252,7 +296,7 @@ async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | Non
     """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
     rows = await db.execute_fetchall(
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
-        " i.centroid, i.sources, 0.0, i.members"
+        " i.centroid, i.sources, 0.0, i.members, s.dated"
         " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
         (story_id,),
     )

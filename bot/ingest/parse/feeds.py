@@ -82,9 +82,9 @@ def parse_feed(
         link=resolve_link(feed.get("link"), url),
         entries=entries,
         format=version or "unknown",
-        warning=f"only the first {max_entries} entries were read" if capped else _warning(
-            result, notes
-        ),
+        warning=f"only the first {max_entries} entries were read"
+        if capped
+        else _warning(result, notes),
     )
 
 
