@@ -21,6 +21,7 @@ import aiosqlite
 
 from ..clean import to_article
 from ..models import Article, Entry
+from ..outlets import outlet_key
 from ..store import transaction
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,9 @@ class Ingestor:
     async def _lookup(self, articles: list[Article]) -> _Known:
         """Stored articles sharing a URL, GUID or content hash with the batch (one query)."""
         known = _Known()
-        columns = "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at)"
+        columns = (
+            "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at), source"
+        )
         sql = " UNION ".join(
             f"SELECT {columns} FROM articles WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
             for key in ("url", "guid", "content_hash")
@@ -183,7 +186,7 @@ class Ingestor:
             json.dumps([a.content_hash for a in articles]),
         )
         for row in await self.db.execute_fetchall(sql, params):
-            known.put(row[0], row[1], row[2], row[3], row[4], row[5])
+            known.put(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
         return known
 
     async def _insert_many(self, articles: list[Article], *, guild_id: int) -> list[int]:
@@ -270,7 +273,8 @@ class _Known:
     def __init__(self) -> None:
         self.by_url: dict[str, _Stored] = {}
         self.by_guid: dict[str, _Stored] = {}
-        self.by_hash: dict[str, _Stored] = {}
+        # content hash -> (stored, outlet key when it has a URL, else None)
+        self.by_hash: dict[str, list[tuple[_Stored, str | None]]] = {}
 
     def put(
         self,
@@ -280,21 +284,34 @@ class _Known:
         content_hash: str,
         guild_id: int,
         version: int,
+        source: str,
     ) -> None:
         value = (article_id, content_hash, guild_id, version)
         if url:
             self.by_url[url] = value
         if guid:
             self.by_guid[guid] = value
-        self.by_hash.setdefault(content_hash, value)
+        outlet = outlet_key(source, article_id) if url else None
+        self.by_hash.setdefault(content_hash, []).append((value, outlet))
 
     def add(self, article_id: int, a: Article, guild_id: int) -> None:
-        self.put(article_id, a.url, a.guid, a.content_hash, guild_id, _version(a))
+        self.put(article_id, a.url, a.guid, a.content_hash, guild_id, _version(a), a.source)
 
 
 def _match(known: _Known, a: Article) -> _Stored | None:
+    """The stored article ``a`` is a version or a copy of, if any.
+
+    Same URL or trustworthy GUID: the same article. Same content: a copy
+    when either has no URL (a file, a re-imported export) or both come from
+    one outlet (a second address for one page); the same text at two outlets
+    (a syndicated wire story, a bare headline) is two outlets' coverage.
+    """
     if a.url and a.url in known.by_url:
         return known.by_url[a.url]
     if a.guid and a.guid in known.by_guid:
         return known.by_guid[a.guid]
-    return known.by_hash.get(a.content_hash)
+    outlet = outlet_key(a.source, 0) if a.url else None
+    for stored, stored_outlet in known.by_hash.get(a.content_hash, ()):
+        if outlet is None or stored_outlet is None or outlet == stored_outlet:
+            return stored
+    return None

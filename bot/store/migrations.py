@@ -173,9 +173,15 @@ UPDATE story_index SET
 # Undated articles (the source gave no publication date): ``published_at``
 # holds when the article was first seen, for ordering and digest windows, and
 # ``dated = 0`` says so; a story whose articles are all undated is undated too.
+# Short articles (a headline and a sentence) are also compared by character
+# 4-grams: a story keeps the sum of its short members' 4-gram vectors
+# (``grams``) and how short its members are (``short``, the sum of their
+# shortness, 0 for full-text articles). See bot.stories.features.
 MIGRATION_5 = """
 ALTER TABLE articles ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE stories ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE story_index ADD COLUMN grams TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE story_index ADD COLUMN short REAL NOT NULL DEFAULT 0;
 """
 
 MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]

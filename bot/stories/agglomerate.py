@@ -27,6 +27,13 @@ PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # needs 0.18. Chosen on the ECB+ development set with dates removed from a
 # share of the articles (bench/stories_eval.py): precision holds there.
 UNDATED_WEIGHT = 0.6
+# Short articles (see bot.stories.features.shortness) add the 4-gram cosine
+# above GRAM_BIAS, times GRAM_WEIGHT and their shortness, to the word cosine.
+# On the ECB+ development set (bench/stories_eval.py) headlines only: B-cubed
+# F1 0.745 -> 0.77 at equal precision of pairs; headline + first sentence:
+# 0.85 -> 0.88; full text unchanged (shortness 0).
+GRAM_WEIGHT = 0.5
+GRAM_BIAS = 0.3
 
 
 @dataclass(slots=True)
@@ -38,6 +45,8 @@ class Node:
     anchor: int | None = None  # existing story id
     members: list[int] = field(default_factory=list)  # indices of new articles
     dated: bool = True  # False: no member has a date (first/last are when first seen)
+    grams: dict[str, float] = field(default_factory=dict)  # sum of members' 4-gram vectors
+    short: float = 0.0  # sum of members' shortness (0 for full-text articles)
 
 
 def time_factor(seconds_apart: float, span_s: float) -> float:
@@ -60,8 +69,15 @@ def similarity(a: Node, b: Node, span_s: float) -> float:
     if damp == 0.0:
         return 0.0
     x, y = a.vector, b.vector
-    dot = sum(x[t] * y[t] for t in x.keys() & y.keys())  # C-level intersection first
-    return dot / (a.size * b.size) * damp
+    pairs = a.size * b.size
+    cosine = sum(x[t] * y[t] for t in x.keys() & y.keys()) / pairs  # C-level intersection
+    if a.short > 0.0 and b.short > 0.0:
+        g, h = a.grams, b.grams
+        grams = sum(g[t] * h[t] for t in g.keys() & h.keys()) / pairs
+        if grams > GRAM_BIAS:
+            short = min(a.short / a.size, b.short / b.size)
+            cosine += GRAM_WEIGHT * short * (grams - GRAM_BIAS)
+    return cosine * damp
 
 
 def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
@@ -102,6 +118,10 @@ def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[N
         for term, w in b.vector.items():
             a.vector[term] = a.vector.get(term, 0.0) + w
         a.size += nb
+        if b.short > 0.0:
+            for gram, w in b.grams.items():
+                a.grams[gram] = a.grams.get(gram, 0.0) + w
+            a.short += b.short
         if a.dated == b.dated:
             a.first, a.last = min(a.first, b.first), max(a.last, b.last)
         elif b.dated:  # undated articles take the times of the dated ones

@@ -36,6 +36,12 @@ class Candidate:
     shared_weight: float
     members: int = 1
     dated: bool = True  # False: no member has a date; the times are when first seen
+    raw_grams: str = "{}"  # JSON sum of the short members' 4-gram vectors
+    short: float = 0.0  # sum of the members' shortness
+
+    @property
+    def grams(self) -> dict[str, float]:
+        return json.loads(self.raw_grams) if self.short > 0.0 else {}
 
     @property
     def sources(self) -> dict[str, int]:
@@ -54,6 +60,8 @@ def _candidate(r: aiosqlite.Row) -> Candidate:
         shared_weight=r[7],
         members=r[8],
         dated=bool(r[9]),
+        raw_grams=r[10],
+        short=r[11],
     )
 
 
@@ -121,7 +129,7 @@ async def candidates(
         "GROUP BY p.story_id ORDER BY shared DESC LIMIT ?) "
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline, "
         "i.centroid, i.sources, hits.shared, "
-        "i.members, s.dated "
+        "i.members, s.dated, i.grams, i.short "
         "FROM hits JOIN stories AS s ON s.id = hits.story_id "
         "JOIN story_index AS i ON i.story_id = hits.story_id "
         "ORDER BY hits.shared DESC"
@@ -200,7 +208,8 @@ async def load_candidates(db: aiosqlite.Connection, story_ids: Iterable[int]) ->
         chunk = ids[start : start + 900]
         sql = (
             "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count,"  # noqa: S608
-            " s.headline, i.centroid, i.sources, 0.0, i.members, s.dated FROM stories AS s"
+            " s.headline, i.centroid, i.sources, 0.0, i.members, s.dated, i.grams, i.short"
+            " FROM stories AS s"
             f" JOIN story_index AS i ON i.story_id = s.id WHERE s.id IN ({_marks(len(chunk))})"
         )
         found.extend(_candidate(r) for r in await db.execute_fetchall(sql, chunk))
@@ -215,9 +224,11 @@ _UPDATE_STORY = (
     " source_count = ?, headline = ?, category = COALESCE(category, ?), dated = ? WHERE id = ?"
 )
 _SAVE_INDEX = (
-    "INSERT INTO story_index (story_id, centroid, sources, members) VALUES (?, ?, ?, ?)"
+    "INSERT INTO story_index (story_id, centroid, sources, members, grams, short)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
-    " sources = excluded.sources, members = excluded.members"
+    " sources = excluded.sources, members = excluded.members, grams = excluded.grams,"
+    " short = excluded.short"
 )
 _POST = (
     "INSERT INTO story_postings (term, story_id, at, weight) VALUES (?, ?, ?, ?) "
@@ -256,9 +267,21 @@ async def update_stories(db: aiosqlite.Connection, rows: list[tuple[int, StoryVa
 
 
 def index_row(
-    story_id: int, centroid: dict[str, float], sources: dict[str, int], members: int
+    story_id: int,
+    centroid: dict[str, float],
+    sources: dict[str, int],
+    members: int,
+    grams: dict[str, float] | None = None,
+    short: float = 0.0,
 ) -> tuple[object, ...]:
-    return (story_id, dumps(centroid), json.dumps(sources, separators=(",", ":")), members)
+    return (
+        story_id,
+        dumps(centroid),
+        json.dumps(sources, separators=(",", ":")),
+        members,
+        dumps(grams) if grams and short > 0.0 else "{}",
+        round(max(short, 0.0), 4),
+    )
 
 
 def posting_rows(
@@ -296,7 +319,7 @@ async def load_index(db: aiosqlite.Connection, story_id: int) -> Candidate | Non
     """One story's row and centroid (for :meth:`StoryClusterer.forget`)."""
     rows = await db.execute_fetchall(
         "SELECT s.id, s.first_published_at, s.last_published_at, s.article_count, s.headline,"
-        " i.centroid, i.sources, 0.0, i.members, s.dated"
+        " i.centroid, i.sources, 0.0, i.members, s.dated, i.grams, i.short"
         " FROM stories AS s JOIN story_index AS i ON i.story_id = s.id WHERE s.id = ?",
         (story_id,),
     )
