@@ -392,13 +392,24 @@ def _settings(database: Path, feeds: Sequence[str], **extra: Any):
 
 async def mode_poll(rows: Sequence[Row], tmp: Path, *, name: str, style: str,
                     rounds: int | None, clock_mode: str, seed: int) -> ModeResult:
-    """Feeds on loopback, revealed round by round, each round what ``newsdesk poll`` does."""
+    """Feeds on loopback, revealed round by round and polled through the real poll path.
+
+    ``rounds`` given (summary-feeds): each round is one ``newsdesk poll`` (open the store,
+    subscribe the configured feeds, ``poll_once()``, close) and every feed is due.
+    ``rounds=None`` (one at a time): one article per round and, as the running bot does,
+    one ``Newsdesk`` for all rounds. Polling all 187 feeds 331 times would only add
+    60,000 answers of 304 (which ingest nothing and so change no story); instead the
+    poll interval is a day and the store's ``resume_feed`` makes the feed that has the
+    new article due, so each round still polls what is due and nothing else.
+    """
     from bot.services import Newsdesk
     from bot.store import feeds as feed_store
     from bot.store import transaction
 
     result = ModeResult(name)
-    plan = round_schedule(rows, rounds, POLL_INTERVAL_MIN)
+    every_feed = rounds is not None
+    interval = POLL_INTERVAL_MIN if every_feed else 24 * 60
+    plan = round_schedule(rows, rounds, interval if every_feed else 0)
     reveal = {r.n: at for at, chunk in plan for r in chunk}
     sim = SimClock(plan[0][0] - timedelta(hours=1))
     items = news_items(rows, reveal)
@@ -407,30 +418,47 @@ async def mode_poll(rows: Sequence[Row], tmp: Path, *, name: str, style: str,
     errors: Counter[str] = Counter()
     short_rounds = 0
     async with Outlets(items, style=style, now=sim, seed=seed) as outlets:
-        settings = _settings(database, list(outlets.feed_urls.values()))
-        n_feeds = len(outlets.feed_urls)
+        settings = _settings(database, list(outlets.feed_urls.values()),
+                             poll_interval_minutes=interval)
+        feed_of = outlets.feed_urls
+        n_feeds = len(feed_of)
         with product_clock(sim if clock_mode == "sim" else None):
-            for at, _chunk in plan:
-                sim.set(at)
-                nd = await Newsdesk.open(settings)  # one `newsdesk poll`: open ...
-                try:
-                    await nd.sync_configured_feeds()  # ... subscribe the configured feeds ...
-                    if clock_mode == "real":
-                        async with transaction(nd.db):
-                            for feed in await nd.list_feeds():
-                                await feed_store.resume_feed(nd.db, feed.id)
-                    report = await nd.poll_once()  # ... poll what is due, close
-                finally:
-                    await nd.close()
-                totals.update(due=report.due, fetched=report.fetched, failed=report.failed,
-                              not_modified=report.not_modified, new=report.new_articles)
-                for _fid, _url, message in report.errors:
-                    errors[message[:80]] += 1
-                if report.due < n_feeds:
-                    short_rounds += 1
+            shared = None if every_feed else await Newsdesk.open(settings)
+            try:
+                if shared is not None:
+                    await shared.sync_configured_feeds()
+                    feed_ids = {f.url: f.id for f in await shared.list_feeds()}
+                for at, chunk in plan:
+                    sim.set(at)
+                    nd = shared or await Newsdesk.open(settings)  # one `newsdesk poll`: open,
+                    try:
+                        if shared is None:
+                            await nd.sync_configured_feeds()  # subscribe the configured feeds,
+                            if clock_mode == "real":
+                                async with transaction(nd.db):
+                                    for feed in await nd.list_feeds():
+                                        await feed_store.resume_feed(nd.db, feed.id)
+                        else:
+                            async with transaction(nd.db):
+                                for outlet in {r.source for r in chunk}:
+                                    await feed_store.resume_feed(nd.db, feed_ids[feed_of[outlet]])
+                        report = await nd.poll_once()  # poll what is due, close
+                    finally:
+                        if shared is None:
+                            await nd.close()
+                    totals.update(due=report.due, fetched=report.fetched, failed=report.failed,
+                                  not_modified=report.not_modified, new=report.new_articles)
+                    for _fid, _url, message in report.errors:
+                        errors[message[:80]] += 1
+                    if every_feed and report.due < n_feeds:
+                        short_rounds += 1
+            finally:
+                if shared is not None:
+                    await shared.close()
         hits = dict(outlets.hits)
     result.notes.append(
-        f"{len(plan)} polls of {n_feeds} feeds ({clock_mode} clock): {totals['fetched']} fetched, "
+        f"{len(plan)} polls, {n_feeds} feeds ({clock_mode} clock): {totals['due']} due, "
+        f"{totals['fetched']} fetched, "
         f"{totals['not_modified']} not modified, {totals['failed']} failed, {totals['new']} new; "
         f"server saw {hits}"
     )
@@ -537,6 +565,10 @@ def judge_digest(lines: list[dict[str, Any]], label_of_url: dict[str, str],
         "unmapped_lines": unmapped,
         "hidden_links": sum(line["more"] for line in lines),
         "lines_with_more": sum(1 for line in lines if line["more"]),
+        "detail": [
+            {"headline": line.get("headline", ""), "events": dict(labels), "more": line["more"]}
+            for line, labels in zip(lines, per_line, strict=True)
+        ],
     }
 
 
@@ -605,10 +637,11 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
     for line in lines:
         story = story_of.get(_canonical(line["links"][0]))
         whole.append({"links": [u for u, s in story_of.items() if s == story and u in label_of_url]
-                      or line["links"], "more": 0})
+                      or line["links"], "more": 0, "headline": line["headline"]})
     judged_whole = judge_digest(whole, label_of_url, chosen)
     judged["story_split"] = judged_whole["split"]
     judged["story_mixed"] = judged_whole["mixed"]
+    judged["story_detail"] = judged_whole["detail"]
     judged["result"] = outcome
     result.digest = judged
     result.notes.append(
@@ -789,6 +822,22 @@ def render(results: Sequence[ModeResult], title: str) -> Any:
     return table
 
 
+def explain(console: Any, result: ModeResult) -> None:
+    """Each digest line: its events (whole story in the store), '+N more' and headline."""
+    if not result.digest:
+        return
+    console.print(f"\n[bold]{result.mode}[/]: lines as posted (events of the line's whole story)")
+    seen: Counter[str] = Counter()
+    for line in result.digest["story_detail"]:
+        seen.update(line["events"].keys())
+    for number, line in enumerate(result.digest["story_detail"], 1):
+        events = ", ".join(f"{k} x{v}{' SPLIT' if seen[k] > 1 else ''}"
+                           for k, v in sorted(line["events"].items()))
+        flag = " MIXED" if len(line["events"]) > 1 else ""
+        console.print(f"  {number:2d}. [{events}]{flag}  {line['headline'][:110]}",
+                      highlight=False, markup=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None,
@@ -806,6 +855,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a small subsample (4 events, <= 5 articles each): a smoke run")
     parser.add_argument("--json", action="store_true", help="print one JSON list instead")
+    parser.add_argument("--explain", action="store_true",
+                        help="list each digest line with the events of its whole story")
     parser.add_argument("--verbose", "-v", action="store_true", help="the product's INFO logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -850,6 +901,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in ([f"skipped: {r.skipped}"] if r.skipped else []) + (
                     [f"ERROR: {r.error}"] if r.error else []) + r.notes:
                 console.print(f"[bold]{r.mode}[/]: {note}", highlight=False)
+        if args.explain:
+            for r in results:
+                explain(console, r)
         console.print(f"total {total:.0f}s")
     return 1 if any(r.error for r in results) else 0
 
