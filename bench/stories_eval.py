@@ -649,6 +649,8 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
     judged["story_split"] = judged_whole["split"]
     judged["story_mixed"] = judged_whole["mixed"]
     judged["story_detail"] = judged_whole["detail"]
+    judged["one_article_lines"] = sum(
+        1 for d in judged_whole["detail"] if sum(d["events"].values()) == 1)
     judged["result"] = outcome
     result.digest = judged
     result.notes.append(
@@ -656,7 +658,8 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
         f"{judged['split']} split, {judged['mixed']} mixed (by links shown); by whole stories "
         f"{judged['story_split']} split, {judged['story_mixed']} mixed; {judged['hidden_links']} "
         f"outlets behind '+N more' on {judged['lines_with_more']} lines; "
-        f"absent events: {len(judged['absent'])}"
+        f"absent events: {len(judged['absent'])}; {judged['one_article_lines']} lines are "
+        f"one-article stories"
     )
     if judged["lines"] >= DIGEST_MAX_STORIES:
         result.notes.append(f"digest at its {DIGEST_MAX_STORIES}-story cap: lines may be missing")
