@@ -501,16 +501,20 @@ def map_into_day(rows: Sequence[Row], end: datetime, margin: timedelta) -> dict[
     }
 
 
-def _fake_discord():
-    """The loopback Discord of ``tests/fakediscord`` (its spec found beside a worktree too)."""
+def _fake_discord(data: Path | None = None):
+    """The loopback Discord of ``tests/fakediscord`` (its spec found beside a worktree, or
+    in the ``shared`` folder holding ``data``, too)."""
     import tests.fakediscord.server as server
     import tests.fakediscord.validate as validate
     from tests.fakediscord import FakeDiscord
 
     spec = Path(validate.SPEC_PATH)
     if not spec.exists():
-        for base in (REPO.parent, REPO.parent.parent):
-            found = base / "shared" / "discord-api-spec" / "openapi.json"
+        bases = [REPO.parent / "shared", REPO.parent.parent / "shared"]
+        if data is not None:
+            bases.append(data.resolve().parents[1])
+        for base in bases:
+            found = base / "discord-api-spec" / "openapi.json"
             if found.exists():
                 def validator(strict_keys: bool = True, path: str = str(found)) -> Any:
                     return validate.schema_validator(path, strict_keys)
@@ -584,7 +588,7 @@ def judge_digest(lines: list[dict[str, Any]], label_of_url: dict[str, str],
 
 
 async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, events: int,
-                      rounds: int, seed: int) -> ModeResult:
+                      rounds: int, seed: int, data: Path | None = None) -> ModeResult:
     """The unmodified bot polls live feeds and posts a digest to the loopback Discord."""
     from bot.discordbot.app import NewsdeskBot
     from bot.services import Newsdesk
@@ -599,7 +603,7 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
     items = news_items(rows, published, published)
     window_start = slot - timedelta(hours=24)
     sim = SimClock(window_start - timedelta(minutes=10))
-    fake = _fake_discord()
+    fake = _fake_discord(data)
     await fake.start()
     outlets = Outlets(items, style=style, now=sim, seed=seed)
     try:
@@ -746,6 +750,7 @@ class Options:
     clock: str = "sim"
     seed: int = 1
     quick: bool = False
+    data: Path | None = None
 
 
 async def run_mode(mode: str, rows: Sequence[Row], opts: Options) -> ModeResult:
@@ -766,7 +771,7 @@ async def run_mode(mode: str, rows: Sequence[Row], opts: Options) -> ModeResult:
             elif mode in ("digest-summary", "digest-full"):
                 coro = mode_digest(rows, tmp, name=mode, style=mode.split("-")[1],
                                    events=opts.digest_events, rounds=opts.digest_rounds,
-                                   seed=opts.seed)
+                                   seed=opts.seed, data=opts.data)
             elif mode == "extraction":
                 coro = mode_extraction(tmp, opts.quick)
             else:
@@ -888,7 +893,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     opts = Options(rounds=args.rounds, digest_rounds=args.digest_rounds,
                    digest_events=args.digest_events, clock=args.clock, seed=args.seed,
-                   quick=args.quick)
+                   quick=args.quick, data=data)
     if args.quick:
         rows = subsample(rows, 4, 5, args.seed)
         opts.rounds, opts.digest_rounds, opts.digest_events = 4, 4, 4
