@@ -127,3 +127,74 @@ def test_all_benchmarks_tiny(tmp_path, monkeypatch):
     summary = json.loads((out / "all-200.json").read_text())
     assert [r["benchmark"] for r in summary["results"]] == list(BENCHMARKS)
     assert (out / "all-200.md").read_text().startswith("| benchmark |")
+
+
+# -- bench/stories_eval.py (Issue 9's development harness) ---------------------------
+
+
+def test_stories_eval_pieces():
+    from datetime import UTC, timedelta
+
+    from bench.newsfeeds import first_sentence, render_feed
+    from bench.stories_eval import Row, judge_digest, parse_digest, round_schedule, word_coverage
+
+    assert first_sentence("May 03, 2013\nLohan checked in today. She left.") == (
+        "Lohan checked in today."
+    )
+    assert word_coverage("a b c d", "x a b c d y") == 1.0
+    assert word_coverage("a b c d", "a b") == 0.5
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    rows = [Row(n, "e", f"id{n}", f"t{n}", "x", f"https://o.example/id{n}", "o",
+                t0 + timedelta(minutes=n)) for n in range(6)]
+    assert "id0" not in rows[0].public_url  # ids never reach the product
+    plan = round_schedule(rows, None, 15)
+    assert [len(chunk) for _, chunk in plan] == [1] * 6
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(plan)]
+    assert min(gaps) >= timedelta(minutes=16.5)  # every feed due again each round
+    assert [len(chunk) for _, chunk in round_schedule(rows, 2, 15)] == [3, 3]
+    posts = [{"embeds": [{"description": "**[H1](http://127.0.0.2:1/a)**\nsum\nO · also covered "
+                          "by 3 sources: [P](http://127.0.0.3:1/b) · +2 more\n\n"
+                          "**[H2](http://127.0.0.4:1/c)**\nO"}]}]
+    lines = parse_digest(posts)
+    assert [ln["more"] for ln in lines] == [2, 0]
+    judged = judge_digest(lines, {"http://127.0.0.2:1/a": "x", "http://127.0.0.3:1/b": "y",
+                                  "http://127.0.0.4:1/c": "x"}, ["x", "y", "z"])
+    assert (judged["lines"], judged["split"], judged["mixed"], judged["absent"]) == (2, 1, 1, ["z"])
+    assert "<content:encoded>" not in render_feed("O", "http://h", [], "summary")
+
+
+@pytest.mark.slow
+def test_stories_eval_quick_runs_every_mode():
+    """A tiny subsample through every mode: numbers come out (no quality thresholds)."""
+    import subprocess
+    import sys
+
+    from bench.stories_eval import MODES, REPO, find_data
+
+    data = find_data()
+    if data is None:
+        pytest.skip("../shared/clustering/ecbplus-dev.jsonl not found (CI always has it)")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "stories_eval.py"), "--quick", "--json",
+         "--data", str(data)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    assert proc.stdout.strip(), proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    results = {r["mode"]: r for r in report["results"]}
+    assert set(results) == set(MODES)
+    for mode, r in results.items():
+        if mode == "extraction":
+            continue  # another harness; only its hook is ours
+        assert r["error"] is None, (mode, r["error"])
+        assert r["articles"] > 0 and r["events"] > 0 and r["stories"] > 0, mode
+        for key in ("pairwise_p", "pairwise_r", "bcubed_p", "bcubed_r", "bcubed_f1"):
+            assert 0.0 <= r[key] <= 1.0, (mode, key)
+    for mode in ("full-one-at-a-time", "summary-feeds", "digest-summary", "digest-full"):
+        assert results[mode]["stored"] == results[mode]["articles"], mode
+        assert 0.0 <= results[mode]["full_text_share"] <= 1.0, mode
+    assert results["full-one-at-a-time"]["full_text_share"] > 0.5  # text in the feed is stored
+    for mode in ("digest-summary", "digest-full"):
+        digest = results[mode]["digest"]
+        assert digest["result"] == "sent" and digest["lines"] > 0, (mode, digest)
+        assert digest["events"] == 4 and digest["unmapped_lines"] == 0, (mode, digest)
