@@ -95,6 +95,11 @@ def _print_ingest_summary(outcome: Any) -> None:
         f"ingested {outcome.sources} source(s): [bold]{report.new}[/] new, "
         f"{report.updated} updated, {report.duplicates} duplicates, {report.failed} failed"
     )
+    if outcome.pages_fetched or outcome.pages_failed:
+        console.print(
+            f"article pages of summary-only feeds: {outcome.pages_fetched} fetched, "
+            f"{outcome.pages_failed} failed (those articles keep the feed's summary)"
+        )
     if outcome.feeds_found:
         console.print(f"subscribed to {len(outcome.feeds_found)} feed(s) from OPML")
     for where, reason in report.errors[:20]:
@@ -178,8 +183,17 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         f"polled {report.due} due feed(s): {report.fetched} fetched, {report.not_modified} not "
         f"modified, {report.failed} failed, {report.new_articles} new article(s)"
     )
+    if report.pages_fetched or report.pages_failed or report.pages_deferred:
+        later = f", {report.pages_deferred} left for the next poll" if report.pages_deferred else ""
+        console.print(
+            f"article pages: {report.pages_fetched} fetched, {report.pages_failed} failed{later}"
+        )
     for _feed_id, url, message in report.errors:
         console.print(f"  [red]failed[/] {url}: {message}", markup=True)
+    for _feed_id, url, message in report.page_errors[:20]:
+        console.print(f"  [yellow]page failed[/] {url}: {message}", markup=True)
+    if len(report.page_errors) > 20:
+        console.print(f"  … and {len(report.page_errors) - 20} more pages")
     return 0
 
 
