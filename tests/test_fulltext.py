@@ -72,7 +72,7 @@ def paragraphs(key: str, count: int = 6) -> list[str]:
     return body
 
 
-def article_page(key: str, *, date: str | None = None, extra: int = 0) -> str:
+def article_page(key: str, *, date: str | None = None, extra: int = 0, empty: bool = False) -> str:
     """A news page: the article inside navigation, teasers, share bar and comments."""
     title = TOPICS[key][0]
     meta = f'<meta property="article:published_time" content="{date}">' if date else ""
@@ -534,6 +534,23 @@ async def test_pages_still_pending_at_the_time_budget_are_left_for_later(
     assert waiting.content is None and "Paragraph 2 of the comet report" in (ready.content or "")
     rows = await page_store.lookup_pages(db, [waiting.url or "", ready.url or ""])
     assert list(rows) == [ready.url]  # the pending page is not remembered: tried next cycle
+
+
+async def test_a_page_with_only_a_byline_brings_nothing(db, http_server: LoopbackServer):
+    """A title-only item whose page holds no article: the extractor's fallback is no body."""
+    title = TOPICS["vote"][0]
+    stub = (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        "<div class='byline'>By Staff Reporter</div><div class='body'></div></article></body></html>"
+    )
+    http_server.route("/news/vote", body=stub, content_type="text/html")
+    title_only = Entry(title=title, url=http_server.url("/news/vote"))
+    async with Fetcher(user_agent=USER_AGENT, allow_private=True) as fetcher:
+        out = await FullText(db, fetcher, now_fn=Clock(), logger=LOG).fill([title_only])
+    assert (out.fetched, out.fulltext, out.failed) == (1, 0, 0)
+    assert title_only.content is None and title_only.summary is None
+    [row] = (await page_store.lookup_pages(db, [title_only.url or ""])).values()
+    assert row.state == "thin" and row.retry_at == T0 + timedelta(hours=6)
 
 
 async def test_a_refused_address_keeps_the_entry_and_sends_nothing(db, http_server: LoopbackServer):

@@ -16,7 +16,8 @@ database transaction. Their main text (trafilatura, via
 :func:`~bot.ingest.parse.parse_page`) becomes the entry's ``content`` while
 the feed's own text stays its ``summary``. A page that fails (404, timeout,
 too large, refused address, no main text) leaves the entry as the feed gave
-it; a page with no more text than the feed is "thin" and changes nothing.
+it; a page with no more text than the feed (or under :data:`MIN_PAGE_WORDS`)
+is "thin" and changes nothing.
 
 Pages are cached by canonical URL (:mod:`bot.store.pages`): an article
 already stored with more text than its feed entry gives reuses that body
@@ -64,6 +65,9 @@ SHORT_WORDS = 150
 # keep their summary for now, and the feed's validators are not kept, so the
 # next cycle reads the feed again and fetches the next ones.
 MAX_PAGES_PER_FEED = 100
+# A page's "main text" under this many words is a byline or a caption the
+# extractor fell back on ("By Staff Reporter"), not an article: thin.
+MIN_PAGE_WORDS = 10
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
@@ -305,8 +309,8 @@ class FullText:
             record.etag = got.etag or want.record.etag
             record.last_modified = got.last_modified or want.record.last_modified
         used = 0
-        if got.text:
-            words = word_count(got.text)
+        words = word_count(got.text)
+        if words >= MIN_PAGE_WORDS:
             for entry in want.entries:
                 if words > word_count(feed_text(entry)):
                     _use(entry, got.text, got.published_at)
