@@ -538,7 +538,7 @@ async def test_pages_still_pending_at_the_time_budget_are_left_for_later(
 
 async def test_a_page_with_only_a_byline_brings_nothing(db, http_server: LoopbackServer):
     """A title-only item whose page holds no article: the extractor's fallback is no body."""
-    title = TOPICS["vote"][0]
+    title = "Parliament passes the budget vote after a long night of coalition talks"
     stub = (
         f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
         "<div class='byline'>By Staff Reporter</div><div class='body'></div></article></body></html>"

@@ -37,7 +37,7 @@ from typing import Literal, get_args
 
 import aiosqlite
 
-from ..clean.text import clean_text, html_to_text
+from ..clean.text import clean_line, clean_text, dedupe_key, html_to_text
 from ..identity import canonical_url
 from ..models import Entry, PageRecord
 from ..store import pages as page_store
@@ -111,6 +111,17 @@ def feed_text(entry: Entry) -> str:
 
 def word_count(text: str | None) -> int:
     return len(text.split()) if text else 0
+
+
+def page_words(text: str | None, title: str | None) -> int:
+    """Words a page's text adds as a body: a first paragraph repeating the title
+    is dropped when the article is stored (see bot.clean.article), so not counted."""
+    if not text:
+        return 0
+    first, _sep, rest = text.partition("\n\n")
+    if title and dedupe_key(first) == dedupe_key(clean_line(title)):
+        text = rest
+    return word_count(text)
 
 
 def needs_page(entry: Entry, mode: str, *, min_words: int = SHORT_WORDS) -> bool:
@@ -309,12 +320,11 @@ class FullText:
             record.etag = got.etag or want.record.etag
             record.last_modified = got.last_modified or want.record.last_modified
         used = 0
-        words = word_count(got.text)
-        if words >= MIN_PAGE_WORDS:
-            for entry in want.entries:
-                if words > word_count(feed_text(entry)):
-                    _use(entry, got.text, got.published_at)
-                    used += 1
+        for entry in want.entries:
+            words = page_words(got.text, entry.title)
+            if words >= MIN_PAGE_WORDS and words > word_count(feed_text(entry)):
+                _use(entry, got.text or "", got.published_at)
+                used += 1
         out.fulltext += used
         if not used:
             record.state, record.failures = "thin", previous + 1
