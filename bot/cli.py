@@ -95,6 +95,11 @@ def _print_ingest_summary(outcome: Any) -> None:
         f"ingested {outcome.sources} source(s): [bold]{report.new}[/] new, "
         f"{report.updated} updated, {report.duplicates} duplicates, {report.failed} failed"
     )
+    if outcome.pages_fetched or outcome.pages_failed:
+        console.print(
+            f"article pages of summary-only feeds: {outcome.pages_fetched} fetched, "
+            f"{outcome.pages_failed} failed (those articles keep the feed's summary)"
+        )
     if outcome.feeds_found:
         console.print(f"subscribed to {len(outcome.feeds_found)} feed(s) from OPML")
     for where, reason in report.errors[:20]:
@@ -112,11 +117,12 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.feeds_command == "add":
             try:
-                feed = await nd.add_feed(args.url, check=not args.no_check)
+                feed = await nd.add_feed(args.url, check=not args.no_check, fulltext=args.fulltext)
             except (FeedError, UnsafeUrlError, ValueError) as exc:
                 _err(str(exc))
                 return 1
-            console.print(f"subscribed: #{feed.id} {feed.url} {feed.title or ''}")
+            mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
+            console.print(f"subscribed: #{feed.id} {feed.url} {feed.title or ''}{mode}")
         elif args.feeds_command == "remove":
             if not await nd.remove_feed(args.feed_id):
                 _err(f"no shared feed #{args.feed_id}; see `newsdesk feeds list`")
@@ -127,12 +133,22 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps([_feed_json(f) for f in feeds], indent=2))
                 return 0
-            table = Table("id", "url", "server", "last success", "failures", "next poll", "status")
+            table = Table(
+                "id",
+                "url",
+                "server",
+                "full text",
+                "last success",
+                "failures",
+                "next poll",
+                "status",
+            )
             for f in feeds:
                 table.add_row(
                     str(f.id),
                     f.url,
                     "shared" if f.guild_id == 0 else str(f.guild_id),
+                    f.fulltext or f"{settings.fulltext} (default)",
                     _when(f.last_success_at),
                     str(f.consecutive_failures),
                     _when(f.next_poll_at),
@@ -167,8 +183,17 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         f"polled {report.due} due feed(s): {report.fetched} fetched, {report.not_modified} not "
         f"modified, {report.failed} failed, {report.new_articles} new article(s)"
     )
+    if report.pages_fetched or report.pages_failed or report.pages_deferred:
+        later = f", {report.pages_deferred} left for the next poll" if report.pages_deferred else ""
+        console.print(
+            f"article pages: {report.pages_fetched} fetched, {report.pages_failed} failed{later}"
+        )
     for _feed_id, url, message in report.errors:
         console.print(f"  [red]failed[/] {url}: {message}", markup=True)
+    for _feed_id, url, message in report.page_errors[:20]:
+        console.print(f"  [yellow]page failed[/] {url}: {message}", markup=True)
+    if len(report.page_errors) > 20:
+        console.print(f"  … and {len(report.page_errors) - 20} more pages")
     return 0
 
 
@@ -432,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
     fa = fsub.add_parser("add", help="subscribe to a feed (tries one fetch first)")
     fa.add_argument("url")
     fa.add_argument("--no-check", action="store_true", help="save without a test fetch")
+    fa.add_argument(
+        "--fulltext",
+        choices=["auto", "always", "never"],
+        help="fetch each article's page: auto (when the feed gives only a summary), always or "
+        "never (default: NEWSDESK_FULLTEXT)",
+    )
     fr = fsub.add_parser("remove", help="unsubscribe")
     fr.add_argument("feed_id", type=int)
     fl = fsub.add_parser("list", help="feeds and their health")

@@ -21,6 +21,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SNOWFLAKE = re.compile(r"^\d{17,20}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_FEED_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+FULLTEXT_MODES = ("auto", "always", "never")
+FEED_SYNTAX = "list http(s) feed URLs, each optionally followed by fulltext=auto, always or never"
 
 
 class ConfigError(Exception):
@@ -147,6 +150,50 @@ def parse_channels(
     return tuple(channels)
 
 
+@dataclass(frozen=True)
+class FeedSpec:
+    """One configured feed: its URL and options (``fulltext``: None = NEWSDESK_FULLTEXT)."""
+
+    url: str
+    fulltext: str | None = None
+
+    def __str__(self) -> str:
+        return self.url + (f" fulltext={self.fulltext}" if self.fulltext else "")
+
+
+def check_fulltext_mode(value: str, what: str = "fulltext") -> str:
+    mode = value.strip().lower()
+    if mode not in FULLTEXT_MODES:
+        raise ValueError(f"{what}={value!r} is not a full-text mode; use auto, always or never")
+    return mode
+
+
+def parse_feed_specs(text: str) -> list[FeedSpec]:
+    """Feeds as written in ``NEWSDESK_FEEDS`` or one line of the feeds file.
+
+    URLs are separated by commas, spaces or new lines; options follow their
+    URL as ``key=value`` (only ``fulltext=auto|always|never`` exists)::
+
+        https://a.example/rss.xml, https://b.example/feed fulltext=never
+    """
+    specs: list[FeedSpec] = []
+    for token in (t for t in re.split(r"[,\s]+", text) if t):
+        key, sep, value = token.partition("=")
+        if "://" not in token and sep:
+            if not specs:
+                raise ValueError(f"{token!r} comes before any feed URL; put options after theirs")
+            if key.lower() != "fulltext":
+                raise ValueError(
+                    f"unknown option {key}= for {specs[-1].url}; the only option is fulltext="
+                )
+            specs[-1] = FeedSpec(specs[-1].url, check_fulltext_mode(value))
+        elif _FEED_URL.match(token):
+            specs.append(FeedSpec(token))
+        else:
+            raise ValueError(f"{token!r} is not an http(s) feed URL")
+    return specs
+
+
 def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in re.split(r"[,\s]+", value) if part.strip()]
@@ -185,18 +232,23 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
     user_agent: str = "Newsdesk/0.1 (self-hosted news digest bot)"
+    fulltext: Literal["auto", "always", "never"] = "auto"
 
     @field_validator("feeds", mode="before")
     @classmethod
     def _feeds(cls, value: Any) -> Any:
-        return _split_list(value)
+        """Each feed as ``"URL"`` or ``"URL fulltext=MODE"`` (see parse_feed_specs)."""
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            return [str(spec) for spec in parse_feed_specs(value)]
+        return value
 
-    @field_validator("feeds")
+    @field_validator("fulltext", mode="before")
     @classmethod
-    def _feed_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not re.match(r"^https?://[^\s/]+", url):
-                raise ValueError(f"{url!r} is not an http(s) feed URL")
+    def _fulltext(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in FULLTEXT_MODES:
+            return value.strip().lower()
         return value
 
     @field_validator("guild_ids", mode="before")
@@ -248,12 +300,19 @@ class Settings(BaseSettings):
             per_source_max=self.digest_per_source_max, quiet_day=self.digest_quiet_day
         )
 
-    def feed_urls(self) -> list[str]:
-        """Feeds from NEWSDESK_FEEDS plus NEWSDESK_FEEDS_FILE (OPML or one URL a line)."""
-        urls = list(self.feeds)
+    def feed_specs(self) -> list[FeedSpec]:
+        """Feeds from NEWSDESK_FEEDS plus NEWSDESK_FEEDS_FILE, each URL once (first wins)."""
+        specs = [spec for text in self.feeds for spec in parse_feed_specs(text)]
         if self.feeds_file is not None:
-            urls.extend(read_feeds_file(self.feeds_file))
-        return list(dict.fromkeys(urls))
+            specs.extend(read_feeds_file(self.feeds_file))
+        first: dict[str, FeedSpec] = {}
+        for spec in specs:
+            first.setdefault(spec.url, spec)
+        return list(first.values())
+
+    def feed_urls(self) -> list[str]:
+        """Feed URLs from NEWSDESK_FEEDS plus NEWSDESK_FEEDS_FILE (OPML or one URL a line)."""
+        return [spec.url for spec in self.feed_specs()]
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked (for `config check`)."""
@@ -275,8 +334,11 @@ class Settings(BaseSettings):
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
-def read_feeds_file(path: Path) -> list[str]:
-    """Feed URLs from an OPML file or a text file with one URL a line (# comments)."""
+def read_feeds_file(path: Path) -> list[FeedSpec]:
+    """Feeds from an OPML file or a text file with one feed a line (# comments).
+
+    A line is a URL, optionally followed by ``fulltext=auto|always|never``.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -288,11 +350,23 @@ def read_feeds_file(path: Path) -> list[str]:
         from .ingest.parse import ParseError, parse_opml
 
         try:
-            return [url for url, _title in parse_opml(data)]
+            return [FeedSpec(url) for url, _title in parse_opml(data)]
         except ParseError as exc:
             raise ConfigError(f"NEWSDESK_FEEDS_FILE={str(path)!r}: {exc}") from None
-    lines = data.decode("utf-8", "replace").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    specs: list[FeedSpec] = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            found = parse_feed_specs(line)
+            if len(found) != 1:
+                raise ValueError("put one feed on each line")
+        except ValueError as exc:
+            raise ConfigError(
+                f"NEWSDESK_FEEDS_FILE={str(path)!r}: line {number}: {exc}. Fix: {FEED_SYNTAX}."
+            ) from None
+        specs.extend(found)
+    return specs
 
 
 _FIXES = {
@@ -305,6 +379,8 @@ _FIXES = {
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
     "log_format": "use plain or json",
     "allow_private_addresses": "use true or false",
+    "feeds": FEED_SYNTAX,
+    "fulltext": "use auto, always or never",
 }
 
 

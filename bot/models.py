@@ -93,3 +93,25 @@ class FeedHealth:
     consecutive_failures: int
     next_poll_at: datetime | None
     paused: bool
+    fulltext: str | None = None  # "auto", "always", "never"; None: NEWSDESK_FULLTEXT
+
+
+@dataclass(slots=True)
+class PageRecord:
+    """What the store knows of one article page a feed links to (by canonical URL).
+
+    ``state`` is ``"ok"`` (its text became the article's body), ``"thin"`` (it
+    held no more text than the feed), ``"failed"``, or None when the page was
+    never fetched. ``article_body`` is the body of the stored article with this
+    URL, if any: the cached text a re-poll reuses instead of fetching again.
+    """
+
+    url: str
+    state: str | None = None
+    fetched_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    retry_at: datetime | None = None  # thin or failed: not before; None: never again
+    error: str | None = None
+    article_body: str | None = None

@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from .config import DigestChannel, Settings
+from .config import DigestChannel, Settings, check_fulltext_mode
 from .digest.build import build_digest
 from .digest.models import Digest
 from .ingest.fetch import Fetcher, FetchError
+from .ingest.fulltext import FullText
 from .ingest.netguard import validate_feed_url
 from .ingest.parse import ParseError, parse_feed
 from .ingest.pipeline import Ingestor, IngestReport
@@ -36,11 +37,16 @@ from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
 from .store import feeds as feed_store
-from .store import open_db
+from .store import open_db, transaction
+from .store import pages as page_store
 from .store import stories as story_store
 from .stories import StoryClusterer
 
 log = logging.getLogger(__name__)
+
+# Page cache rows (validators, failure history) older than this are dropped;
+# the text itself stays with its article. Feeds carry items for days, not months.
+PAGE_CACHE_DAYS = 30
 
 
 class FeedError(ValueError):
@@ -84,6 +90,24 @@ class Newsdesk:
             allow_private=s.allow_private_addresses,
         )
 
+    def fulltext(self, fetcher: Fetcher) -> FullText:
+        """Page fetching for summary-only feed entries, through ``fetcher``.
+
+        One feed's pages get three times the fetch timeout in all (100 pages
+        at 2 per host and ~1 s each fit in the default 90 s): a hanging page
+        host holds up its own feed that long at most; pages still pending are
+        left for the next cycle.
+        """
+        s = self.settings
+        return FullText(
+            self.db,
+            fetcher,
+            mode=s.fulltext,
+            now_fn=utcnow,
+            logger=log,
+            budget_s=3 * s.fetch_timeout_seconds,
+        )
+
     # -- ingest ---------------------------------------------------------
 
     async def ingest_entries(
@@ -106,6 +130,7 @@ class Newsdesk:
             await ingest_file(self.ingestor, path, outcome=outcome, progress=progress)
         if urls:
             async with self.fetcher() as fetcher:
+                pages = self.fulltext(fetcher)
                 for url in urls:
                     outcome.sources += 1
                     try:
@@ -121,6 +146,7 @@ class Newsdesk:
                             content_type=result.content_type,
                             outcome=outcome,
                             progress=progress,
+                            pages=pages,
                         )
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
@@ -132,10 +158,25 @@ class Newsdesk:
     # -- feeds ----------------------------------------------------------
 
     async def add_feed(
-        self, url: str, *, guild_id: int = 0, added_by: int | None = None, check: bool = True
+        self,
+        url: str,
+        *,
+        guild_id: int = 0,
+        added_by: int | None = None,
+        check: bool = True,
+        fulltext: str | None = None,
     ) -> FeedHealth:
-        """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it."""
+        """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it.
+
+        ``fulltext`` (auto, always, never) sets the feed's own full-text mode;
+        None keeps what it had (a new feed follows NEWSDESK_FULLTEXT).
+        """
         url = url.strip()
+        if fulltext is not None:
+            try:
+                fulltext = check_fulltext_mode(fulltext)
+            except ValueError as exc:
+                raise FeedError(str(exc)) from None
         await validate_feed_url(url, allow_private=self.settings.allow_private_addresses)
         title: str | None = None
         if check:
@@ -151,7 +192,13 @@ class Newsdesk:
                     raise FeedError(f"{url} is not a feed I can read: {exc}") from None
             title = parsed.title
         feed_id = await feed_store.add_feed(
-            self.db, url, guild_id=guild_id, title=title, added_by=added_by, now=utcnow()
+            self.db,
+            url,
+            guild_id=guild_id,
+            title=title,
+            added_by=added_by,
+            now=utcnow(),
+            fulltext=fulltext,
         )
         feed = await feed_store.get_feed(self.db, feed_id)
         assert feed is not None
@@ -164,12 +211,18 @@ class Newsdesk:
         return await feed_store.list_feeds(self.db, guild_id=guild_id)
 
     async def sync_configured_feeds(self) -> int:
-        """Subscribe (shared) to every feed named in the settings; returns how many."""
-        urls = self.settings.feed_urls()
+        """Subscribe (shared) to every feed named in the settings; returns how many.
+
+        The settings are the truth for the feeds they list: a feed's
+        ``fulltext=`` option is set on its row, and a feed listed without one
+        goes back to following NEWSDESK_FULLTEXT.
+        """
+        specs = self.settings.feed_specs()
         now = utcnow()
-        for url in urls:
-            await feed_store.add_feed(self.db, url, guild_id=0, now=now)
-        return len(urls)
+        for spec in specs:
+            feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
+            await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
+        return len(specs)
 
     async def _ingest_feed(self, feed_id: int, guild_id: int, parsed: ParsedFeed) -> IngestCounts:
         fallback = parsed.title or (urlsplit(parsed.link).hostname if parsed.link else None)
@@ -197,7 +250,13 @@ class Newsdesk:
                 now_fn=utcnow,
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
+                fulltext=self.fulltext(fetcher),
             )
+        if report.pages_fetched or report.pages_failed:
+            async with transaction(self.db):
+                await page_store.prune_pages(
+                    self.db, before=utcnow() - timedelta(days=PAGE_CACHE_DAYS)
+                )
         if report.new_articles or report.updated:
             window = timedelta(hours=self.settings.cluster_window_hours)
             await self.clusterer.consolidate(self.db, since=utcnow() - window)

@@ -74,6 +74,10 @@ def test_env_file_is_read(tmp_path):
         ("NEWSDESK_GUILD_IDS", "abc", "not a Discord server"),
         ("NEWSDESK_FEEDS", "ftp://example.com/feed", "http(s)"),
         ("NEWSDESK_LOG_FORMAT", "xml", "plain or json"),
+        ("NEWSDESK_FULLTEXT", "sometimes", "use auto, always or never"),
+        ("NEWSDESK_FEEDS", "https://a.example/rss fulltext=maybe", "not a full-text mode"),
+        ("NEWSDESK_FEEDS", "https://a.example/rss depth=2", "unknown option depth="),
+        ("NEWSDESK_FEEDS", "fulltext=never https://a.example/rss", "before any feed URL"),
     ],
 )
 def test_wrong_values_name_variable_value_and_fix(monkeypatch, var, value, expected):

@@ -103,7 +103,9 @@ async def test_good_feed_is_ingested_and_healthy(db, http_server: LoopbackServer
     assert health.title == "Loopback News" and health.last_success_at == T0
     assert health.next_poll_at == T0 + timedelta(seconds=INTERVAL * 0.9)
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert infos == ["poll: due=1 fetched=1 not_modified=0 failed=0 new=2"]
+    assert infos == [
+        "poll: due=1 fetched=1 not_modified=0 failed=0 new=2 pages=0 pages_failed=0 pages_deferred=0"
+    ]
 
 
 async def test_second_cycle_uses_conditional_get(db, http_server: LoopbackServer):
@@ -244,7 +246,7 @@ async def test_empty_cycle_still_logs_one_line(db, caplog):
         report = await poll(db, f, Recorder(), Clock())
     assert report == PollReport()
     assert [r.getMessage() for r in caplog.records] == [
-        "poll: due=0 fetched=0 not_modified=0 failed=0 new=0"
+        "poll: due=0 fetched=0 not_modified=0 failed=0 new=0 pages=0 pages_failed=0 pages_deferred=0"
     ]
 
 

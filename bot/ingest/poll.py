@@ -10,8 +10,14 @@ lock, because every feed shares one SQLite connection and the ingest
 callback opens a transaction on it. Parsing runs in a worker thread so a
 large feed does not stall the event loop.
 
-A cycle logs exactly one INFO line; per-feed failures go to DEBUG, a feed
-being paused to WARNING, bugs (unexpected exceptions) to ERROR.
+With a :class:`~bot.ingest.fulltext.FullText`, a feed's entries that give
+only a summary get the text of the page they link to before they are
+ingested: fetched concurrently through the same fetcher, in the feed's own
+slot, outside any transaction, bounded in count and time (see that module).
+A page that fails keeps its entry as the feed gave it and is counted.
+
+A cycle logs exactly one INFO line; per-feed and per-page failures go to
+DEBUG, a feed being paused to WARNING, bugs (unexpected exceptions) to ERROR.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from ..store import transaction
 from ..store.feeds import FeedRow
 from .backoff import Uniform, next_poll_after_failure, next_poll_after_success, should_pause
 from .fetch import Fetcher, FetchError, FetchResult
+from .fulltext import FullText, PagesOutcome
 from .netguard import strip_userinfo
 from .parse import ParseError, parse_feed
 
@@ -59,6 +66,11 @@ class PollReport:
     updated: int = 0
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (feed_id, url, message)
     paused: list[int] = field(default_factory=list)  # feed ids paused in this cycle
+    pages_fetched: int = 0  # article pages fetched for summary-only entries
+    pages_failed: int = 0  # ... that failed (their entries keep the feed's summary)
+    pages_deferred: int = 0  # ... left for the next cycle (per-feed count or time budget)
+    pages_reused: int = 0  # entries given the text already stored for their page
+    page_errors: list[tuple[int, str, str]] = field(default_factory=list)  # (feed_id, url, why)
 
 
 @dataclass
@@ -73,6 +85,7 @@ class _Cycle:
     max_failures: int
     max_age_s: float
     report: PollReport = field(default_factory=PollReport)
+    fulltext: FullText | None = None
 
     async def poll(self, row: FeedRow) -> None:
         """Fetch, parse and ingest one feed; every outcome is recorded."""
@@ -101,7 +114,31 @@ class _Cycle:
             self.logger.exception("poll: unexpected error parsing feed %d", row.id)
             await self.fail(row, "internal error while parsing (see the bot's log)", None)
             return
+        pages = await self.fill_pages(row, parsed)
+        if pages is not None and pages.deferred:
+            # Entries are left without their page: read the whole feed again
+            # next time (no conditional GET), so they get it then.
+            result.etag = result.last_modified = None
         await self.store(row, result, parsed)
+
+    async def fill_pages(self, row: FeedRow, parsed: ParsedFeed) -> PagesOutcome | None:
+        """Full text for the feed's summary-only entries; a failure here fails no feed."""
+        if self.fulltext is None or not parsed.entries:
+            return None
+        try:
+            pages = await self.fulltext.fill(
+                parsed.entries, mode=row.fulltext, where=f"feed {row.id}"
+            )
+        except Exception:  # a bug or database trouble: ingest the entries as they are
+            self.logger.exception("poll: could not fetch the pages of feed %d", row.id)
+            return None
+        r = self.report
+        r.pages_fetched += pages.fetched
+        r.pages_failed += pages.failed
+        r.pages_deferred += pages.deferred
+        r.pages_reused += pages.reused
+        r.page_errors.extend((row.id, url, why) for url, why in pages.failures)
+        return pages
 
     async def not_modified(self, row: FeedRow, result: FetchResult) -> None:
         now = self.now_fn()
@@ -184,8 +221,12 @@ async def poll_due_feeds(
     max_failures: int = 10,
     max_age_s: float = 3 * 86400,
     rng: Uniform = random,
+    fulltext: FullText | None = None,
 ) -> PollReport:
-    """Poll every feed that is due now; one INFO line summarises the cycle."""
+    """Poll every feed that is due now; one INFO line summarises the cycle.
+
+    ``fulltext`` fetches the pages of summary-only entries (None: never).
+    """
     rows = await feed_store.due_feeds(db, now_fn())
     cycle = _Cycle(
         db,
@@ -198,6 +239,7 @@ async def poll_due_feeds(
         max_failures,
         max_age_s,
         report=PollReport(due=len(rows)),
+        fulltext=fulltext,
     )
     limit = asyncio.Semaphore(max(1, concurrency))
 
@@ -213,11 +255,15 @@ async def poll_due_feeds(
     await asyncio.gather(*(guarded(row) for row in rows))
     r = cycle.report
     logger.info(
-        "poll: due=%d fetched=%d not_modified=%d failed=%d new=%d",
+        "poll: due=%d fetched=%d not_modified=%d failed=%d new=%d"
+        " pages=%d pages_failed=%d pages_deferred=%d",
         r.due,
         r.fetched,
         r.not_modified,
         r.failed,
         r.new_articles,
+        r.pages_fetched,
+        r.pages_failed,
+        r.pages_deferred,
     )
     return r

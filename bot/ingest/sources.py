@@ -12,12 +12,16 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..models import Entry
 from .parse import ParseError, iter_jsonl, parse_feed, parse_opml, parse_page, parse_text_article
 from .parse import sniff as sniff_document
 from .pipeline import Ingestor, IngestReport
+
+if TYPE_CHECKING:
+    from .fulltext import FullText
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ class SourceOutcome:
     report: IngestReport = field(default_factory=IngestReport)
     feeds_found: list[tuple[str, str | None]] = field(default_factory=list)  # from OPML
     sources: int = 0
+    pages_fetched: int = 0  # article pages fetched for summary-only feed entries
+    pages_failed: int = 0
 
 
 def is_url(spec: str) -> bool:
@@ -97,8 +103,12 @@ async def ingest_document(
     guild_id: int = 0,
     progress: Progress | None = None,
     outcome: SourceOutcome,
+    pages: FullText | None = None,
 ) -> None:
-    """Recognise one document and ingest what it holds into ``outcome``."""
+    """Recognise one document and ingest what it holds into ``outcome``.
+
+    With ``pages``, a feed's summary-only entries get their page's text first.
+    """
     kind = sniff_document(data, content_type=content_type, filename=filename)
     report = outcome.report
     if kind in {"feed", "json_feed"}:
@@ -106,6 +116,10 @@ async def ingest_document(
         if parsed.warning:
             log.info("%s: feed parsed with a warning: %s", where, parsed.warning)
         fallback = parsed.title or _host(parsed.link) or _host(url)
+        if pages is not None:
+            filled = await pages.fill(parsed.entries, where=where)
+            outcome.pages_fetched += filled.fetched
+            outcome.pages_failed += filled.failed
         report.add(
             await ingestor.ingest_entries(
                 parsed.entries,

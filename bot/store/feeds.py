@@ -20,15 +20,15 @@ from ..models import FeedHealth
 
 _FEED_BY_ID = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused FROM feeds WHERE id = ?"
+    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE id = ?"
 )
 _ALL_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused FROM feeds ORDER BY guild_id, id"
+    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds ORDER BY guild_id, id"
 )
 _GUILD_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused FROM feeds WHERE guild_id IN (0, ?) "
+    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE guild_id IN (0, ?) "
     "ORDER BY guild_id, id"
 )
 _ERROR_MAX_CHARS = 500
@@ -47,6 +47,7 @@ class FeedRow:
     last_success_at: datetime | None
     added_at: datetime
     first_failure_at: datetime | None = None
+    fulltext: str | None = None  # the feed's own full-text mode; None: the global setting
 
     @property
     def failing_since(self) -> datetime:
@@ -80,6 +81,7 @@ def _health(row: aiosqlite.Row) -> FeedHealth:
         consecutive_failures=row["consecutive_failures"],
         next_poll_at=from_ts(row["next_poll_at"]),
         paused=bool(row["paused"]),
+        fulltext=row["fulltext"],
     )
 
 
@@ -91,20 +93,23 @@ async def add_feed(
     title: str | None = None,
     added_by: int | None = None,
     now: datetime,
+    fulltext: str | None = None,
 ) -> int:
     """Subscribe ``guild_id`` to ``url``; returns the feed id (existing one if any).
 
     A new feed is due at once. Re-adding keeps the existing row (and fills
-    in the title if it had none).
+    in the title if it had none); a ``fulltext`` mode given replaces the
+    feed's, None leaves it as it was (see :func:`set_fulltext`).
     """
     url = url.strip()
     if not url:
         raise ValueError("feed URL must not be empty")
     await db.execute(
-        "INSERT INTO feeds (url, guild_id, title, added_at, added_by, next_poll_at) "
-        "VALUES (?, ?, ?, ?, ?, 0) "
-        "ON CONFLICT (url, guild_id) DO UPDATE SET title = COALESCE(feeds.title, excluded.title)",
-        (url, guild_id, title, to_ts(now), added_by),
+        "INSERT INTO feeds (url, guild_id, title, added_at, added_by, next_poll_at, fulltext) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?) "
+        "ON CONFLICT (url, guild_id) DO UPDATE SET title = COALESCE(feeds.title, excluded.title),"
+        " fulltext = COALESCE(excluded.fulltext, feeds.fulltext)",
+        (url, guild_id, title, to_ts(now), added_by, fulltext),
     )
     async with db.execute(
         "SELECT id FROM feeds WHERE url = ? AND guild_id = ?", (url, guild_id)
@@ -112,6 +117,11 @@ async def add_feed(
         row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def set_fulltext(db: aiosqlite.Connection, feed_id: int, mode: str | None) -> None:
+    """Set feed ``feed_id``'s full-text mode; None: follow the global setting."""
+    await db.execute("UPDATE feeds SET fulltext = ? WHERE id = ?", (mode, feed_id))
 
 
 async def remove_feed(db: aiosqlite.Connection, feed_id: int, *, guild_id: int) -> bool:
@@ -141,7 +151,7 @@ async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
     """Feeds that are not paused and whose next poll time has come, oldest first."""
     async with db.execute(
         "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
-        "last_success_at, added_at, first_failure_at FROM feeds "
+        "last_success_at, added_at, first_failure_at, fulltext FROM feeds "
         "WHERE paused = 0 AND next_poll_at <= ? ORDER BY next_poll_at, id",
         (to_ts(now),),
     ) as cur:
@@ -157,6 +167,7 @@ async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
             last_success_at=from_ts(r["last_success_at"]),
             added_at=from_ts(r["added_at"]) or datetime.fromtimestamp(0, UTC),
             first_failure_at=from_ts(r["first_failure_at"]),
+            fulltext=r["fulltext"],
         )
         for r in rows
     ]

@@ -184,4 +184,31 @@ ALTER TABLE story_index ADD COLUMN grams TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE story_index ADD COLUMN short REAL NOT NULL DEFAULT 0;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
+# Full text for summary-only feeds (bot.ingest.fulltext): a feed's own choice
+# (NULL: the NEWSDESK_FULLTEXT setting), and what we know of each linked page,
+# by canonical URL, so a re-poll never fetches a page twice. The page's text
+# itself is the body of the article with that URL; a failed or thin page
+# (no more text than the feed gave) is tried again at ``retry_at``, or never.
+MIGRATION_6 = """
+ALTER TABLE feeds ADD COLUMN fulltext TEXT CHECK (fulltext IN ('auto', 'always', 'never'));
+CREATE TABLE pages (
+    url TEXT PRIMARY KEY,                         -- canonical URL of the article page
+    state TEXT NOT NULL CHECK (state IN ('ok', 'thin', 'failed')),
+    fetched_at INTEGER NOT NULL,                  -- unix seconds of the last attempt
+    etag TEXT,
+    last_modified TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,          -- attempts in a row that failed or were thin
+    retry_at INTEGER,                             -- thin/failed: not before; NULL: never again
+    error TEXT
+) WITHOUT ROWID;
+CREATE INDEX pages_fetched ON pages (fetched_at);
+"""
+
+MIGRATIONS: list[str] = [
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
+]

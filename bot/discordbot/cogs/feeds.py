@@ -28,6 +28,11 @@ from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 8
 AUTOCOMPLETE_MAX = 25
+FULLTEXT_CHOICES = [
+    app_commands.Choice(name="auto: when the feed gives only a summary", value="auto"),
+    app_commands.Choice(name="always", value="always"),
+    app_commands.Choice(name="never: use the feed's text as it is", value="never"),
+]
 
 
 def _name(feed: FeedHealth) -> str:
@@ -125,21 +130,33 @@ class Feeds(
     @app_commands.command(
         name="add", description="Subscribe this server to a feed (RSS, Atom or JSON Feed)"
     )
-    @app_commands.describe(url="The feed's address, https://…")
+    @app_commands.describe(
+        url="The feed's address, https://…",
+        fulltext="Fetch each article's page for its full text (default: auto)",
+    )
+    @app_commands.choices(fulltext=FULLTEXT_CHOICES)
     @manage_guild_only()
     async def add(
-        self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 2000]
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 2000],
+        fulltext: app_commands.Choice[str] | None = None,
     ) -> None:
         ensure_can_manage(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
         nd = bot_of(interaction).services
         try:
             feed = await nd.add_feed(
-                url, guild_id=guild_scope(interaction), added_by=interaction.user.id
+                url,
+                guild_id=guild_scope(interaction),
+                added_by=interaction.user.id,
+                fulltext=fulltext.value if fulltext else None,
             )
         except OSError as exc:  # DNS failure or a blocked address
             raise ValueError(f"I cannot reach {url}: {exc}") from None
         text = f"Added feed `#{feed.id}` **{escape_fit(_name(feed), 150)}** for this server."
+        if feed.fulltext:
+            text += f" Full text: {feed.fulltext}."
         await reply(interaction, text)
 
     @app_commands.command(
