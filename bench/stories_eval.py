@@ -34,8 +34,8 @@ that embed the id are replaced by an opaque path). Modes:
   and the same judged from each line's whole story in the store (what "+N more" hides).
 * ``extraction``: runs ``bench/extraction_eval.py`` when it exists.
 
-Clock: the services take no clock, so the poll and digest modes run the product under a
-simulated UTC clock (``bot.services.utcnow`` patched; the bot gets it as ``clock=``)
+Clock: the poll and digest modes run the product under a simulated UTC clock
+(``Newsdesk.open(clock=)``; the bot takes the services' clock)
 that follows the rounds: a round is never before the articles it reveals and, in
 summary-feeds, comes >= 1.1 poll intervals after the last so every feed is due (no
 SQL). That is the product as it runs on live news. ``--clock real`` keeps the wall
@@ -145,9 +145,18 @@ def load_rows(path: Path) -> list[Row]:
                 published = datetime.fromisoformat(r["published_at"])
                 if published.tzinfo is None:
                     published = published.replace(tzinfo=UTC)
-                rows.append(Row(len(rows), str(r["label"]), str(r.get("id") or ""),
-                                (r.get("title") or "").strip(), (r.get("text") or "").strip(),
-                                r["url"], r.get("source") or "unknown", published.astimezone(UTC)))
+                rows.append(
+                    Row(
+                        len(rows),
+                        str(r["label"]),
+                        str(r.get("id") or ""),
+                        (r.get("title") or "").strip(),
+                        (r.get("text") or "").strip(),
+                        r["url"],
+                        r.get("source") or "unknown",
+                        published.astimezone(UTC),
+                    )
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a labelled article ({exc})") from exc
     if not rows:
@@ -256,8 +265,11 @@ def word_coverage(original: str, stored: str) -> float:
 def text_checks(result: ModeResult, rows: Sequence[Row], records, teasers: dict[int, list[str]]):
     """Full-text share (rows with text) and clutter share (stored bodies with page clutter)."""
     with_text = [(r, rec) for r, rec in zip(rows, records, strict=True) if r.text.split()]
-    full = sum(1 for r, rec in with_text if rec and word_coverage(r.text, rec.get("text") or "")
-               >= FULL_TEXT_SHARE)
+    full = sum(
+        1
+        for r, rec in with_text
+        if rec and word_coverage(r.text, rec.get("text") or "") >= FULL_TEXT_SHARE
+    )
     result.full_text_share = full / len(with_text) if with_text else None
     leaked = 0
     for r, rec in zip(rows, records, strict=True):
@@ -275,8 +287,11 @@ def text_checks(result: ModeResult, rows: Sequence[Row], records, teasers: dict[
 
 
 def _child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     return env
 
@@ -284,9 +299,16 @@ def _child_env() -> dict[str, str]:
 async def run_cli(args: Sequence[str], *, cwd: Path, limit_s: float = 600) -> tuple[int, str]:
     """``python -m bot ARGS`` (the ``newsdesk`` command) in ``cwd``; (exit code, output)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--env-file", str(cwd / "absent.env"), *args,
-        cwd=cwd, env=_child_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(cwd / "absent.env"),
+        *args,
+        cwd=cwd,
+        env=_child_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), limit_s)
@@ -306,8 +328,12 @@ async def mode_jsonl(rows: Sequence[Row], tmp: Path, *, titles_only: bool, name:
     path = tmp / "articles.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for r in rows:
-            record = {"title": r.title, "url": r.public_url, "source": r.source,
-                      "published_at": r.published.isoformat()}
+            record = {
+                "title": r.title,
+                "url": r.public_url,
+                "source": r.source,
+                "published_at": r.published.isoformat(),
+            }
             if not titles_only:
                 record["text"] = r.text
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -341,18 +367,6 @@ class SimClock:
         self.t = moment
 
 
-@contextlib.contextmanager
-def product_clock(clock: Callable[[], datetime] | None):
-    """Run the services on ``clock`` (they accept none: patch ``bot.services.utcnow``)."""
-    if clock is None:
-        yield
-        return
-    import bot.services
-
-    with mock.patch.object(bot.services, "utcnow", clock):
-        yield
-
-
 def round_schedule(rows: Sequence[Row], rounds: int | None, interval_min: int):
     """Rows in published order split into rounds; (round time, rows revealed) per round.
 
@@ -361,8 +375,9 @@ def round_schedule(rows: Sequence[Row], rounds: int | None, interval_min: int):
     """
     ordered = sorted(rows, key=lambda r: (r.published, r.n))
     count = len(ordered) if rounds is None else max(1, min(rounds, len(ordered)))
-    chunks = [ordered[len(ordered) * k // count: len(ordered) * (k + 1) // count]
-              for k in range(count)]
+    chunks = [
+        ordered[len(ordered) * k // count : len(ordered) * (k + 1) // count] for k in range(count)
+    ]
     step = timedelta(minutes=interval_min * 1.1 + 1)
     plan: list[tuple[datetime, list[Row]]] = []
     last: datetime | None = None
@@ -377,11 +392,18 @@ def round_schedule(rows: Sequence[Row], rounds: int | None, interval_min: int):
     return plan
 
 
-def news_items(rows: Sequence[Row], reveal: dict[int, datetime],
-               published: dict[int, datetime] | None = None) -> list[NewsItem]:
+def news_items(
+    rows: Sequence[Row], reveal: dict[int, datetime], published: dict[int, datetime] | None = None
+) -> list[NewsItem]:
     return [
-        NewsItem(key=r.n, outlet=r.source, title=r.title, text=r.text,
-                 published=(published or {}).get(r.n, r.published), reveal_at=reveal[r.n])
+        NewsItem(
+            key=r.n,
+            outlet=r.source,
+            title=r.title,
+            text=r.text,
+            published=(published or {}).get(r.n, r.published),
+            reveal_at=reveal[r.n],
+        )
         for r in rows
     ]
 
@@ -401,8 +423,16 @@ def _settings(database: Path, feeds: Sequence[str], **extra: Any):
     return load_settings(env_file=None, **values)
 
 
-async def mode_poll(rows: Sequence[Row], tmp: Path, *, name: str, style: str,
-                    rounds: int | None, clock_mode: str, seed: int) -> ModeResult:
+async def mode_poll(
+    rows: Sequence[Row],
+    tmp: Path,
+    *,
+    name: str,
+    style: str,
+    rounds: int | None,
+    clock_mode: str,
+    seed: int,
+) -> ModeResult:
     """Feeds on loopback, revealed round by round and polled through the real poll path.
 
     ``rounds`` given (summary-feeds): each round is one ``newsdesk poll`` (open the store,
@@ -429,43 +459,51 @@ async def mode_poll(rows: Sequence[Row], tmp: Path, *, name: str, style: str,
     errors: Counter[str] = Counter()
     short_rounds = 0
     async with Outlets(items, style=style, now=sim, seed=seed) as outlets:
-        settings = _settings(database, list(outlets.feed_urls.values()),
-                             poll_interval_minutes=interval)
+        settings = _settings(
+            database, list(outlets.feed_urls.values()), poll_interval_minutes=interval
+        )
         feed_of = outlets.feed_urls
         n_feeds = len(feed_of)
-        with product_clock(sim if clock_mode == "sim" else None):
-            shared = None if every_feed else await Newsdesk.open(settings)
-            try:
-                if shared is not None:
-                    await shared.sync_configured_feeds()
-                    feed_ids = {f.url: f.id for f in await shared.list_feeds()}
-                for at, chunk in plan:
-                    sim.set(at)
-                    nd = shared or await Newsdesk.open(settings)  # one `newsdesk poll`: open,
-                    try:
-                        if shared is None:
-                            await nd.sync_configured_feeds()  # subscribe the configured feeds,
-                            if clock_mode == "real":
-                                async with transaction(nd.db):
-                                    for feed in await nd.list_feeds():
-                                        await feed_store.resume_feed(nd.db, feed.id)
-                        else:
+        clock_kw = {"clock": sim} if clock_mode == "sim" else {}
+        shared = None if every_feed else await Newsdesk.open(settings, **clock_kw)
+        try:
+            if shared is not None:
+                await shared.sync_configured_feeds()
+                feed_ids = {f.url: f.id for f in await shared.list_feeds()}
+            for at, chunk in plan:
+                sim.set(at)
+                nd = shared or await Newsdesk.open(
+                    settings, **clock_kw
+                )  # one `newsdesk poll`: open,
+                try:
+                    if shared is None:
+                        await nd.sync_configured_feeds()  # subscribe the configured feeds,
+                        if clock_mode == "real":
                             async with transaction(nd.db):
-                                for outlet in {r.source for r in chunk}:
-                                    await feed_store.resume_feed(nd.db, feed_ids[feed_of[outlet]])
-                        report = await nd.poll_once()  # poll what is due, close
-                    finally:
-                        if shared is None:
-                            await nd.close()
-                    totals.update(due=report.due, fetched=report.fetched, failed=report.failed,
-                                  not_modified=report.not_modified, new=report.new_articles)
-                    for _fid, _url, message in report.errors:
-                        errors[message[:80]] += 1
-                    if every_feed and report.due < n_feeds:
-                        short_rounds += 1
-            finally:
-                if shared is not None:
-                    await shared.close()
+                                for feed in await nd.list_feeds():
+                                    await feed_store.resume_feed(nd.db, feed.id)
+                    else:
+                        async with transaction(nd.db):
+                            for outlet in {r.source for r in chunk}:
+                                await feed_store.resume_feed(nd.db, feed_ids[feed_of[outlet]])
+                    report = await nd.poll_once()  # poll what is due, close
+                finally:
+                    if shared is None:
+                        await nd.close()
+                totals.update(
+                    due=report.due,
+                    fetched=report.fetched,
+                    failed=report.failed,
+                    not_modified=report.not_modified,
+                    new=report.new_articles,
+                )
+                for _fid, _url, message in report.errors:
+                    errors[message[:80]] += 1
+                if every_feed and report.due < n_feeds:
+                    short_rounds += 1
+        finally:
+            if shared is not None:
+                await shared.close()
         hits = dict(outlets.hits)
     result.notes.append(
         f"{len(plan)} polls, {n_feeds} feeds ({clock_mode} clock): {totals['due']} due, "
@@ -496,7 +534,9 @@ def map_into_day(rows: Sequence[Row], end: datetime, margin: timedelta) -> dict[
     start, stop = end - timedelta(hours=24) + margin, end - margin
     span = (hi - lo).total_seconds() or 1.0
     return {
-        r.n: (start + (stop - start) * ((r.published - lo).total_seconds() / span)).replace(microsecond=0)
+        r.n: (start + (stop - start) * ((r.published - lo).total_seconds() / span)).replace(
+            microsecond=0
+        )
         for r in rows
     }
 
@@ -516,6 +556,7 @@ def _fake_discord(data: Path | None = None):
         for base in bases:
             found = base / "discord-api-spec" / "openapi.json"
             if found.exists():
+
                 def validator(strict_keys: bool = True, path: str = str(found)) -> Any:
                     return validate.schema_validator(path, strict_keys)
 
@@ -556,13 +597,16 @@ def parse_digest(posts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return lines
 
 
-def judge_digest(lines: list[dict[str, Any]], label_of_url: dict[str, str],
-                 chosen: Sequence[str]) -> dict[str, Any]:
+def judge_digest(
+    lines: list[dict[str, Any]], label_of_url: dict[str, str], chosen: Sequence[str]
+) -> dict[str, Any]:
     """Lines, events split over lines and lines mixing events, from the links shown."""
     per_line = []
     unmapped = 0
     for line in lines:
-        labels = Counter(label_of_url[u] for u in map(_canonical, line["links"]) if u in label_of_url)
+        labels = Counter(
+            label_of_url[u] for u in map(_canonical, line["links"]) if u in label_of_url
+        )
         if not labels:
             unmapped += 1
         per_line.append(labels)
@@ -587,8 +631,17 @@ def judge_digest(lines: list[dict[str, Any]], label_of_url: dict[str, str],
     }
 
 
-async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, events: int,
-                      rounds: int, seed: int, data: Path | None = None) -> ModeResult:
+async def mode_digest(
+    rows: Sequence[Row],
+    tmp: Path,
+    *,
+    name: str,
+    style: str,
+    events: int,
+    rounds: int,
+    seed: int,
+    data: Path | None = None,
+) -> ModeResult:
     """The unmodified bot polls live feeds and posts a digest to the loopback Discord."""
     from bot.discordbot.app import NewsdeskBot
     from bot.services import Newsdesk
@@ -611,19 +664,22 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
         guild = fake.add_guild("Newsroom", channels=["news"])
         news = guild.channel("news")
         settings = _settings(
-            tmp / "newsdesk.db", list(outlets.feed_urls.values()),
-            guild_ids=[guild.id], digest_channels=f"{news.id} {slot:%H:%M} UTC max={DIGEST_MAX_STORIES}",
+            tmp / "newsdesk.db",
+            list(outlets.feed_urls.values()),
+            guild_ids=[guild.id],
+            digest_channels=f"{news.id} {slot:%H:%M} UTC max={DIGEST_MAX_STORIES}",
             digest_grace_hours=3,
         )
-        with product_clock(sim):
-            nd = await Newsdesk.open(settings)
-            try:
-                digest = await _bot_digest(nd, settings, fake, news, sim, slot, rounds, result,
-                                           NewsdeskBot)
-                story_rows = await nd.db.execute_fetchall(
-                    "SELECT url, story_id FROM articles WHERE url IS NOT NULL")
-            finally:
-                await nd.close()
+        nd = await Newsdesk.open(settings, clock=sim)
+        try:
+            digest = await _bot_digest(
+                nd, settings, fake, news, sim, slot, rounds, result, NewsdeskBot
+            )
+            story_rows = await nd.db.execute_fetchall(
+                "SELECT url, story_id FROM articles WHERE url IS NOT NULL"
+            )
+        finally:
+            await nd.close()
     finally:
         await outlets.close()
         await fake.close()
@@ -647,14 +703,21 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
     whole = []
     for line in lines:
         story = story_of.get(_canonical(line["links"][0]))
-        whole.append({"links": [u for u, s in story_of.items() if s == story and u in label_of_url]
-                      or line["links"], "more": 0, "headline": line["headline"]})
+        whole.append(
+            {
+                "links": [u for u, s in story_of.items() if s == story and u in label_of_url]
+                or line["links"],
+                "more": 0,
+                "headline": line["headline"],
+            }
+        )
     judged_whole = judge_digest(whole, label_of_url, chosen)
     judged["story_split"] = judged_whole["split"]
     judged["story_mixed"] = judged_whole["mixed"]
     judged["story_detail"] = judged_whole["detail"]
     judged["one_article_lines"] = sum(
-        1 for d in judged_whole["detail"] if sum(d["events"].values()) == 1)
+        1 for d in judged_whole["detail"] if sum(d["events"].values()) == 1
+    )
     judged["result"] = outcome
     result.digest = judged
     result.notes.append(
@@ -670,8 +733,17 @@ async def mode_digest(rows: Sequence[Row], tmp: Path, *, name: str, style: str, 
     return result
 
 
-async def _bot_digest(nd, settings, fake, news, sim: SimClock, slot: datetime, rounds: int,
-                      result: ModeResult, bot_cls) -> tuple[list[dict[str, Any]], str] | None:
+async def _bot_digest(
+    nd,
+    settings,
+    fake,
+    news,
+    sim: SimClock,
+    slot: datetime,
+    rounds: int,
+    result: ModeResult,
+    bot_cls,
+) -> tuple[list[dict[str, Any]], str] | None:
     """Start the bot on the fake, poll in ``rounds`` over the day, fire the digest job."""
     await nd.sync_configured_feeds()  # what `newsdesk run` does before starting the bot
     n_feeds = len(settings.feed_urls())
@@ -723,8 +795,12 @@ async def mode_extraction(tmp: Path, quick: bool) -> ModeResult:
         return result
     args = [sys.executable, str(script), *(["--quick"] if quick else [])]
     proc = await asyncio.create_subprocess_exec(
-        *args, cwd=REPO, env=_child_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        *args,
+        cwd=REPO,
+        env=_child_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), MODE_TIMEOUT_S)
     except TimeoutError:
@@ -763,15 +839,36 @@ async def run_mode(mode: str, rows: Sequence[Row], opts: Options) -> ModeResult:
             elif mode == "titles-only":
                 coro = mode_jsonl(rows, tmp, titles_only=True, name=mode)
             elif mode == "full-one-at-a-time":
-                coro = mode_poll(rows, tmp, name=mode, style="full", rounds=None,
-                                 clock_mode=opts.clock, seed=opts.seed)
+                coro = mode_poll(
+                    rows,
+                    tmp,
+                    name=mode,
+                    style="full",
+                    rounds=None,
+                    clock_mode=opts.clock,
+                    seed=opts.seed,
+                )
             elif mode == "summary-feeds":
-                coro = mode_poll(rows, tmp, name=mode, style="summary", rounds=opts.rounds,
-                                 clock_mode=opts.clock, seed=opts.seed)
+                coro = mode_poll(
+                    rows,
+                    tmp,
+                    name=mode,
+                    style="summary",
+                    rounds=opts.rounds,
+                    clock_mode=opts.clock,
+                    seed=opts.seed,
+                )
             elif mode in ("digest-summary", "digest-full"):
-                coro = mode_digest(rows, tmp, name=mode, style=mode.split("-")[1],
-                                   events=opts.digest_events, rounds=opts.digest_rounds,
-                                   seed=opts.seed, data=opts.data)
+                coro = mode_digest(
+                    rows,
+                    tmp,
+                    name=mode,
+                    style=mode.split("-")[1],
+                    events=opts.digest_events,
+                    rounds=opts.digest_rounds,
+                    seed=opts.seed,
+                    data=opts.data,
+                )
             elif mode == "extraction":
                 coro = mode_extraction(tmp, opts.quick)
             else:
@@ -784,8 +881,12 @@ async def run_mode(mode: str, rows: Sequence[Row], opts: Options) -> ModeResult:
     return result
 
 
-async def run_all(modes: Sequence[str], rows: Sequence[Row], opts: Options,
-                  progress: Callable[[str], None] | None = None) -> list[ModeResult]:
+async def run_all(
+    modes: Sequence[str],
+    rows: Sequence[Row],
+    opts: Options,
+    progress: Callable[[str], None] | None = None,
+) -> list[ModeResult]:
     results = []
     for mode in modes:
         if progress:
@@ -799,7 +900,9 @@ def expand_modes(names: Sequence[str]) -> list[str]:
     for name in names:
         for mode in ALIASES.get(name, (name,)):
             if mode not in MODES:
-                raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}, digest, all")
+                raise ValueError(
+                    f"unknown mode {mode!r}; choose from {', '.join(MODES)}, digest, all"
+                )
             if mode not in out:
                 out.append(mode)
     return out
@@ -815,9 +918,24 @@ def render(results: Sequence[ModeResult], title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for name in ("mode", "articles", "events", "stories", "pair P", "pair R", "pair F1",
-                 "B³ P", "B³ R", "B³ F1", "full text", "clutter", "digest lines", "split",
-                 "mixed", "time"):
+    for name in (
+        "mode",
+        "articles",
+        "events",
+        "stories",
+        "pair P",
+        "pair R",
+        "pair F1",
+        "B³ P",
+        "B³ R",
+        "B³ F1",
+        "full text",
+        "clutter",
+        "digest lines",
+        "split",
+        "mixed",
+        "time",
+    ):
         table.add_column(name, justify="left" if name == "mode" else "right")
     for r in results:
         if r.skipped or r.error:
@@ -825,10 +943,18 @@ def render(results: Sequence[ModeResult], title: str) -> Any:
             continue
         d = r.digest or {}
         table.add_row(
-            r.mode, str(r.articles), str(r.events), str(r.stories),
-            _f(r.pairwise_p), _f(r.pairwise_r), _f(r.pairwise_f1),
-            _f(r.bcubed_p), _f(r.bcubed_r), _f(r.bcubed_f1),
-            _f(r.full_text_share, pct=True), _f(r.clutter_share, pct=True),
+            r.mode,
+            str(r.articles),
+            str(r.events),
+            str(r.stories),
+            _f(r.pairwise_p),
+            _f(r.pairwise_r),
+            _f(r.pairwise_f1),
+            _f(r.bcubed_p),
+            _f(r.bcubed_r),
+            _f(r.bcubed_f1),
+            _f(r.full_text_share, pct=True),
+            _f(r.clutter_share, pct=True),
             f"{d['lines']}/{d['events']}" if d else "-",
             f"{d['split']} ({d['story_split']})" if d else "-",
             f"{d['mixed']} ({d['story_mixed']})" if d else "-",
@@ -846,36 +972,65 @@ def explain(console: Any, result: ModeResult) -> None:
     for line in result.digest["story_detail"]:
         seen.update(line["events"].keys())
     for number, line in enumerate(result.digest["story_detail"], 1):
-        events = ", ".join(f"{k} x{v}{' SPLIT' if seen[k] > 1 else ''}"
-                           for k, v in sorted(line["events"].items()))
+        events = ", ".join(
+            f"{k} x{v}{' SPLIT' if seen[k] > 1 else ''}" for k, v in sorted(line["events"].items())
+        )
         flag = " MIXED" if len(line["events"]) > 1 else ""
-        console.print(f"  {number:2d}. [{events}]{flag}  {line['headline'][:110]}",
-                      highlight=False, markup=False)
+        console.print(
+            f"  {number:2d}. [{events}]{flag}  {line['headline'][:110]}",
+            highlight=False,
+            markup=False,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=None,
-                        help="labelled JSON Lines (default ../shared/clustering/ecbplus-dev.jsonl)")
-    parser.add_argument("--modes", nargs="+", default=["all"], metavar="MODE",
-                        help=f"{', '.join(MODES)}, digest (both digests) or all (default)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="labelled JSON Lines (default ../shared/clustering/ecbplus-dev.jsonl)",
+    )
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["all"],
+        metavar="MODE",
+        help=f"{', '.join(MODES)}, digest (both digests) or all (default)",
+    )
     parser.add_argument("--rounds", type=int, default=24, help="poll rounds of summary-feeds")
-    parser.add_argument("--digest-rounds", type=int, default=24,
-                        help="polls over the digest's 24 hours (default hourly)")
+    parser.add_argument(
+        "--digest-rounds",
+        type=int,
+        default=24,
+        help="polls over the digest's 24 hours (default hourly)",
+    )
     parser.add_argument("--digest-events", type=int, default=DIGEST_EVENTS)
-    parser.add_argument("--clock", choices=("sim", "real"), default="sim",
-                        help="poll modes: simulated clock following the rounds (default) or the "
-                             "wall clock with feeds made due each round")
+    parser.add_argument(
+        "--clock",
+        choices=("sim", "real"),
+        default="sim",
+        help="poll modes: simulated clock following the rounds (default) or the "
+        "wall clock with feeds made due each round",
+    )
     parser.add_argument("--seed", type=int, default=1, help="event choice and page clutter")
-    parser.add_argument("--quick", action="store_true",
-                        help="a small subsample (4 events, <= 5 articles each): a smoke run")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small subsample (4 events, <= 5 articles each): a smoke run",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON list instead")
-    parser.add_argument("--explain", action="store_true",
-                        help="list each digest line with the events of its whole story")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="list each digest line with the events of its whole story",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="the product's INFO logs")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     for noisy in ("apscheduler", "discord"):
         logging.getLogger(noisy).setLevel(logging.WARNING if args.verbose else logging.ERROR)
     try:
@@ -891,9 +1046,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"stories_eval: {exc}", file=sys.stderr)
         return 2
-    opts = Options(rounds=args.rounds, digest_rounds=args.digest_rounds,
-                   digest_events=args.digest_events, clock=args.clock, seed=args.seed,
-                   quick=args.quick, data=data)
+    opts = Options(
+        rounds=args.rounds,
+        digest_rounds=args.digest_rounds,
+        digest_events=args.digest_events,
+        clock=args.clock,
+        seed=args.seed,
+        quick=args.quick,
+        data=data,
+    )
     if args.quick:
         rows = subsample(rows, 4, 5, args.seed)
         opts.rounds, opts.digest_rounds, opts.digest_events = 4, 4, 4
@@ -901,20 +1062,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     err = Console(stderr=True)
     started = time.perf_counter()
-    results = asyncio.run(run_all(modes, rows, opts,
-                                  None if args.json else lambda m: err.print(f"[dim]{m}[/]")))
+    results = asyncio.run(
+        run_all(modes, rows, opts, None if args.json else lambda m: err.print(f"[dim]{m}[/]"))
+    )
     total = time.perf_counter() - started
     if args.json:
-        print(json.dumps({"data": str(data), "seconds": total,
-                          "results": [r.as_dict() for r in results]}, default=str))
+        print(
+            json.dumps(
+                {"data": str(data), "seconds": total, "results": [r.as_dict() for r in results]},
+                default=str,
+            )
+        )
     else:
         console = Console(width=None if sys.stdout.isatty() else 160)
-        console.print(render(results, f"Stories on real-world input: {data.name}, "
-                                      f"{len(rows)} articles{' (quick)' if args.quick else ''}"))
+        console.print(
+            render(
+                results,
+                f"Stories on real-world input: {data.name}, "
+                f"{len(rows)} articles{' (quick)' if args.quick else ''}",
+            )
+        )
         console.print("digest split/mixed: by the links shown (by each line's whole story)")
         for r in results:
-            for note in ([f"skipped: {r.skipped}"] if r.skipped else []) + (
-                    [f"ERROR: {r.error}"] if r.error else []) + r.notes:
+            for note in (
+                ([f"skipped: {r.skipped}"] if r.skipped else [])
+                + ([f"ERROR: {r.error}"] if r.error else [])
+                + r.notes
+            ):
                 console.print(f"[bold]{r.mode}[/]: {note}", highlight=False)
         if args.explain:
             for r in results:

@@ -7,8 +7,9 @@ search, stories and the digest. It knows nothing about Discord or terminals.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,16 +68,29 @@ def utcnow() -> datetime:
 class Newsdesk:
     """Core services over one store. Create with :meth:`open`, end with :meth:`close`."""
 
-    def __init__(self, settings: Settings, db: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: aiosqlite.Connection,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.settings = settings
         self.db = db
+        self.clock = clock  # the one clock of every service (tests pass a fixed one)
         self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
-        self.ingestor = Ingestor(db, clusterer=self.clusterer, now=utcnow)
+        self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
 
     @classmethod
-    async def open(cls, settings: Settings, *, database: str | Path | None = None) -> Newsdesk:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        database: str | Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Newsdesk:
         db = await open_db(database if database is not None else settings.database)
-        return cls(settings, db)
+        return cls(settings, db, clock=clock)
 
     async def close(self) -> None:
         await self.db.close()
@@ -103,7 +117,7 @@ class Newsdesk:
             self.db,
             fetcher,
             mode=s.fulltext,
-            now_fn=utcnow,
+            now_fn=self.clock,
             logger=log,
             budget_s=3 * s.fetch_timeout_seconds,
         )
@@ -150,7 +164,7 @@ class Newsdesk:
                         )
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
-        now = utcnow()
+        now = self.clock()
         for url, title in outcome.feeds_found:
             await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
         return outcome
@@ -197,7 +211,7 @@ class Newsdesk:
             guild_id=guild_id,
             title=title,
             added_by=added_by,
-            now=utcnow(),
+            now=self.clock(),
             fulltext=fulltext,
         )
         feed = await feed_store.get_feed(self.db, feed_id)
@@ -218,13 +232,15 @@ class Newsdesk:
         goes back to following NEWSDESK_FULLTEXT.
         """
         specs = self.settings.feed_specs()
-        now = utcnow()
+        now = self.clock()
         for spec in specs:
             feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
             await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
         return len(specs)
 
-    async def _ingest_feed(self, feed_id: int, guild_id: int, parsed: ParsedFeed) -> IngestCounts:
+    async def _ingest_feed(
+        self, feed_id: int, guild_id: int, parsed: ParsedFeed, *, span: list[datetime]
+    ) -> IngestCounts:
         fallback = parsed.title or (urlsplit(parsed.link).hostname if parsed.link else None)
         report = await self.ingestor.ingest_entries(
             parsed.entries,
@@ -233,21 +249,26 @@ class Newsdesk:
             fallback_source=fallback,
             where=f"feed {feed_id}",
         )
+        span.extend(report.stored_times)
         return IngestCounts(report.new, report.updated, report.duplicates)
 
     async def poll_once(self) -> PollReport:
         """Fetch every due feed once (honouring back-off and conditional GET).
 
         Feeds arrive one outlet at a time, so when anything new came in, the
-        young stories are then regrouped together (ids kept; see
-        :meth:`StoryClusterer.consolidate`).
+        stories around it are then regrouped together (ids kept; see
+        :meth:`StoryClusterer.consolidate`): those that began within the
+        clustering window of the articles this cycle stored, by their own
+        publication times, not the wall clock (an archive feed of last
+        spring's news is regrouped like today's).
         """
+        span: list[datetime] = []  # publication times of what this cycle stored
         async with self.fetcher() as fetcher:
             report = await poll_due_feeds(
                 self.db,
                 fetcher,
-                self._ingest_feed,
-                now_fn=utcnow,
+                functools.partial(self._ingest_feed, span=span),
+                now_fn=self.clock,
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
                 fulltext=self.fulltext(fetcher),
@@ -255,17 +276,19 @@ class Newsdesk:
         if report.pages_fetched or report.pages_failed:
             async with transaction(self.db):
                 await page_store.prune_pages(
-                    self.db, before=utcnow() - timedelta(days=PAGE_CACHE_DAYS)
+                    self.db, before=self.clock() - timedelta(days=PAGE_CACHE_DAYS)
                 )
-        if report.new_articles or report.updated:
+        if span:
             window = timedelta(hours=self.settings.cluster_window_hours)
-            await self.clusterer.consolidate(self.db, since=utcnow() - window)
+            await self.clusterer.consolidate(
+                self.db, since=min(span) - window, until=max(span) + window
+            )
         return report
 
     # -- search and stories ---------------------------------------------
 
     def parse_dates(self, text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
-        return parse_date_range(text, tz=self.settings.tz, now=now or utcnow())
+        return parse_date_range(text, tz=self.settings.tz, now=now or self.clock())
 
     async def search(
         self,
@@ -283,7 +306,7 @@ class Newsdesk:
             self.db,
             text,
             tz=self.settings.tz,
-            now=now or utcnow(),
+            now=now or self.clock(),
             guild_id=guild_id,
             date_from=date_from,
             date_to=date_to,
@@ -314,7 +337,7 @@ class Newsdesk:
         self, channel: DigestChannel, day: date, *, now: datetime | None = None
     ) -> Digest:
         return await build_digest(
-            self.db, channel, day, options=self.settings.digest_options, now=now or utcnow()
+            self.db, channel, day, options=self.settings.digest_options, now=now or self.clock()
         )
 
     async def newest_article_time(self) -> datetime | None:

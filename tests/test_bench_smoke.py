@@ -144,21 +144,43 @@ def test_stories_eval_pieces():
     assert word_coverage("a b c d", "x a b c d y") == 1.0
     assert word_coverage("a b c d", "a b") == 0.5
     t0 = datetime(2026, 3, 2, tzinfo=UTC)
-    rows = [Row(n, "e", f"id{n}", f"t{n}", "x", f"https://o.example/id{n}", "o",
-                t0 + timedelta(minutes=n)) for n in range(6)]
+    rows = [
+        Row(
+            n,
+            "e",
+            f"id{n}",
+            f"t{n}",
+            "x",
+            f"https://o.example/id{n}",
+            "o",
+            t0 + timedelta(minutes=n),
+        )
+        for n in range(6)
+    ]
     assert "id0" not in rows[0].public_url  # ids never reach the product
     plan = round_schedule(rows, None, 15)
     assert [len(chunk) for _, chunk in plan] == [1] * 6
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(plan)]
     assert min(gaps) >= timedelta(minutes=16.5)  # every feed due again each round
     assert [len(chunk) for _, chunk in round_schedule(rows, 2, 15)] == [3, 3]
-    posts = [{"embeds": [{"description": "**[H1](http://127.0.0.2:1/a)**\nsum\nO · also covered "
-                          "by 3 sources: [P](http://127.0.0.3:1/b) · +2 more\n\n"
-                          "**[H2](http://127.0.0.4:1/c)**\nO"}]}]
+    posts = [
+        {
+            "embeds": [
+                {
+                    "description": "**[H1](http://127.0.0.2:1/a)**\nsum\nO · also covered "
+                    "by 3 sources: [P](http://127.0.0.3:1/b) · +2 more\n\n"
+                    "**[H2](http://127.0.0.4:1/c)**\nO"
+                }
+            ]
+        }
+    ]
     lines = parse_digest(posts)
     assert [ln["more"] for ln in lines] == [2, 0]
-    judged = judge_digest(lines, {"http://127.0.0.2:1/a": "x", "http://127.0.0.3:1/b": "y",
-                                  "http://127.0.0.4:1/c": "x"}, ["x", "y", "z"])
+    judged = judge_digest(
+        lines,
+        {"http://127.0.0.2:1/a": "x", "http://127.0.0.3:1/b": "y", "http://127.0.0.4:1/c": "x"},
+        ["x", "y", "z"],
+    )
     assert (judged["lines"], judged["split"], judged["mixed"], judged["absent"]) == (2, 1, 1, ["z"])
     assert "<content:encoded>" not in render_feed("O", "http://h", [], "summary")
 
@@ -175,9 +197,18 @@ def test_stories_eval_quick_runs_every_mode():
     if data is None:
         pytest.skip("../shared/clustering/ecbplus-dev.jsonl not found (CI always has it)")
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "stories_eval.py"), "--quick", "--json",
-         "--data", str(data)],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
+        [
+            sys.executable,
+            str(REPO / "bench" / "stories_eval.py"),
+            "--quick",
+            "--json",
+            "--data",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
     )
     assert proc.stdout.strip(), proc.stderr[-2000:]
     report = json.loads(proc.stdout)

@@ -25,7 +25,7 @@ def node(k: int, title: str, body: str = "", *, at: float = 0.0, df: dict | None
     counts = ft.article_counts(title, body)
     vector = ft.article_vector(counts, df or {}, 50)
     short = ft.shortness(title, body)
-    grams = ft.gram_vector(title, body) if short else {}
+    grams = ft.gram_vector(vector) if short else {}
     return Node(dict(vector), 1, at, at, None, [k], grams=grams, short=short)
 
 

@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.config import DigestChannel, Settings, parse_time
 from bot.delivery import Delivery, DeliveryResult, PreparedDigest, SendForbidden
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
-from bot.schedule import NewsScheduler, utc_now
+from bot.schedule import NewsScheduler
 from bot.store import digests as digest_store
 from bot.store.db import transaction
 
@@ -64,7 +64,7 @@ class NewsdeskBot(commands.Bot):
         *,
         poll_feeds: bool = True,
         schedule: bool = True,
-        clock: Any = utc_now,
+        clock: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -79,7 +79,7 @@ class NewsdeskBot(commands.Bot):
         self.delivery = Delivery(services.db)
         self.poll_feeds = poll_feeds
         self.schedule_enabled = schedule
-        self.clock = clock
+        self.clock = clock or services.clock  # one clock: the services' own by default
         self.scheduler: NewsScheduler | None = None
         self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
         self._catch_up: asyncio.Task[Any] | None = None

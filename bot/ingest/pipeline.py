@@ -49,6 +49,7 @@ class IngestReport:
     failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
     new_ids: list[int] = field(default_factory=list)
+    stored_times: list[datetime] = field(default_factory=list)  # of new and updated articles
 
     def add(self, other: IngestReport) -> None:
         self.new += other.new
@@ -57,6 +58,7 @@ class IngestReport:
         self.failed += other.failed
         self.errors.extend(other.errors)
         self.new_ids.extend(other.new_ids)
+        self.stored_times.extend(other.stored_times)
 
     def fail(self, where: str, reason: str) -> None:
         self.failed += 1
@@ -157,6 +159,7 @@ class Ingestor:
         ids = await self._insert_many(fresh, guild_id=guild_id)
         report.new += len(ids)
         report.new_ids.extend(ids)
+        report.stored_times.extend(a.published_at for a in [*fresh, *(a for _, a in updated)])
         if widen:  # now reached through a shared feed: visible to every server
             await self.db.executemany(
                 "UPDATE articles SET guild_id = 0 WHERE id = ?", [(i,) for i in widen]

@@ -83,7 +83,7 @@ def _article_node(
 ) -> Node:
     """The clustering node of one article (its 4-grams only when it is short)."""
     short = ft.shortness(title, text)
-    grams = ft.gram_vector(title, text) if short > 0.0 else {}
+    grams = ft.gram_vector(vector) if short > 0.0 else {}
     return Node(dict(vector), 1, at, at, None, [k], dated=dated, grams=grams, short=short)
 
 
@@ -341,11 +341,11 @@ class StoryClusterer:
             await index.set_published(db, seen)
             first, last = min(t for _, t in seen), max(t for _, t in seen)
         centroid = dict(story.centroid)
-        ft.add_into(centroid, ft.article_vector(counts, dfs, n_docs), -1.0)
+        vector = ft.article_vector(counts, dfs, n_docs)
+        ft.add_into(centroid, vector, -1.0)
         grams, short = story.grams, story.short
-        text = body or summary or ""
-        if (own := ft.shortness(title, text)) > 0.0:
-            ft.add_into(grams, ft.gram_vector(title, text), -1.0)
+        if (own := ft.shortness(title, body or summary or "")) > 0.0:
+            ft.add_into(grams, ft.gram_vector(vector), -1.0)
             short = max(short - own, 0.0)
         sources = dict(story.sources)
         key = outlet_key(source, article_id)
@@ -381,13 +381,16 @@ class StoryClusterer:
             index.posting_rows(story_id, terms, _posted_at(last, dated)),
         )
 
-    async def consolidate(self, db: aiosqlite.Connection, *, since: datetime) -> int:
+    async def consolidate(
+        self, db: aiosqlite.Connection, *, since: datetime, until: datetime | None = None
+    ) -> int:
         """Regroup the young stories best-first, keeping their ids; returns articles moved.
 
         Articles arriving one at a time (a poll brings each outlet separately)
         are grouped in arrival order, and an early wrong merge cannot be undone
         by later arrivals. This pass takes every story whose first article was
-        published since ``since`` and regroups their articles together, as a
+        published since ``since`` (and not after ``until``, when given) and
+        regroups their articles together, as a
         batch import would. Each new group keeps the id of the old story it
         shares most articles with, so links and digest history stay valid; a
         story that disappears hands its digest history to the group holding
@@ -398,9 +401,9 @@ class StoryClusterer:
                 "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
                 " a.story_id, a.category, a.dated, a.fetched_at FROM articles AS a"
                 " JOIN stories AS s"
-                " ON s.id = a.story_id WHERE s.first_published_at >= ?"
+                " ON s.id = a.story_id WHERE s.first_published_at BETWEEN ? AND ?"
                 " ORDER BY a.published_at, a.id",
-                (_ts(since),),
+                (_ts(since), 2**62 if until is None else _ts(until)),
             )
             if len(rows) > CONSOLIDATE_MAX:
                 log.warning(

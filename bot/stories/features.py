@@ -182,7 +182,6 @@ def article_counts(title: str, body: str, source: str = "") -> dict[str, float]:
 # sentence (bench/stories_eval.py): as good as a static word embedding
 # (wordllama, 19 MB) with nothing to install or load.
 GRAM_SIZE = 4
-GRAM_LEAD_WORDS = 40  # body words that count, after the title
 SHORT_WORDS = 60  # up to this many words an article is short; none at twice that
 
 
@@ -192,18 +191,23 @@ def shortness(title: str, body: str) -> float:
     return max(0.0, min(1.0, 2.0 - words / SHORT_WORDS))
 
 
-def gram_vector(title: str, body: str) -> dict[str, float]:
-    """Unit vector of the 4-grams of the content words of title and lead (sublinear tf)."""
-    lead = " ".join(body.split(None, GRAM_LEAD_WORDS)[:GRAM_LEAD_WORDS])
-    counts: dict[str, int] = {}
-    for term, _ in tokens(f"{title}.\n{lead}"):
+def gram_vector(vector: dict[str, float]) -> dict[str, float]:
+    """Unit vector of the 4-grams of an article's weighted words (its :func:`article_vector`).
+
+    Each word lends its grams its own weight, so the words that tell the
+    story (names, rare words) carry the comparison and words every article
+    shares (a feed's boilerplate, common verbs) carry next to nothing.
+    Numbers have no grams: they already weigh as names in the word vector.
+    """
+    grams: dict[str, float] = {}
+    for term, weight in vector.items():
         if term[0].isdigit():
-            continue  # numbers already weigh as names in the word vector
+            continue
         word = f" {term} "
         for i in range(max(1, len(word) - GRAM_SIZE + 1)):
             gram = word[i : i + GRAM_SIZE]
-            counts[gram] = counts.get(gram, 0) + 1
-    return normalise({g: 1.0 + math.log(c) for g, c in counts.items()})
+            grams[gram] = grams.get(gram, 0.0) + weight
+    return normalise(grams)
 
 
 def article_vector(counts: dict[str, float], dfs: dict[str, int], n_docs: int) -> dict[str, float]:
