@@ -292,13 +292,13 @@ async def test_a_hanging_page_host_does_not_delay_a_healthy_feed(
         seen_at_good_ingest: list[int] = []
         real_ingest = desk._ingest_feed
 
-        async def watching(feed_id, guild_id, parsed):
+        async def watching(feed_id, guild_id, parsed, **kw):
             if feed_id == good_id:
                 pages = await page_store.lookup_pages(
                     desk.db, [slow.url(f"/hang{n}") for n in range(3)]
                 )
                 seen_at_good_ingest.append(len(pages))
-            return await real_ingest(feed_id, guild_id, parsed)
+            return await real_ingest(feed_id, guild_id, parsed, **kw)
 
         desk._ingest_feed = watching  # type: ignore[method-assign]
         report = await desk.poll_once()
