@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
+from trafilatura.utils import load_html
 
 from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import NotAnArticle, ParseError
@@ -66,6 +67,7 @@ def parse_page(html: bytes | str, *, url: str | None = None) -> Entry:
         summary=_str(document, "description"),
         content="\n\n".join(paragraphs),
         content_is_html=False,
+        content_is_page_text=True,
         source=_str(document, "sitename") or _host(page_url),
     )
 
@@ -102,6 +104,7 @@ def with_page_text(entry: Entry) -> Entry:
         summary=html_to_text(entry.summary) if entry.summary else page.summary,
         content=page.content,
         content_is_html=False,
+        content_is_page_text=True,
         source=entry.source or page.source,
     )
 
@@ -247,10 +250,16 @@ def _quote(text: str) -> str:
 
 
 def _extract(html: bytes | str, url: str | None) -> Any:
-    """trafilatura.bare_extraction with metadata; its failures become ParseError."""
+    """trafilatura.bare_extraction with metadata, on the page without its hidden
+    elements; the document's ``text`` is rebuilt from its paragraphs
+    (:func:`_paragraphs`). Failures become ParseError."""
     try:
-        return trafilatura.bare_extraction(
-            bytes(html) if isinstance(html, bytearray) else html,
+        tree = load_html(bytes(html) if isinstance(html, bytearray) else html)
+        if tree is None:
+            return None
+        _prune_hidden(tree)
+        document = trafilatura.bare_extraction(
+            tree,
             url=url,
             with_metadata=True,
             include_comments=False,
@@ -258,8 +267,123 @@ def _extract(html: bytes | str, url: str | None) -> Any:
             include_links=False,
             date_extraction_params=_DATE_PARAMS,
         )
+        body = getattr(document, "body", None)
+        if document is not None and body is not None:
+            document.text = "\n".join(_restore_repeats(_paragraphs(body), tree))
+        return document
     except Exception as exc:  # trafilatura/lxml/htmldate can fail on odd pages
         raise ParseError(f"could not read the page: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+# -- main text ------------------------------------------------------------------------
+
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+_NEVER_PRUNED = frozenset({"html", "body"})
+
+
+def _prune_hidden(tree: Any) -> None:
+    """Drop what a reader never sees: elements with the ``hidden`` attribute,
+    ``aria-hidden="true"``, or an inline ``display: none``/``visibility: hidden``
+    (copies of the text for other screen sizes, templates, dialogs)."""
+    doomed = [
+        element
+        for element in tree.iter()
+        if isinstance(element.tag, str)
+        and element.tag.lower() not in _NEVER_PRUNED
+        and (
+            element.get("hidden") is not None
+            or (element.get("aria-hidden") or "").strip().lower() == "true"
+            or _HIDDEN_STYLE.search(element.get("style") or "")
+        )
+    ]
+    for element in doomed:
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+_XML_BLOCKS = frozenset({"p", "head", "item", "row", "quote", "code", "list", "table", "div"})
+_LINE_BREAK = "\x00"
+
+
+def _paragraphs(body: Any) -> list[str]:
+    """One paragraph per block of trafilatura's XML body (``p``, ``head``,
+    ``item``, ``quote``...), whitespace inside a block collapsed (source
+    line breaks in a paragraph are not paragraph breaks), ``<lb/>`` kept as
+    a break, a table row as its cells joined with " | "."""
+    out: list[str] = []
+
+    def text_of(element: Any) -> str:
+        parts = [element.text or ""]
+        for child in element:
+            parts.append(_LINE_BREAK if child.tag == "lb" else text_of(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    def add(text: str | None) -> None:
+        for line in (text or "").split(_LINE_BREAK):
+            line = " ".join(line.split())
+            if line:
+                out.append(line)
+
+    def visit(element: Any) -> None:
+        if element.tag == "row":
+            cells = (" ".join(text_of(cell).split()) for cell in element if cell.tag == "cell")
+            add(" | ".join(cell for cell in cells if cell))
+        elif any(child.tag in _XML_BLOCKS for child in element):
+            add(element.text)
+            for child in element:
+                visit(child) if child.tag in _XML_BLOCKS else add(text_of(child))
+                add(child.tail)
+        else:
+            add(text_of(element))
+
+    visit(body)
+    return out
+
+
+_SOURCE_BLOCKS = frozenset(
+    "p div li blockquote pre td th dd h1 h2 h3 h4 h5 h6 section article".split()
+)
+_MIN_REPEAT_CHARS = 40
+
+
+def _restore_repeats(paragraphs: list[str], tree: Any) -> list[str]:
+    """Put back paragraphs the page shows several times in a row.
+
+    trafilatura keeps one of identical neighbouring blocks (it takes them for
+    its own artefacts). When the page itself has a paragraph N times among
+    the children of one element (hidden copies are already gone), the text
+    keeps it N times, after its last kept copy.
+    """
+    wanted = {p for p in paragraphs if len(p) >= _MIN_REPEAT_CHARS}
+    if not wanted:
+        return paragraphs
+    siblings: dict[tuple[Any, str], int] = {}  # (parent element, text) -> copies
+    for element in tree.iter(*_SOURCE_BLOCKS):
+        text = " ".join(element.text_content().split())
+        if text in wanted and not any(
+            " ".join(child.text_content().split()) == text
+            for child in element.iter(*_SOURCE_BLOCKS)
+            if child is not element
+        ):
+            key = (element.getparent(), text)  # the key keeps lxml's proxy alive
+            siblings[key] = siblings.get(key, 0) + 1
+    shown: dict[str, int] = {}
+    for (_parent, text), count in siblings.items():
+        shown[text] = max(shown.get(text, 0), count)
+    kept: dict[str, int] = {}
+    for paragraph in paragraphs:
+        kept[paragraph] = kept.get(paragraph, 0) + 1
+    missing = {text: count - kept[text] for text, count in shown.items() if count > kept[text]}
+    if not missing:
+        return paragraphs
+    last = {p: i for i, p in enumerate(paragraphs) if p in missing}
+    out: list[str] = []
+    for index, paragraph in enumerate(paragraphs):
+        out.append(paragraph)
+        if last.get(paragraph) == index:
+            out.extend([paragraph] * missing[paragraph])
+    return out
 
 
 def _str(document: Any, name: str) -> str | None:
