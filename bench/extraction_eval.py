@@ -24,15 +24,22 @@ The stored bodies are read back with the product's export
 (:func:`bot.cli.export_jsonl`) and scored against the text of
 ``expected.html``.
 
-Score (the exact definition): a text's tokens are the maximal runs of
-Unicode word characters (``\\w+``, so punctuation is dropped) after Unicode
-case folding; the expected text is the text content of ``expected.html``
-(every text node, as lxml's ``text_content()``). With ``E`` and ``G`` the
-multisets (bags) of expected and stored-body tokens and ``|E ∩ G|`` their
-multiset intersection, precision ``P = |E ∩ G| / |G|``, recall
-``R = |E ∩ G| / |E|`` and ``F1 = 2PR / (P + R)`` (0 when either is 0). A page
-that is rejected, or whose body is not stored, scores 0. Per mode the script
-prints mean and median F1, how many pages score >= 0.8, and the worst pages.
+Score (the exact definition): a text is NFKC-normalised and case-folded;
+its tokens are the maximal runs of Unicode word characters (``\\w+``, so
+punctuation is dropped), except that in scripts written without spaces
+(Han, kana, Thai) every character is a token of its own. The expected text
+is the text content of ``expected.html`` (every text node but scripts and
+styles, as lxml's ``text_content()``; none of the product's cleaning). With
+``E`` and ``G`` the multisets (bags) of expected and stored-body tokens and
+``|E ∩ G|`` their multiset intersection, precision ``P = |E ∩ G| / |G|``,
+recall ``R = |E ∩ G| / |E|`` and ``F1 = 2PR / (P + R)`` (0 when either is
+0). The title is not part of the body and is not scored. A page that is
+rejected, or whose body is not stored, scores 0. Some test pages hold the
+same article as another (same text): the product stores such a page as a
+duplicate, so it is then ingested again alone, into a fresh store, and
+scored there (marked "alone"). Per mode the script prints mean and median
+F1, mean precision and recall, how many pages score >= 0.8, and the worst
+pages.
 
 ``--stages`` also scores the text straight out of ``parse_page`` (before
 cleaning) in files mode, to show where words are lost.
@@ -356,11 +363,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import logging
 
-    logging.disable(logging.WARNING)  # per-page parse notes are not the point here
     modes = ["files", "jsonl"] if args.mode == "both" else [args.mode]
-    results = asyncio.run(
-        evaluate(args.pages or default_pages(), modes, worst=args.worst, stages=args.stages)
-    )
+    logging.disable(logging.WARNING)  # per-page parse notes are not the point here
+    try:
+        results = asyncio.run(
+            evaluate(args.pages or default_pages(), modes, worst=args.worst, stages=args.stages)
+        )
+    finally:
+        logging.disable(logging.NOTSET)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

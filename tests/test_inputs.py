@@ -481,3 +481,64 @@ def test_cli_summary_names_skipped_files_and_opml(tmp_path: Path, capsys, monkey
     assert "passwd: not an article" in out
     assert "subs.opml listing 4 feed(s): not subscribed" in out
     assert "subscribed to" not in out
+
+
+# -- extraction details ---------------------------------------------------------------------
+
+
+async def test_page_keeps_its_repeated_paragraphs_and_drops_hidden_ones(tmp_path: Path) -> None:
+    chorus = (
+        "The river rose again overnight, and the town's volunteers filled sandbags "
+        "until the morning shift arrived to relieve them."
+    )
+    page = f"""<!DOCTYPE html><html><head><title>Flood diary | Example Times</title></head>
+    <body><article><h1>Flood diary</h1>
+    <p>Day one of the flood began quietly, with rain that nobody thought would matter.</p>
+    <div>{chorus}</div><div>{chorus}</div><div>{chorus}</div>
+    <p style="display: none">Mobile copy of the story that no reader of this page sees.</p>
+    <div hidden>Template text that the page never shows to anybody at all.</div>
+    <p>On the fourth day the water finally began to fall, and the roads reopened.</p>
+    </article></body></html>"""
+    path = tmp_path / "diary.html"
+    path.write_text(page, encoding="utf-8")
+    _outcome, stored, _feeds = await _ingest(tmp_path, path)
+    body = stored[0]["text"]
+    assert body.count(chorus) == 3
+    assert "Mobile copy" not in body and "Template text" not in body
+    assert "the roads reopened" in body
+
+
+def test_text_files_still_lose_repeated_paragraphs() -> None:
+    from datetime import UTC, datetime
+
+    from bot.clean import to_article
+    from bot.ingest.parse import parse_text_article
+
+    text = "Headline here\n\nThe same paragraph twice.\n\nThe same paragraph twice.\n\nEnd."
+    article = to_article(parse_text_article(text), fetched_at=datetime.now(UTC))
+    assert article is not None
+    assert article.body.count("The same paragraph twice.") == 1
+
+
+def test_extraction_benchmark_runs_on_a_small_page_set(tmp_path: Path, capsys) -> None:
+    from bench.extraction_eval import main as bench_main
+    from bench.extraction_eval import score, tokens
+
+    assert score(tokens("a b b c"), tokens("A, b! b d")).f1 == pytest.approx(0.75)
+    assert sum(tokens("北京 天气").values()) == 4  # unspaced scripts: a token per character
+    pages = tmp_path / "pages"
+    for name, html in (("storm", WHOLE_PAGE), ("short", SHORT_NEWS)):
+        (pages / name).mkdir(parents=True)
+        (pages / name / "source.html").write_text(html, encoding="utf-8")
+        (pages / name / "expected.html").write_text(
+            ARTICLE
+            if name == "storm"
+            else "<p>The old Millrace bridge closed on Monday after "
+            "inspectors found cracks in two of its supports, the city said.</p>",
+            encoding="utf-8",
+        )
+    assert bench_main(["--pages", str(pages), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    for mode in ("files", "jsonl"):
+        assert results[mode]["pages"] == 2
+        assert results[mode]["mean_f1"] > 0.9
