@@ -91,9 +91,11 @@ async def _with_progress(run: Callable[[Any], Awaitable[Any]]) -> Any:
 def _print_ingest_summary(outcome: Any) -> None:
     report = outcome.report
     console = _console()
+    skipped = getattr(outcome, "skipped", [])
     console.print(
         f"ingested {outcome.sources} source(s): [bold]{report.new}[/] new, "
         f"{report.updated} updated, {report.duplicates} duplicates, {report.failed} failed"
+        + (f", {len(skipped)} skipped (not articles)" if skipped else "")
     )
     if outcome.pages_fetched or outcome.pages_failed:
         console.print(
@@ -101,11 +103,21 @@ def _print_ingest_summary(outcome: Any) -> None:
             f"{outcome.pages_failed} failed (those articles keep the feed's summary)"
         )
     if outcome.feeds_found:
-        console.print(f"subscribed to {len(outcome.feeds_found)} feed(s) from OPML")
+        console.print(f"subscribed to {len(outcome.distinct_feeds())} feed(s) from OPML")
+    for where, count in getattr(outcome, "opml_in_folders", []):
+        console.print(
+            f"  found OPML {where} listing {count} feed(s): not subscribed"
+            f" (to subscribe: newsdesk ingest {where})",
+            markup=False,
+        )
     for where, reason in report.errors[:20]:
         console.print(f"  [red]failed[/] {where}: {reason}", markup=True)
     if len(report.errors) > 20:
         console.print(f"  … and {len(report.errors) - 20} more failures")
+    for where, reason in skipped[:20]:
+        console.print(f"  [yellow]skipped[/] {where}: {reason}", markup=True)
+    if len(skipped) > 20:
+        console.print(f"  … and {len(skipped) - 20} more skipped")
 
 
 async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:

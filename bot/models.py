@@ -33,6 +33,9 @@ class Entry:
     content: str | None = None
     content_is_html: bool = False
     source: str | None = None  # outlet name, e.g. "Example Times" or "example.com"
+    # The content is a page's extracted main text: its paragraphs are the page's
+    # own, so cleaning keeps a paragraph the page repeats (see bot.clean.text).
+    content_is_page_text: bool = False
 
 
 @dataclass(slots=True)

@@ -23,22 +23,21 @@ from .digest.models import Digest
 from .ingest.fetch import Fetcher, FetchError
 from .ingest.fulltext import FullText
 from .ingest.netguard import validate_feed_url
-from .ingest.parse import ParseError, parse_feed
+from .ingest.parse import NotAnArticle, ParseError, parse_feed
 from .ingest.pipeline import Ingestor, IngestReport
 from .ingest.poll import PollReport, poll_due_feeds
 from .ingest.sources import (
     Progress,
     SourceOutcome,
-    expand_paths,
     ingest_document,
-    ingest_file,
+    ingest_paths,
     is_url,
 )
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
+from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
-from .store import open_db, transaction
 from .store import pages as page_store
 from .store import stories as story_store
 from .stories import StoryClusterer
@@ -132,7 +131,13 @@ class Newsdesk:
     async def ingest_sources(
         self, specs: Iterable[str], *, progress: Progress | None = None
     ) -> SourceOutcome:
-        """Ingest files, folders and URLs (feeds or pages); OPML feeds are subscribed."""
+        """Ingest files, folders and URLs (feeds or pages).
+
+        What is not an article is skipped with a reason (``outcome.skipped``);
+        the database in use and its -wal/-shm/-journal files are never read.
+        The feeds of an OPML file named directly are subscribed to (each URL
+        once); OPML files met inside a folder are only reported.
+        """
         outcome = SourceOutcome()
         specs = list(specs)
         urls = [s for s in specs if is_url(s)]
@@ -140,8 +145,14 @@ class Newsdesk:
         for path in paths:
             if not path.exists():
                 outcome.report.fail(str(path), "no such file or folder")
-        for path in expand_paths(p for p in paths if p.exists()):
-            await ingest_file(self.ingestor, path, outcome=outcome, progress=progress)
+        own_files = [*await database_files(self.db), Path(self.settings.database)]
+        await ingest_paths(
+            self.ingestor,
+            [p for p in paths if p.exists()],
+            outcome=outcome,
+            progress=progress,
+            exclude=own_files,
+        )
         if urls:
             async with self.fetcher() as fetcher:
                 pages = self.fulltext(fetcher)
@@ -162,10 +173,13 @@ class Newsdesk:
                             progress=progress,
                             pages=pages,
                         )
+                    except NotAnArticle as exc:
+                        outcome.sources -= 1
+                        outcome.skip(url, str(exc))
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
         now = self.clock()
-        for url, title in outcome.feeds_found:
+        for url, title in outcome.distinct_feeds():
             await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
         return outcome
 

@@ -59,6 +59,8 @@ def _as_text(value: str | None, is_html: bool) -> str:
 
 def _body(entry: Entry) -> str:
     """Full content when present, else the summary, as clean text."""
+    if entry.content_is_page_text and entry.content and not entry.content_is_html:
+        return clean_text(entry.content, dedupe=False)  # the page's own paragraphs
     return _as_text(entry.content, entry.content_is_html) or _as_text(
         entry.summary, entry.content_is_html
     )

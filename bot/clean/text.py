@@ -137,28 +137,31 @@ def dedupe_key(paragraph: str) -> str:
     return " ".join(paragraph.casefold().split())
 
 
-def remove_boilerplate(paragraphs: list[str]) -> list[str]:
-    """Drop boilerplate paragraphs and repeats (the first occurrence stays)."""
+def remove_boilerplate(paragraphs: list[str], *, dedupe: bool = True) -> list[str]:
+    """Drop boilerplate paragraphs and (with ``dedupe``) repeats: the first
+    occurrence stays. Repeats in flat text (files, feeds, archives) are a
+    scraper's or a template's; a page's extracted paragraphs are the page's own."""
     kept: list[str] = []
     seen: set[str] = set()
     for paragraph in paragraphs:
         if not paragraph or is_boilerplate(paragraph):
             continue
         key = dedupe_key(paragraph)
-        if key in seen:
+        if dedupe and key in seen:
             continue
         seen.add(key)
         kept.append(paragraph)
     return kept
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, dedupe: bool = True) -> str:
     """Article body as plain text: paragraphs separated by one blank line,
     entities decoded, whitespace normalised, invisible characters and
-    boilerplate removed. Idempotent."""
+    boilerplate removed, and repeated paragraphs unless ``dedupe`` is off.
+    Idempotent."""
     if not text:
         return ""
-    return "\n\n".join(remove_boilerplate(split_paragraphs(text)))
+    return "\n\n".join(remove_boilerplate(split_paragraphs(text), dedupe=dedupe))
 
 
 def html_to_text(html: str) -> str:

@@ -1,14 +1,26 @@
 """Turning what a user names (files, folders, URLs, OPML) into ingested articles.
 
-Each source is read, recognised (:func:`bot.ingest.parse.sniff`), parsed and
-handed to the :class:`~bot.ingest.pipeline.Ingestor`. A source that fails is
-recorded with its reason and the others go on.
+Each source is read, recognised by its content (:func:`bot.ingest.parse.sniff`),
+parsed and handed to the :class:`~bot.ingest.pipeline.Ingestor`. A source that
+fails is recorded with its reason and the others go on.
+
+Only articles become articles. What is not one is *skipped* with a reason,
+never stored and not counted as a failure: binary files (images, PDFs,
+archives, executables, SQLite files: :func:`~bot.ingest.parse.sniff.binary_kind`),
+the database in use and its ``-wal``/``-shm``/``-journal`` files (never even
+opened), text that is not prose (configuration, code, CSV, logs:
+:func:`~bot.ingest.parse.textfile.prose_problem`) and pages that are redirect
+stubs, error pages or site pages (:func:`~bot.ingest.parse.page.parse_page`).
+A gzip-compressed file is decompressed (up to ``MAX_FILE_BYTES``) and then
+recognised like any other. OPML files met while walking a folder are reported,
+not subscribed to: only an OPML file named directly subscribes to its feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +28,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..models import Entry
-from .parse import ParseError, iter_jsonl, parse_feed, parse_opml, parse_page, parse_text_article
+from .parse import (
+    NotAnArticle,
+    ParseError,
+    iter_jsonl,
+    parse_feed,
+    parse_opml,
+    parse_page,
+    parse_text_article,
+)
 from .parse import sniff as sniff_document
+from .parse.sniff import binary_kind
+from .parse.textfile import prose_problem
 from .pipeline import Ingestor, IngestReport
 
 if TYPE_CHECKING:
@@ -34,13 +56,31 @@ Progress = Callable[[str, int], None]  # (where, entries done in this step)
 
 @dataclass
 class SourceOutcome:
-    """The result of ingesting every source a user named."""
+    """The result of ingesting every source a user named.
+
+    ``skipped`` lists what was not an article, with the reason (not failures);
+    ``feeds_found`` the feeds of OPML files named directly (to subscribe to);
+    ``opml_in_folders`` the OPML files met while walking a folder, with how
+    many distinct feeds each lists (reported, not subscribed to).
+    """
 
     report: IngestReport = field(default_factory=IngestReport)
     feeds_found: list[tuple[str, str | None]] = field(default_factory=list)  # from OPML
     sources: int = 0
     pages_fetched: int = 0  # article pages fetched for summary-only feed entries
     pages_failed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    opml_in_folders: list[tuple[str, int]] = field(default_factory=list)  # (path, feeds)
+
+    def skip(self, where: str, reason: str) -> None:
+        self.skipped.append((where, reason))
+
+    def distinct_feeds(self) -> list[tuple[str, str | None]]:
+        """``feeds_found`` once per URL (the first title given wins)."""
+        seen: dict[str, str | None] = {}
+        for url, title in self.feeds_found:
+            seen.setdefault(url, title)
+        return list(seen.items())
 
 
 def is_url(spec: str) -> bool:
@@ -49,15 +89,46 @@ def is_url(spec: str) -> bool:
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named directly, and the files under named folders (sorted, no hidden)."""
+    for path, _in_folder in walk_paths(paths):
+        yield path
+
+
+def walk_paths(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
+    """Like :func:`expand_paths`, each with whether it was met inside a folder."""
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 if child.is_file() and not any(p.startswith(".") for p in rel.parts):
                     if child.name.lower() not in _SKIP_NAMES:
-                        yield child
+                        yield child, True
         else:
-            yield path
+            yield path, False
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+async def ingest_paths(
+    ingestor: Ingestor,
+    paths: Iterable[Path],
+    *,
+    outcome: SourceOutcome,
+    progress: Progress | None = None,
+    exclude: Iterable[Path] = (),
+) -> None:
+    """Ingest files and folders; ``exclude`` (the database in use and its
+    companion files) are skipped without being opened."""
+    excluded = {_resolved(p) for p in exclude}
+    for path, in_folder in walk_paths(paths):
+        if _resolved(path) in excluded:
+            outcome.skip(str(path), "the database in use (never read as input)")
+            continue
+        await ingest_file(ingestor, path, outcome=outcome, progress=progress, in_folder=in_folder)
 
 
 def _host(url: str | None) -> str | None:
@@ -104,11 +175,19 @@ async def ingest_document(
     progress: Progress | None = None,
     outcome: SourceOutcome,
     pages: FullText | None = None,
+    in_folder: bool = False,
 ) -> None:
     """Recognise one document and ingest what it holds into ``outcome``.
 
     With ``pages``, a feed's summary-only entries get their page's text first.
+    Raises :class:`NotAnArticle` when the document is not an article (binary
+    data, text that is not prose, a redirect or error page) and
+    :class:`ParseError` when it cannot be read.
     """
+    data, filename = gunzip_document(data, filename)
+    what = binary_kind(data)
+    if what:
+        raise NotAnArticle(what)
     kind = sniff_document(data, content_type=content_type, filename=filename)
     report = outcome.report
     if kind in {"feed", "json_feed"}:
@@ -132,10 +211,15 @@ async def ingest_document(
         if progress:
             progress(where, len(parsed.entries))
     elif kind == "opml":
-        outcome.feeds_found.extend(parse_opml(data))
+        feeds = parse_opml(data)
+        if in_folder:
+            outcome.opml_in_folders.append((where, len({url for url, _title in feeds})))
+        else:
+            outcome.feeds_found.extend(feeds)
     elif kind == "jsonl":
         lines = data.decode("utf-8", "replace").splitlines()
-        for batch in _chunks(iter_jsonl(lines), JSONL_BATCH):
+        batches = _chunks(iter_jsonl(lines), JSONL_BATCH)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
             await _ingest_jsonl_batch(
                 ingestor,
                 batch,
@@ -155,6 +239,9 @@ async def ingest_document(
             progress(where, 1)
     else:  # plain text article
         text = data.decode("utf-8", "replace")
+        problem = prose_problem(text)
+        if problem:
+            raise NotAnArticle(problem)
         entry = parse_text_article(text, source=source_from_filename(filename))
         report.add(await ingestor.ingest_entries([entry], guild_id=guild_id, where=where))
         if progress:
@@ -172,7 +259,9 @@ async def _ingest_jsonl_batch(
 ) -> None:
     entries = [item for item in batch if isinstance(item, Entry)]
     for item in batch:
-        if isinstance(item, ParseError):
+        if isinstance(item, NotAnArticle):
+            outcome.skip(where, str(item))
+        elif isinstance(item, ParseError):
             outcome.report.fail(where, str(item))
     outcome.report.add(await ingestor.ingest_entries(entries, guild_id=guild_id, where=where))
     if progress:
@@ -189,6 +278,11 @@ async def ingest_jsonl_file(
     """
     where = str(path)
     try:
+        head = await asyncio.to_thread(_read_head, path)
+        what = binary_kind(head)
+        if what:
+            outcome.skip(where, what)
+            return
         fh = await asyncio.to_thread(open, path, encoding="utf-8", errors="replace")
     except OSError as exc:
         outcome.report.fail(where, f"cannot read: {exc.strerror or exc}")
@@ -204,6 +298,35 @@ async def ingest_jsonl_file(
         fh.close()
 
 
+def _read_head(path: Path, size: int = 8192) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(size)
+
+
+def gunzip_document(data: bytes, filename: str | None = None) -> tuple[bytes, str | None]:
+    """A gzip-compressed document decompressed (and its name without ``.gz``).
+
+    Saved feeds and archives are often gzipped (``feed.xml.gz``,
+    ``archive.jsonl.gz``); what comes out is recognised like any file. At
+    most ``MAX_FILE_BYTES`` come out: more raises :class:`ParseError`, so a
+    small "zip bomb" cannot fill memory. Other data is returned unchanged.
+    """
+    if bytes(data[:2]) != b"\x1f\x8b":
+        return data, filename
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        out = inflater.decompress(data, MAX_FILE_BYTES)
+    except zlib.error as exc:
+        raise ParseError(f"broken gzip data ({exc})") from exc
+    if inflater.unconsumed_tail:
+        raise ParseError(f"gzip data expands past the {MAX_FILE_BYTES:,}-byte limit")
+    if filename and filename.lower().endswith(".gz"):
+        filename = filename[:-3]
+    elif filename and filename.lower().endswith(".tgz"):
+        filename = filename[:-4] + ".tar"
+    return out, filename
+
+
 def _read_file(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
@@ -212,8 +335,14 @@ def _read_file(path: Path) -> bytes:
 
 
 async def ingest_file(
-    ingestor: Ingestor, path: Path, *, outcome: SourceOutcome, progress: Progress | None = None
+    ingestor: Ingestor,
+    path: Path,
+    *,
+    outcome: SourceOutcome,
+    progress: Progress | None = None,
+    in_folder: bool = False,
 ) -> None:
+    """Ingest one file; what is not an article is skipped with its reason."""
     if path.suffix.lower() == ".jsonl":
         await ingest_jsonl_file(ingestor, path, outcome=outcome, progress=progress)
         return
@@ -226,10 +355,19 @@ async def ingest_file(
     except ParseError as exc:
         outcome.report.fail(where, str(exc))
         return
-    outcome.sources += 1
     try:
         await ingest_document(
-            ingestor, data, where=where, filename=path.name, outcome=outcome, progress=progress
+            ingestor,
+            data,
+            where=where,
+            filename=path.name,
+            outcome=outcome,
+            progress=progress,
+            in_folder=in_folder,
         )
+    except NotAnArticle as exc:
+        outcome.skip(where, str(exc))
+        return
     except ParseError as exc:
         outcome.report.fail(where, str(exc))
+    outcome.sources += 1

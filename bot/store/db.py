@@ -61,6 +61,22 @@ async def open_db(path: str | Path) -> aiosqlite.Connection:
     return db
 
 
+async def database_files(db: aiosqlite.Connection) -> list[Path]:
+    """The files of the database behind ``db``: the main file and its ``-wal``,
+    ``-shm`` and ``-journal`` companions (whether or not they exist now);
+    empty for an in-memory database."""
+    rows = await db.execute_fetchall("PRAGMA database_list")
+    files: list[Path] = []
+    for row in rows:
+        if row[1] == "main" and row[2]:
+            main = Path(row[2])
+            files += [main, *(main.with_name(main.name + end) for end in _COMPANIONS)]
+    return files
+
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
 _write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )

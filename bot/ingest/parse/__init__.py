@@ -4,7 +4,7 @@ Everything here is pure and synchronous; fetching and storing happen elsewhere.
 Every parser raises only :class:`ParseError` for input it cannot use.
 """
 
-from bot.ingest.parse.errors import ParseError
+from bot.ingest.parse.errors import NotAnArticle, ParseError
 from bot.ingest.parse.feeds import parse_feed
 from bot.ingest.parse.jsonfeed import parse_json_feed
 from bot.ingest.parse.jsonl import iter_jsonl
@@ -14,6 +14,7 @@ from bot.ingest.parse.sniff import sniff
 from bot.ingest.parse.textfile import parse_text_article
 
 __all__ = [
+    "NotAnArticle",
     "ParseError",
     "iter_jsonl",
     "parse_feed",

@@ -15,6 +15,7 @@ Safety notes (checked against feedparser 6.0 and expat 2.5):
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zlib
@@ -24,9 +25,10 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 
 from bot.ingest.parse.dates import from_struct_time
-from bot.ingest.parse.errors import ParseError
+from bot.ingest.parse.errors import NotAnArticle, ParseError
 from bot.ingest.parse.jsonfeed import parse_json_feed
 from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.page import with_page_text
 from bot.models import Entry, ParsedFeed
 
 MAX_TITLE_CHARS = 1000
@@ -72,7 +74,7 @@ def parse_feed(
     utf8, capped = _cap_entries(utf8, max(0, max_entries))
     result = _run_feedparser(utf8, content_type if not notes.get("encoding") else None)
     entries = [_entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]]
-    entries = [entry for entry in entries if entry is not None]
+    entries = [_main_text(entry) for entry in entries if entry is not None]
     version = result.get("version") or ""
     if not version and not entries:
         raise ParseError(_not_a_feed_reason(head, content_type, result))
@@ -198,6 +200,18 @@ def _entry(raw: Any, base: str | None) -> Entry | None:
         content=content,
         content_is_html=is_html,
     )
+
+
+def _main_text(entry: Entry) -> Entry:
+    """An entry whose content is a whole web page gets the page's main text.
+
+    When that page is no article (a redirect stub, an error page), the entry
+    stays, without that content: its title, link and summary still tell the news.
+    """
+    try:
+        return with_page_text(entry)
+    except NotAnArticle:
+        return dataclasses.replace(entry, content=None)
 
 
 def _str(value: Any) -> str | None:

@@ -9,6 +9,7 @@ from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import ParseError
 from bot.ingest.parse.jsonfeed import load_json
 from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.page import with_page_text
 from bot.models import Entry
 
 MAX_TITLE_CHARS = 1000
@@ -17,7 +18,11 @@ MAX_TITLE_CHARS = 1000
 def iter_jsonl(lines: Iterable[str | bytes]) -> Iterator[Entry | ParseError]:
     """Yield an Entry per line ``{title, text | html, url, source, published_at,
     category?}`` (other keys ignored), or a ParseError naming the line number for
-    a bad line, and go on. Blank lines are skipped."""
+    a bad line, and go on. Blank lines are skipped.
+
+    An ``html`` that is a whole web page goes through the same main-text
+    extraction as a page file (:func:`bot.ingest.parse.page.with_page_text`);
+    a page that is not an article gives a :class:`NotAnArticle`."""
     for number, line in enumerate(lines, start=1):
         if isinstance(line, bytes | bytearray):
             line = bytes(line).decode("utf-8", errors="replace")
@@ -29,7 +34,7 @@ def iter_jsonl(lines: Iterable[str | bytes]) -> Iterator[Entry | ParseError]:
         try:
             yield _entry(load_json(line))
         except ParseError as exc:
-            yield ParseError(f"line {number}: {exc}")
+            yield type(exc)(f"line {number}: {exc}")
 
 
 def _entry(record: Any) -> Entry:
@@ -42,7 +47,7 @@ def _entry(record: Any) -> Entry:
     if not title and not html and not text:
         raise ParseError("no title and no text/html")
     category = _str(record.get("category"))
-    return Entry(
+    entry = Entry(
         title=(title or "")[:MAX_TITLE_CHARS],
         url=resolve_link(record.get("url")),
         guid=_str(record.get("guid")),
@@ -53,6 +58,7 @@ def _entry(record: Any) -> Entry:
         content_is_html=not text and html is not None,
         source=_str(record.get("source")),
     )
+    return with_page_text(entry)
 
 
 def _str(value: Any) -> str | None:

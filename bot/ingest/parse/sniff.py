@@ -100,3 +100,114 @@ def _from_content_type(content_type: str | None) -> str | None:
         if pattern.search(value):
             return kind
     return None
+
+
+# -- what is not a document at all ------------------------------------------------
+
+# (magic bytes at offset 0, what the file is). Checked in order; first match wins.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x37\x7f\x06\x82", "an SQLite write-ahead log (-wal)"),
+    (b"\x37\x7f\x06\x83", "an SQLite write-ahead log (-wal)"),
+    (b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7", "an SQLite rollback journal (-journal)"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x00\x00\x01\x00", "an icon image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office/EPUB document)"),
+    (b"PK\x05\x06", "a ZIP archive (empty)"),
+    (b"PK\x07\x08", "a ZIP archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "an executable (ELF)"),
+    (b"\xfe\xed\xfa\xce", "an executable (Mach-O)"),
+    (b"\xfe\xed\xfa\xcf", "an executable (Mach-O)"),
+    (b"\xce\xfa\xed\xfe", "an executable (Mach-O)"),
+    (b"\xcf\xfa\xed\xfe", "an executable (Mach-O)"),
+    (b"\xca\xfe\xba\xbe", "an executable (Mach-O universal or Java class)"),
+    (b"ID3", "an MP3 audio file"),
+    (b"OggS", "an Ogg media file"),
+    (b"fLaC", "a FLAC audio file"),
+    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM video"),
+    (b"wOFF", "a web font"),
+    (b"wOF2", "a web font"),
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SAMPLE_BYTES = 8192
+# C0 control bytes that text never has (tab, LF, FF, CR and ESC are allowed).
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27)) + b"\x7f"
+MAX_CONTROL_SHARE = 0.02
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What ``data`` is when it is not text at all ("a JPEG image", "an SQLite
+    database", "binary data", ...), from its content alone; None for text.
+
+    Magic bytes name images, PDFs, archives and compressed data, SQLite files
+    (database, -wal, -journal), executables and media; otherwise NUL bytes or
+    more than 2% other control bytes in the first 8 KiB mean binary data.
+    Undecodable high bytes alone do not: legacy 8-bit encodings have them.
+    """
+    head = bytes(data[:_SAMPLE_BYTES])
+    if not head:
+        return None
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if head[4:8] == b"ftyp":
+        return "an ISO media file (MP4/MOV/HEIC)"
+    if head.startswith(b"RIFF") and head[8:12] in (b"WEBP", b"WAVE", b"AVI "):
+        return "a RIFF media file (WebP/WAV/AVI)"
+    if head[257:262] == b"ustar":
+        return "a tar archive"
+    if head.startswith(b"MZ") and b"\x00" in head[:64]:
+        return "an executable (Windows)"
+    if head.startswith(_UTF16_BOMS):
+        return None  # UTF-16 text: its NULs are half of its characters
+    if b"\x00" in head:
+        return "binary data (NUL bytes)"
+    controls = sum(head.count(byte) for byte in _CONTROL)
+    if controls > MAX_CONTROL_SHARE * len(head):
+        return f"binary data ({controls * 100 // len(head)}% control bytes)"
+    return None
+
+
+# -- whole pages where a fragment was expected --------------------------------------
+
+_DOCUMENT_START = re.compile(
+    r"^(?:\s|<!--.*?-->|<\?xml[^>]*>)*(?:<!doctype\s+html|<html[\s>]|<head[\s>])", re.I | re.S
+)
+_DOCUMENT_TAG = re.compile(r"<(?:html|head|body)[\s>]", re.I)
+_NAV_TAG = re.compile(r"<nav[\s>]", re.I)
+_CHROME_TAG = re.compile(
+    r"<(?:header|footer|aside)[\s>]|<[a-z][^>]*\b(?:class|id|role)\s*=\s*[\"']?[^\"'>]*"
+    r"\b(?:menu|navbar|navigation|nav|sidebar|site-header|site-footer|footer|breadcrumbs?)\b",
+    re.I,
+)
+_MIN_CHROME = 3
+
+
+def is_whole_document(html: str) -> bool:
+    """True when an HTML string is a whole web page rather than a fragment.
+
+    A page starts with a doctype, ``<html>`` or ``<head>``, or has an
+    ``<html>``, ``<head>`` or ``<body>`` tag anywhere; or it carries site
+    chrome: a ``<nav>``, or at least three headers, footers, asides and
+    menu/navigation/sidebar/footer classes. A feed's ``content:encoded`` or
+    an archive's article fragment has none of these.
+    """
+    if not isinstance(html, str) or "<" not in html:
+        return False
+    if _DOCUMENT_START.match(html) or _DOCUMENT_TAG.search(html):
+        return True
+    if _NAV_TAG.search(html):
+        return True
+    return len(_CHROME_TAG.findall(html, 0, 200_000)) >= _MIN_CHROME
