@@ -1,5 +1,12 @@
 """The SQLite store (aiosqlite): schema, migrations and one module per table group."""
 
-from .db import SCHEMA_VERSION, StoreError, open_db, transaction, write_lock
+from .db import SCHEMA_VERSION, NoDatabaseError, StoreError, open_db, transaction, write_lock
 
-__all__ = ["SCHEMA_VERSION", "StoreError", "open_db", "transaction", "write_lock"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "NoDatabaseError",
+    "StoreError",
+    "open_db",
+    "transaction",
+    "write_lock",
+]
