@@ -8,10 +8,11 @@ search, stories and the digest. It knows nothing about Discord or terminals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiosqlite
@@ -35,6 +36,7 @@ from .ingest.sources import (
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
+from .store import articles as article_store
 from .store import feeds as feed_store
 from .store import open_db
 from .store import stories as story_store
@@ -61,16 +63,23 @@ def utcnow() -> datetime:
 class Newsdesk:
     """Core services over one store. Create with :meth:`open`, end with :meth:`close`."""
 
-    def __init__(self, settings: Settings, db: aiosqlite.Connection) -> None:
+    def __init__(
+        self, settings: Settings, db: aiosqlite.Connection, *, database: Path | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
+        self.database = database  # the file behind ``db`` (None: in memory)
         self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
         self.ingestor = Ingestor(db, clusterer=self.clusterer, now=utcnow)
 
     @classmethod
-    async def open(cls, settings: Settings, *, database: str | Path | None = None) -> Newsdesk:
-        db = await open_db(database if database is not None else settings.database)
-        return cls(settings, db)
+    async def open(
+        cls, settings: Settings, *, database: str | Path | None = None, create: bool = True
+    ) -> Newsdesk:
+        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`)."""
+        path = database if database is not None else settings.database
+        db = await open_db(path, create=create)
+        return cls(settings, db, database=None if str(path) == ":memory:" else Path(path))
 
     async def close(self) -> None:
         await self.db.close()
@@ -92,10 +101,18 @@ class Newsdesk:
         return await self.ingestor.ingest_entries(entries, feed_id=feed_id, guild_id=guild_id)
 
     async def ingest_sources(
-        self, specs: Iterable[str], *, progress: Progress | None = None
+        self,
+        specs: Iterable[str],
+        *,
+        progress: Progress | None = None,
+        outcome: SourceOutcome | None = None,
     ) -> SourceOutcome:
-        """Ingest files, folders and URLs (feeds or pages); OPML feeds are subscribed."""
-        outcome = SourceOutcome()
+        """Ingest files, folders and URLs (feeds or pages); OPML feeds are subscribed.
+
+        Pass ``outcome`` to watch the counts grow: each batch is added to it
+        once committed (the CLI reports them if interrupted).
+        """
+        outcome = outcome if outcome is not None else SourceOutcome()
         specs = list(specs)
         urls = [s for s in specs if is_url(s)]
         paths = [Path(s) for s in specs if not is_url(s)]
@@ -182,18 +199,29 @@ class Newsdesk:
         )
         return IngestCounts(report.new, report.updated, report.duplicates)
 
-    async def poll_once(self) -> PollReport:
+    async def due_feed_count(self) -> int:
+        return len(await feed_store.due_feeds(self.db, utcnow()))
+
+    async def poll_once(self, *, progress: PollProgress | None = None) -> PollReport:
         """Fetch every due feed once (honouring back-off and conditional GET).
 
         Feeds arrive one outlet at a time, so when anything new came in, the
         young stories are then regrouped together (ids kept; see
         :meth:`StoryClusterer.consolidate`).
+
+        ``progress(feeds_done, articles_stored)`` is called as each feed's
+        fetch ends and as each feed's articles are committed.
         """
+        ingest = self._ingest_feed
+        if progress is not None:
+            ingest = _counting_ingest(ingest, progress)
         async with self.fetcher() as fetcher:
+            if progress is not None:
+                fetcher = _CountingFetcher(fetcher, progress)  # type: ignore[assignment]
             report = await poll_due_feeds(
                 self.db,
                 fetcher,
-                self._ingest_feed,
+                ingest,
                 now_fn=utcnow,
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
@@ -259,6 +287,48 @@ class Newsdesk:
         )
 
     async def newest_article_time(self) -> datetime | None:
-        async with self.db.execute("SELECT MAX(published_at) FROM articles") as cur:
-            row = await cur.fetchone()
-        return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+        return await article_store.newest_published(self.db)
+
+    # -- the archive ----------------------------------------------------
+
+    async def article_count(self) -> int:
+        return await article_store.count_articles(self.db)
+
+    async def source_names(self) -> list[str]:
+        """Every outlet name in the archive (for "did you mean")."""
+        return await article_store.source_names(self.db)
+
+    def export_records(self) -> Iterator[dict[str, Any]]:
+        """Every article as a JSON Lines record; synchronous, for a worker thread."""
+        if self.database is None:
+            raise ValueError("an in-memory store cannot be exported")
+        return article_store.iter_export(self.database)
+
+
+PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments
+
+
+def _counting_ingest(ingest: Any, progress: PollProgress) -> Any:
+    async def counted(feed_id: int, guild_id: int, parsed: ParsedFeed) -> IngestCounts:
+        counts = await ingest(feed_id, guild_id, parsed)
+        progress(0, counts.new + counts.updated)  # committed by now
+        return counts
+
+    return counted
+
+
+class _CountingFetcher:
+    """A :class:`Fetcher` that reports each finished fetch (success or not)."""
+
+    def __init__(self, fetcher: Fetcher, progress: PollProgress) -> None:
+        self._fetcher = fetcher
+        self._progress = progress
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._fetcher.fetch(*args, **kwargs)
+        finally:
+            self._progress(1, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fetcher, name)
