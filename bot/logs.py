@@ -46,8 +46,37 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(data, ensure_ascii=False))
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record.
+
+    A live progress line (rich) swaps ``sys.stderr`` for a proxy that prints
+    above the bar; a handler holding the original stream would print over it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+class _DropVoiceWarning(logging.Filter):
+    """discord.py warns that voice libraries are missing; Newsdesk never uses voice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+_VOICE_FILTER = _DropVoiceWarning()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -60,3 +89,6 @@ def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
     # discord.py and aiohttp are chatty at INFO about things users need not see.
     logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    client_log = logging.getLogger("discord.client")
+    if _VOICE_FILTER not in client_log.filters:
+        client_log.addFilter(_VOICE_FILTER)
