@@ -17,7 +17,7 @@ import asyncio
 import heapq
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -428,7 +428,11 @@ class StoryClusterer:
         return len(moved)
 
     async def rebuild(
-        self, db: aiosqlite.Connection, *, since: datetime | None = None
+        self,
+        db: aiosqlite.Connection,
+        *,
+        since: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> RebuildReport:
         """Recompute stories for articles published since ``since`` (all when None).
 
@@ -468,6 +472,8 @@ class StoryClusterer:
             async with transaction(db):
                 await self.assign_batch(db, batch)
             done += len(batch)
+            if progress is not None:  # articles regrouped and committed
+                progress(len(batch))
             last_id, last_article = batch[-1]
             cursor = (_ts(last_article.published_at), last_id)
         async with transaction(db):
