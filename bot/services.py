@@ -274,8 +274,11 @@ class Newsdesk:
     async def story(self, story_id: int, *, guild_id: int | None = None):
         return await story_store.get_story(self.db, story_id, guild_id=guild_id)
 
-    async def rebuild_stories(self, *, since: datetime | None = None):
-        return await self.clusterer.rebuild(self.db, since=since)
+    async def rebuild_stories(
+        self, *, since: datetime | None = None, progress: Callable[[int], None] | None = None
+    ):
+        """Regroup stories; ``progress(articles)`` after each committed batch."""
+        return await self.clusterer.rebuild(self.db, since=since, progress=progress)
 
     # -- digest ---------------------------------------------------------
 
@@ -291,8 +294,9 @@ class Newsdesk:
 
     # -- the archive ----------------------------------------------------
 
-    async def article_count(self) -> int:
-        return await article_store.count_articles(self.db)
+    async def article_count(self, *, since: datetime | None = None) -> int:
+        """Articles stored (published at or after ``since``, when given)."""
+        return await article_store.count_articles(self.db, since=since)
 
     async def source_names(self) -> list[str]:
         """Every outlet name in the archive (for "did you mean")."""

@@ -48,8 +48,10 @@ def iter_export(database: Path) -> Iterator[dict[str, Any]]:
         conn.close()
 
 
-async def count_articles(db: aiosqlite.Connection) -> int:
-    async with db.execute("SELECT COUNT(*) FROM articles") as cur:
+async def count_articles(db: aiosqlite.Connection, *, since: datetime | None = None) -> int:
+    """How many articles are stored (published at or after ``since``, when given)."""
+    start = -(2**62) if since is None else int(since.timestamp())
+    async with db.execute("SELECT COUNT(*) FROM articles WHERE published_at >= ?", (start,)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
