@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 # Discord bot tokens: three dot-separated base64url parts.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}")
@@ -46,15 +47,37 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(data, ensure_ascii=False))
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time of each record.
+_live_console: Any = None
 
-    A live progress line (rich) swaps ``sys.stderr`` for a proxy that prints
-    above the bar; a handler holding the original stream would print over it.
+
+def set_live_console(console: Any) -> None:
+    """While a live progress line is up on ``console`` (rich), log records print above it.
+
+    ``None`` when it is gone. Records are printed unwrapped, so a URL or path
+    in a log line is never broken.
     """
+    global _live_console
+    _live_console = console
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, or above a live
+    progress line (see :func:`set_live_console`) rather than over it."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        live = _live_console
+        if live is None:
+            super().emit(record)
+            return
+        try:
+            from rich.text import Text
+
+            live.print(Text(self.format(record)), soft_wrap=True, highlight=False)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
 
     @property  # type: ignore[override]
     def stream(self) -> object:
