@@ -896,11 +896,31 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     from .config import unknown_variables
 
-    settings.feed_urls()  # what `run` and `poll` would refuse, refused here too
+    # What `run` and `poll` would refuse is refused here too.
+    settings.feed_urls()
+    _check_database_path(_database(args, settings))
     for line in unknown_variables(args.env_file_used):
         _warn(line)
+    if settings.discord_token is None:
+        _warn("DISCORD_TOKEN is not set: the command line works, `newsdesk run` will not start")
     print(json.dumps(settings.masked(), indent=2, default=str))
     return EXIT_OK
+
+
+def _check_database_path(path: Path) -> None:
+    """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing)."""
+    if path.is_dir():
+        raise CliError(f"database {path} is a folder; set NEWSDESK_DATABASE or --db to a file")
+    if path.exists():
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(
+            f"database {path}: cannot create it under {folder}; "
+            "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
+        )
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -273,6 +273,15 @@ def test_config_check_warns_about_unknown_variables(tmp_path, monkeypatch, capsy
     assert "NEWSDESK_DIGEST_TIME " not in out.err  # known settings are not reported
 
 
+def test_config_check_rejects_a_database_path_run_could_not_create(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    assert main(["--db", "afile/sub/news.db", "config", "check"]) == 2
+    assert "database afile/sub/news.db: cannot create it" in one_error_line(capsys.readouterr().err)
+    assert main(["--db", "data/news.db", "config", "check"]) == 0  # creatable: fine
+    assert not (tmp_path / "data").exists()  # and not created by a check
+    assert "DISCORD_TOKEN is not set" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", [["config", "check"], ["poll"]])
 def test_a_missing_feeds_file_is_rejected_up_front(command, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NEWSDESK_FEEDS_FILE", "feeds.txt")
