@@ -178,6 +178,17 @@ def test_database_in_a_folder_that_cannot_be_created(tmp_path, capsys):
     assert blocker.read_text() == "a file where a folder should be"
 
 
+@pytest.mark.parametrize("command", [["ingest", "missing.txt"], ["search", "x"]])
+def test_database_path_that_is_a_folder_or_not_a_database(command, tmp_path, capsys):
+    (tmp_path / "afolder").mkdir()
+    (tmp_path / "notes.db").write_text("my notes, not a database\n")
+    assert main(["--db", "afolder", *command]) == 2
+    assert "afolder is a folder" in one_error_line(capsys.readouterr().err)
+    assert main(["--db", "notes.db", *command]) == 2
+    assert "notes.db: file is not a database" in one_error_line(capsys.readouterr().err)
+    assert (tmp_path / "notes.db").read_text() == "my notes, not a database\n"
+
+
 def test_export_to_a_missing_folder(store, tmp_path, capsys):
     target = tmp_path / "missing" / "dir" / "x.jsonl"
     assert main(["--db", str(store), "export", "-o", str(target)]) == 2

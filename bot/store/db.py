@@ -52,6 +52,8 @@ def _connect_target(path: str | Path, *, create: bool) -> str:
     """What to hand ``sqlite3.connect``: the path, or a ``mode=rw`` URI that never creates."""
     if str(path) == ":memory:":
         return ":memory:"
+    if Path(path).is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
     if create:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return str(path)
@@ -69,7 +71,16 @@ async def open_db(path: str | Path, *, create: bool = True) -> aiosqlite.Connect
     database behind a mistyped path).
     """
     target = _connect_target(path, create=create)
-    db = await aiosqlite.connect(target, isolation_level=None, uri=target != str(path))
+    connecting = aiosqlite.connect(target, isolation_level=None, uri=target != str(path))
+    try:
+        db = await connecting
+    except BaseException:
+        # aiosqlite stops its worker thread after a failed connect but reports
+        # that to this loop later; let it finish before anyone closes the loop.
+        thread = getattr(connecting, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 5)
+        raise
     try:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode = WAL")
