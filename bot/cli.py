@@ -1,37 +1,99 @@
 """The `newsdesk` command: a thin face over :class:`bot.services.Newsdesk`.
 
-Exit codes: 0 success, 1 the work failed (e.g. every source failed),
-2 wrong usage or configuration (nothing was touched).
+Exit codes (also in the README):
+
+=====  ==============================================================
+0      success
+1      the work failed: every source or every due feed failed
+2      wrong usage, configuration or path; nothing was changed
+3      partly done: some sources, entries or feeds failed, the rest
+       was stored (``ingest``, ``poll``)
+130    interrupted (Ctrl-C); committed work is kept
+141    the output pipe was closed (``newsdesk export | head``)
+=====  ==============================================================
+
+Every expected failure is one line on stderr (``error: ...``) naming the
+path or value and what to do; only a bug gives a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import difflib
 import json
 import logging
+import os
+import signal
+import socket
+import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.text import Text
 
+from . import __version__
 from .config import ConfigError, DigestChannel, Settings, load_settings
+from .logs import set_live_console
 
 log = logging.getLogger("newsdesk")
 
 DEMO_DB = Path("data/demo.db")
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+
+_MAX_DIGEST_DAYS = 92  # `digest --date` with a range prints at most this many briefings
+
+
+class CliError(Exception):
+    """An expected failure: ``message`` is the one line the user sees."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _Console(Console):
+    """A closed pipe ends the command with exit code 141, as everywhere else (rich exits 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return _Console(highlight=False, soft_wrap=False)
+
+
+def _stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=False)
 
 
 def _err(message: str) -> None:
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True)
+    console = _stderr_console()
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    console = _stderr_console()
+    console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
+
+
+def _note(message: str) -> None:
+    _stderr_console().print(Text(message), soft_wrap=True)
 
 
 def setup_logging(settings: Settings) -> None:
@@ -43,54 +105,337 @@ def setup_logging(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
-# -- commands -------------------------------------------------------------
+_PRIVATE_HINTS = ("private or reserved address", "is this machine", "resolves only to private")
+
+
+def _hint(message: str) -> str:
+    """Name the setting that lifts a private-address refusal."""
+    if any(h in message for h in _PRIVATE_HINTS) and "NEWSDESK_ALLOW_PRIVATE" not in message:
+        return (
+            f"{message} (set NEWSDESK_ALLOW_PRIVATE_ADDRESSES=true to allow addresses "
+            "on your own network)"
+        )
+    return message
+
+
+# -- Ctrl-C -----------------------------------------------------------------
+
+
+class _Interrupt:
+    """What Ctrl-C does while a command runs.
+
+    The first Ctrl-C cancels the command, which rolls back its open
+    transaction and closes the store; if that has not ended the process
+    within ``GRACE`` seconds (a worker thread still busy, a long statement),
+    the process exits anyway: SQLite keeps every committed transaction and
+    drops the open one. Either way one line says how much was stored. A
+    second Ctrl-C exits at once.
+    """
+
+    GRACE = 0.6
+
+    def __init__(self) -> None:
+        self.stored: Callable[[], int] | None = None  # committed so far, set by a command
+        self.noun = "stored"
+        self.hit = 0
+        self.result: int | None = None  # the exit code, once the command has ended
+        self._said = False
+        self._lock = threading.Lock()
+
+    def message(self) -> str:
+        if self.stored is None:
+            return "interrupted"
+        return f"interrupted: {self.stored()} {self.noun}; run again to continue"
+
+    def say(self) -> None:
+        with self._lock:
+            if self._said:
+                return
+            self._said = True
+        # Straight to the file descriptor: no lock a busy thread could hold.
+        clear = "\r\x1b[2K\x1b[?25h" if os.isatty(2) else ""
+        try:
+            os.write(2, f"{clear}{self.message()}\n".encode())
+        except OSError:
+            pass
+
+    def exit_now(self) -> None:
+        if self.result is None:
+            self.say()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(self.result if self.result is not None else EXIT_INTERRUPTED)
+
+
+def _run(coro: Coroutine[Any, Any, int], interrupt: _Interrupt) -> int:
+    """Run ``coro`` to its exit code; Ctrl-C as :class:`_Interrupt` describes."""
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(coro)  # no signals off the main thread (tests)
+    runner = asyncio.Runner()
+    loop = runner.get_loop()
+    running: list[asyncio.Task[Any]] = []
+
+    async def command() -> int:
+        running.append(asyncio.current_task())  # type: ignore[arg-type]
+        return await coro
+
+    def cancel() -> None:
+        for task in running:
+            task.cancel()
+
+    def on_signals(data: bytes) -> None:
+        for signum in data:
+            if signum != signal.SIGINT:
+                continue
+            interrupt.hit += 1
+            if interrupt.hit > 1:
+                interrupt.exit_now()
+            loop.call_soon_threadsafe(cancel)
+            timer = threading.Timer(interrupt.GRACE, interrupt.exit_now)
+            timer.daemon = True
+            timer.start()
+
+    # The C-level handler writes each signal to this socket at once, whatever
+    # the main thread is doing; a watcher thread acts on it.
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+
+    def watch() -> None:
+        with reader:
+            while data := reader.recv(64):  # b"" once the writer is closed
+                on_signals(data)
+
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous_handler = signal.signal(signal.SIGINT, lambda *_: None)
+    threading.Thread(target=watch, name="newsdesk-sigint", daemon=True).start()
+    try:
+        interrupt.result = runner.run(command())
+        return interrupt.result
+    except asyncio.CancelledError:
+        if not interrupt.hit:
+            raise
+        interrupt.result = EXIT_INTERRUPTED
+        _flush_quietly()
+        interrupt.say()
+        return interrupt.result
+    finally:
+        # Interrupted, the runner is left open: closing it would wait for
+        # worker threads still busy (they report to its loop); the process
+        # ends now or when the timer fires.
+        if not interrupt.hit:
+            try:
+                runner.close()
+            finally:
+                signal.set_wakeup_fd(previous_fd)
+                signal.signal(signal.SIGINT, previous_handler)
+                writer.close()  # the watcher reads the end and stops
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+# -- progress -----------------------------------------------------------------
+
+
+def _progress_console() -> Console:
+    return Console(stderr=True)
+
+
+class _CountColumn(ProgressColumn):
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        total = f"/{int(task.total):,}" if task.total is not None else ""
+        return Text(f"{int(task.completed):,}{total} {self.unit}")
+
+
+def _rate(task: Task) -> float | None:
+    """Items a second since the start (steadier than rich's windowed speed for batches)."""
+    elapsed = task.elapsed
+    if not elapsed or not task.completed:
+        return None
+    return task.completed / elapsed
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        rate = _rate(task)
+        return Text("" if rate is None else f"{rate:,.0f}/s", style="dim")
+
+
+class _EtaColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        rate = _rate(task)
+        if rate is None or task.total is None:
+            return Text("")
+        remaining = max(0.0, task.total - task.completed) / rate
+        minutes, seconds = divmod(int(remaining), 60)
+        hours, minutes = divmod(minutes, 60)
+        eta = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return Text(f"ETA {eta}", style="dim")
+
+
+class _Bar:
+    """A live progress line on stderr with counts, rate and ETA; nothing when not a terminal.
+
+    Log records print above the line, never over it (see
+    :func:`bot.logs.set_live_console`).
+    """
+
+    def __init__(self, description: str, unit: str, total: int | None = None) -> None:
+        self.description = description
+        self.unit = unit
+        self.total = total
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Bar:
+        console = _progress_console()
+        if console.is_terminal:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=20),
+                _CountColumn(self.unit),
+                _RateColumn(),
+                _EtaColumn(),
+                console=console,
+                transient=True,
+                redirect_stderr=False,  # log records: see set_live_console
+            )
+            self._progress.start()
+            set_live_console(console)
+            self._task = self._progress.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            set_live_console(None)
+            self._progress.stop()
+
+    def advance(self, count: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=count)
+
+    def grow(self, count: int) -> None:
+        """Add ``count`` to the expected total."""
+        if self._progress is not None and count:
+            total = self._progress.tasks[0].total or 0
+            self._progress.update(self._task, total=total + count)
+
+
+# -- opening the store ------------------------------------------------------------
+
+
+def _database(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.db) if args.db else Path(settings.database)
+
+
+async def _open(
+    args: argparse.Namespace, settings: Settings, *, create: bool, database: Path | None = None
+) -> Any:
+    """The services over the store; one-line errors for a missing or unusable file."""
+    from .services import Newsdesk
+    from .store import NoDatabaseError, StoreError
+
+    path = database or _database(args, settings)
+    try:
+        return await Newsdesk.open(settings, database=path, create=create)
+    except NoDatabaseError:
+        raise CliError(f"no database at {path} (set NEWSDESK_DATABASE or --db)") from None
+    except StoreError as exc:
+        raise CliError(f"database {path}: {exc}") from None
+    except OSError as exc:
+        folder = Path(exc.filename) if exc.filename else path.parent
+        raise CliError(
+            f"cannot create the database {path}: {folder}: {exc.strerror or exc}; "
+            "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
+        ) from None
+    except sqlite3.Error as exc:
+        raise CliError(
+            f"cannot open the database {path}: {exc}; "
+            "set NEWSDESK_DATABASE or --db to a Newsdesk database file"
+        ) from None
+
+
+# -- dates ---------------------------------------------------------------------
+
+
+def _days(option: str, text: str, tz: Any) -> tuple[date, date]:
+    """``text`` in the date language as (first day, last day), local to ``tz``."""
+    from .search.dates import DateParseError, parse_days
+    from .services import utcnow
+
+    try:
+        return parse_days(text, tz=tz, now=utcnow())
+    except DateParseError as exc:
+        raise CliError(f"{option} {text!r}: {exc}") from None
+
+
+# -- commands ---------------------------------------------------------------------
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .ingest.sources import SourceOutcome
-    from .services import Newsdesk
 
-    nd = await Newsdesk.open(settings, database=args.db)
+    outcome = SourceOutcome()
+    _INTERRUPT.stored = lambda: outcome.report.new + outcome.report.updated
+    nd = await _open(args, settings, create=True)
     try:
-        outcome: SourceOutcome = await _with_progress(
-            lambda progress: nd.ingest_sources(args.sources, progress=progress)
-        )
+        with _Bar("ingesting", "entries", total=await _expected_entries(args.sources)) as bar:
+
+            def progress(where: str, count: int) -> None:
+                if not where.endswith(".jsonl"):  # counted as 1 until its size was known
+                    bar.grow(count - 1)
+                bar.advance(count)
+
+            await nd.ingest_sources(args.sources, progress=progress, outcome=outcome)
     finally:
         await nd.close()
     _print_ingest_summary(outcome)
-    nothing_worked = outcome.report.failed and not (
-        outcome.report.new
-        or outcome.report.updated
-        or outcome.report.duplicates
-        or outcome.feeds_found
-    )
-    return 1 if nothing_worked else 0
-
-
-async def _with_progress(run: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Run ``run(progress)`` with a live progress line when stderr is a terminal."""
-    err = Console(stderr=True)
-    if not err.is_terminal:
-        return await run(None)
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
-    ) as bar:
-        task = bar.add_task("ingesting", total=None)
-        done = 0
-
-        def progress(where: str, count: int) -> None:
-            nonlocal done
-            done += count
-            bar.update(task, description=f"{done:,} entries  {Path(where).name[:60]}")
-
-        return await run(progress)
-
-
-def _print_ingest_summary(outcome: Any) -> None:
     report = outcome.report
-    console = _console()
+    if not report.failed:
+        return EXIT_OK
+    worked = report.new or report.updated or report.duplicates or outcome.feeds_found
+    return EXIT_PARTIAL if worked else EXIT_FAILED
+
+
+async def _expected_entries(specs: Sequence[str]) -> int | None:
+    """Lines in the JSON Lines files named, plus one per other file: the ETA's total."""
+    if not _progress_console().is_terminal:
+        return None
+    from .ingest.sources import expand_paths, is_url
+
+    def count() -> int:
+        total = sum(1 for s in specs if is_url(s))
+        for path in expand_paths(Path(s) for s in specs if not is_url(s) and Path(s).exists()):
+            if path.suffix.lower() != ".jsonl":
+                total += 1
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    total += sum(
+                        chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")
+                    )
+            except OSError:
+                pass
+        return total
+
+    return await asyncio.to_thread(count)
+
+
+def _print_ingest_summary(outcome: Any, console: Console | None = None) -> None:
+    report = outcome.report
+    console = console or _console()
     skipped = getattr(outcome, "skipped", [])
     console.print(
         f"ingested {outcome.sources} source(s): [bold]{report.new}[/] new, "
@@ -111,69 +456,132 @@ def _print_ingest_summary(outcome: Any) -> None:
             markup=False,
         )
     for where, reason in report.errors[:20]:
-        console.print(f"  [red]failed[/] {where}: {reason}", markup=True)
+        console.print(
+            Text.assemble("  ", ("failed", "red"), f" {where}: {_hint(reason)}"), soft_wrap=True
+        )
     if len(report.errors) > 20:
         console.print(f"  … and {len(report.errors) - 20} more failures")
     for where, reason in skipped[:20]:
-        console.print(f"  [yellow]skipped[/] {where}: {reason}", markup=True)
+        console.print(
+            Text.assemble("  ", ("skipped", "yellow"), f" {where}: {reason}"), soft_wrap=True
+        )
     if len(skipped) > 20:
         console.print(f"  … and {len(skipped) - 20} more skipped")
 
 
 async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
-    from .ingest.netguard import UnsafeUrlError
-    from .services import FeedError, Newsdesk
-
-    nd = await Newsdesk.open(settings, database=args.db)
+    if args.feeds_command == "add":
+        return await _feeds_add(args, settings)
+    nd = await _open(args, settings, create=False)
     console = _console()
     try:
-        if args.feeds_command == "add":
-            try:
-                feed = await nd.add_feed(args.url, check=not args.no_check, fulltext=args.fulltext)
-            except (FeedError, UnsafeUrlError, ValueError) as exc:
-                _err(str(exc))
-                return 1
-            mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
-            console.print(f"subscribed: #{feed.id} {feed.url} {feed.title or ''}{mode}")
-        elif args.feeds_command == "remove":
+        if args.feeds_command == "remove":
             if not await nd.remove_feed(args.feed_id):
-                _err(f"no shared feed #{args.feed_id}; see `newsdesk feeds list`")
-                return 1
+                raise CliError(f"no shared feed #{args.feed_id}; see `newsdesk feeds list`")
             console.print(f"removed feed #{args.feed_id}")
-        else:
-            feeds = await nd.list_feeds()
-            if args.json:
-                print(json.dumps([_feed_json(f) for f in feeds], indent=2))
-                return 0
-            table = Table(
-                "id",
-                "url",
-                "server",
-                "full text",
-                "last success",
-                "failures",
-                "next poll",
-                "status",
-            )
-            for f in feeds:
-                table.add_row(
-                    str(f.id),
-                    f.url,
-                    "shared" if f.guild_id == 0 else str(f.guild_id),
-                    f.fulltext or f"{settings.fulltext} (default)",
-                    _when(f.last_success_at),
-                    str(f.consecutive_failures),
-                    _when(f.next_poll_at),
-                    "paused" if f.paused else (f.last_error or "ok")[:60],
-                )
-            console.print(table if feeds else "no feeds yet: `newsdesk feeds add URL`")
+            return EXIT_OK
+        feeds = await nd.list_feeds()
     finally:
         await nd.close()
-    return 0
+    if args.json:
+        print(json.dumps([_feed_json(f) for f in feeds], indent=2))
+    elif not feeds:
+        console.print("no feeds yet: `newsdesk feeds add URL`")
+    else:
+        print_feed_table(feeds, console)
+    return EXIT_OK
+
+
+async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingest.netguard import UnsafeUrlError
+    from .services import FeedError
+
+    url = args.url.strip()
+    nd = await _open(args, settings, create=True)
+    try:
+        for feed in await nd.list_feeds(guild_id=0):
+            if feed.url == url and feed.guild_id == 0:
+                _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
+                return EXIT_OK
+        try:
+            feed = await nd.add_feed(url, check=not args.no_check, fulltext=args.fulltext)
+        except (FeedError, UnsafeUrlError, ValueError) as exc:
+            raise CliError(_hint(str(exc)), EXIT_FAILED) from None
+    finally:
+        await nd.close()
+    mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
+    _console().print(
+        f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
+    )
+    return EXIT_OK
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _feed_status(f: Any) -> str:
+    if f.paused:
+        return "paused"
+    if f.last_success_at is None and f.last_error_at is None:
+        return "not polled yet"
+    if f.consecutive_failures:
+        return f"failing ({f.consecutive_failures}x): {f.last_error or 'error'}"
+    return "ok"
+
+
+def print_feed_table(feeds: Sequence[Any], console: Console) -> None:
+    """Feeds as a table that reads at 80 columns: one row of health, the URL under it.
+
+    A URL is never cut or folded: it has a line of its own, indented under
+    its row, and may run past the edge rather than break.
+    """
+    from .render.terminal import print_wrapped
+
+    shared = all(f.guild_id == 0 for f in feeds)
+    rows = []
+    for f in feeds:
+        never = f.last_success_at is None and f.last_error_at is None
+        next_poll = f.next_poll_at
+        rows.append(
+            (
+                f"#{f.id}",
+                _feed_status(f),
+                "-" if never else _when(f.last_success_at).removesuffix(" UTC"),
+                "due now" if next_poll is None else _when(next_poll).removesuffix(" UTC"),
+            )
+        )
+    header = ("feed", "status", "last success (UTC)", "next poll (UTC)")
+    idw = max(len(header[0]), *(len(r[0]) for r in rows))
+    lastw = max(len(header[2]), *(len(r[2]) for r in rows))
+    nextw = max(len(header[3]), *(len(r[3]) for r in rows))
+    console.print(
+        Text(
+            f"{header[0]:<{idw}}  {header[2]:<{lastw}}  {header[3]:<{nextw}}  {header[1]}",
+            style="bold",
+        ),
+        soft_wrap=True,
+    )
+    for f, (ident, status, last, nxt) in zip(feeds, rows, strict=True):
+        first = f"{ident:<{idw}}  {last:<{lastw}}  {nxt:<{nextw}}  "
+        style = "red" if status.startswith("failing") else "yellow" if status == "paused" else ""
+        print_wrapped(console, Text(_shorten(status, 70), style=style), first=first)
+        where = Text(f.url, style="cyan")
+        if not shared:
+            where.append(" (shared)" if f.guild_id == 0 else f" (server {f.guild_id})", style="dim")
+        if f.title:
+            where.append(f"  {f.title}", style="dim")
+        if getattr(f, "fulltext", None):
+            where.append(f"  full text: {f.fulltext}", style="dim")
+        print_wrapped(console, where, first=" " * (idw + 2))
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a space before ``limit`` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit].rstrip() + "…"
 
 
 def _feed_json(f: Any) -> dict[str, Any]:
@@ -182,12 +590,24 @@ def _feed_json(f: Any) -> dict[str, Any]:
 
 
 async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
-    from .services import Newsdesk
+    settings.feed_urls()  # a missing feeds file or a bad URL in it stops here, exit 2
+    stored = 0
 
-    nd = await Newsdesk.open(settings, database=args.db)
+    def count() -> int:
+        return stored
+
+    _INTERRUPT.stored = count
+    nd = await _open(args, settings, create=True)
     try:
         await nd.sync_configured_feeds()
-        report = await nd.poll_once()
+        with _Bar("polling", "feeds", total=await nd.due_feed_count()) as bar:
+
+            def progress(feeds: int, articles: int) -> None:
+                nonlocal stored
+                stored += articles
+                bar.advance(feeds)
+
+            report = await nd.poll_once(progress=progress)
     finally:
         await nd.close()
     console = _console()
@@ -201,133 +621,213 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             f"article pages: {report.pages_fetched} fetched, {report.pages_failed} failed{later}"
         )
     for _feed_id, url, message in report.errors:
-        console.print(f"  [red]failed[/] {url}: {message}", markup=True)
+        console.print(
+            Text.assemble("  ", ("failed", "red"), f" {url}: {_hint(message)}"), soft_wrap=True
+        )
     for _feed_id, url, message in report.page_errors[:20]:
-        console.print(f"  [yellow]page failed[/] {url}: {message}", markup=True)
+        console.print(
+            Text.assemble("  ", ("page failed", "yellow"), f" {url}: {message}"), soft_wrap=True
+        )
     if len(report.page_errors) > 20:
         console.print(f"  … and {len(report.page_errors) - 20} more pages")
-    return 0
+    if report.due and report.failed == report.due:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .render.terminal import print_search_page
-    from .search.dates import DateParseError
-    from .search.query import QueryError
-    from .services import Newsdesk
+    from .search.query import QueryError, parse_query
 
-    nd = await Newsdesk.open(settings, database=args.db)
+    text = " ".join(args.query)
+    date_from = date_to = None
+    if args.date:
+        first, last = _days("--date", args.date, settings.tz)
+        date_from, date_to = _day_bounds(first, last, settings.tz)
+    typed = parse_query(text, allow_empty=True)
+    nothing = not (typed.has_words or typed.excluded or typed.has_filters)
+    if nothing and not (args.source or args.date):
+        # Symbols never cause an error: an empty search, said plainly.
+        _note(f"no words to search for in {text!r}")
+        if args.json:
+            print(json.dumps(_search_json(text, None, args), indent=2))
+        return EXIT_OK
+    nd = await _open(args, settings, create=False)
     try:
-        date_from = date_to = None
-        if args.date:
-            date_from, date_to = nd.parse_dates(args.date)
-        page = await nd.search(
-            " ".join(args.query),
-            date_from=date_from,
-            date_to=date_to,
-            source=args.source,
-            limit=args.limit,
-            offset=args.offset,
-        )
-    except (QueryError, DateParseError) as exc:
-        _err(str(exc))
-        return 2
+        try:
+            page = await nd.search(
+                text,
+                date_from=date_from,
+                date_to=date_to,
+                source=args.source,
+                limit=args.limit,
+                offset=args.offset,
+            )
+        except QueryError as exc:
+            raise CliError(str(exc)) from None
+        if args.source and not page.total and not page.hits:
+            await _check_source(nd, args.source)
     finally:
         await nd.close()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "total": page.total,
-                    "hits": [
-                        {
-                            "article_id": h.article_id,
-                            "story_id": h.story_id,
-                            "title": h.title,
-                            "url": h.url,
-                            "source": h.source,
-                            "published_at": h.published_at.isoformat() if h.dated else None,
-                            "snippet": h.snippet,
-                            "category": h.category,
-                        }
-                        for h in page.hits
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        print(json.dumps(_search_json(text, page, args), ensure_ascii=False, indent=2))
     else:
         print_search_page(page, _console())
-    return 0
+    return EXIT_OK
 
 
-def export_jsonl(database: Path, out: Any) -> int:
-    """Write every article as one JSON line to ``out``; returns how many."""
-    import sqlite3
+def _day_bounds(first: date, last: date, tz: Any) -> tuple[datetime, datetime]:
+    from datetime import UTC, time
 
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    count = 0
-    try:
-        rows = conn.execute(
-            "SELECT id, url, source, title, body, published_at, category, story_id, author,"
-            " dated FROM articles ORDER BY id"
-        )
-        for row in rows:
-            record = {
-                "id": row[0],
-                "url": row[1],
-                "source": row[2],
-                "title": row[3],
-                "text": row[4],
-                # null when the source gave no date: none is invented
-                "published_at": datetime.fromtimestamp(row[5], UTC).isoformat() if row[9] else None,
-                "category": row[6],
-                "story_id": row[7],
-                "author": row[8],
+    start = datetime.combine(first, time(), tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), tz).astimezone(UTC)
+    return start, end
+
+
+async def _check_source(nd: Any, source: str) -> None:
+    """An outlet no stored article comes from is a mistake: say so, with close names."""
+    names = await nd.source_names()
+    wanted = source.strip().casefold()
+    if any(name.casefold().startswith(wanted) for name in names):
+        return
+    close = _close_names(wanted, names)
+    if close:
+        hint = "did you mean " + ", ".join(repr(c) for c in close) + "?"
+    elif names:
+        hint = "known sources: " + ", ".join(repr(n) for n in names[:5])
+        hint += ", …" if len(names) > 5 else ""
+    else:
+        hint = "the archive is empty"
+    raise CliError(f"--source {source!r}: no stored article comes from it; {hint}")
+
+
+def _close_names(wanted: str, names: Sequence[str], limit: int = 3) -> list[str]:
+    """Names that ``wanted`` (casefolded) may have meant to start: "harbour" -> Harbor City Ledger."""
+
+    def score(name: str) -> float:
+        folded = name.casefold()
+        parts = [folded, folded[: len(wanted)], *folded.split()]
+        if wanted in folded:
+            return 1.0
+        return max(difflib.SequenceMatcher(None, wanted, part).ratio() for part in parts)
+
+    scored = sorted(((score(n), n) for n in names), key=lambda pair: -pair[0])
+    return [name for value, name in scored if value >= 0.75][:limit]
+
+
+def _search_json(text: str, page: Any, args: argparse.Namespace) -> dict[str, Any]:
+    hits = [] if page is None else page.hits
+    return {
+        "query": text,
+        "total": 0 if page is None else page.total,
+        "total_capped": False if page is None else page.total_capped,
+        "offset": args.offset,
+        "limit": args.limit,
+        "hits": [
+            {
+                "article_id": h.article_id,
+                "story_id": h.story_id,
+                "title": h.title,
+                "url": h.url,
+                "source": h.source,
+                "published_at": h.published_at.isoformat() if h.dated else None,
+                "snippet": h.snippet,
+                "category": h.category,
             }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    finally:
-        conn.close()
-    return count
+            for h in hits
+        ],
+    }
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from .store import open_db
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        if output.is_dir():
+            raise CliError(f"-o {output}: that is a folder; give a file name")
+        if not output.parent.is_dir():
+            raise CliError(f"-o {output}: no folder {output.parent}; create it first")
+    nd = await _open(args, settings, create=False)
+    try:
+        total = await nd.article_count()
+        records = nd.export_records  # called in the worker thread, which owns its connection
+    finally:
+        await nd.close()
+    stop = threading.Event()
 
-    database = Path(args.db or settings.database)
-    db = await open_db(database)  # creates or migrates it first
-    await db.close()
+    def write(out: Any, bar: _Bar) -> int:
+        count = 0
+        with contextlib.closing(records()) as rows:
+            for record in rows:
+                if stop.is_set():
+                    break
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+                if count % 1000 == 0:
+                    bar.advance(1000)
+        bar.advance(count % 1000)
+        return count
 
-    def run() -> int:
-        if not args.output:
-            return export_jsonl(database, sys.stdout)
-        with open(args.output, "w", encoding="utf-8") as out:
-            return export_jsonl(database, out)
+    def run(bar: _Bar) -> int:
+        if output is None:
+            count = write(sys.stdout, bar)
+            sys.stdout.flush()
+            return count
+        partial = output.with_name(f".{output.name}.partial")
+        try:
+            with open(partial, "w", encoding="utf-8") as out:
+                count = write(out, bar)
+            if stop.is_set():
+                raise InterruptedError
+            partial.replace(output)  # the file appears whole or not at all
+        finally:
+            partial.unlink(missing_ok=True)
+        return count
 
-    count = await asyncio.to_thread(run)
-    if args.output:
-        _console().print(f"exported {count} article(s) to {args.output}")
-    return 0
+    with _Bar("exporting", "articles", total=total) as bar:
+        work = asyncio.get_running_loop().run_in_executor(None, run, bar)
+        try:
+            count = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            stop.set()
+            try:
+                await work
+            except (InterruptedError, OSError):
+                pass
+            raise
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            raise CliError(f"-o {output}: cannot write it ({exc.strerror or exc})") from None
+    if output is not None:
+        _console().print(f"exported {count} article(s) to {output}", soft_wrap=True)
+    return EXIT_OK
 
 
 async def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
-    from .services import Newsdesk
-
     since = None
     if args.since:
-        try:
-            since = datetime.combine(date.fromisoformat(args.since), time(), settings.tz)
-        except ValueError:
-            _err(f"--since {args.since!r}: use a date like 2023-09-17")
-            return 2
-    nd = await Newsdesk.open(settings, database=args.db)
+        first, _last = _days("--since", args.since, settings.tz)
+        since = _day_bounds(first, first, settings.tz)[0]
+    regrouped = 0
+
+    def count() -> int:
+        return regrouped
+
+    _INTERRUPT.stored, _INTERRUPT.noun = count, "regrouped"
+    nd = await _open(args, settings, create=False)
     try:
-        report = await nd.rebuild_stories(since=since)
+        with _Bar("regrouping", "articles", total=await nd.article_count(since=since)) as bar:
+
+            def progress(articles: int) -> None:
+                nonlocal regrouped
+                regrouped += articles
+                bar.advance(articles)
+
+            report = await nd.rebuild_stories(since=since, progress=progress)
     finally:
         await nd.close()
     _console().print(f"rebuilt stories: {report}")
-    return 0
+    return EXIT_OK
 
 
 def _channel_for(settings: Settings, channel_id: int | None) -> DigestChannel:
@@ -363,20 +863,34 @@ async def _print_digest(nd: Any, channel: DigestChannel, day: date, as_json: boo
 
 
 async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from .services import Newsdesk
+    from .render.jsonout import digest_to_json
+    from .render.terminal import print_digest
 
     channel = _channel_for(settings, args.channel)
+    if args.date:
+        first, last = _days("--date", args.date, channel.tz)
+    else:
+        first = last = datetime.now(channel.tz).date()
+    days = (last - first).days + 1
+    if days > _MAX_DIGEST_DAYS:
+        raise CliError(
+            f"--date {args.date!r} is {days} days; print at most {_MAX_DIGEST_DAYS} at a time"
+        )
+    nd = await _open(args, settings, create=False)
     try:
-        day = date.fromisoformat(args.date) if args.date else datetime.now(channel.tz).date()
-    except ValueError:
-        _err(f"--date {args.date!r}: use a date like 2023-09-17")
-        return 2
-    nd = await Newsdesk.open(settings, database=args.db)
-    try:
-        await _print_digest(nd, channel, day, args.json)
+        digests = [await nd.build_digest(channel, first + timedelta(days=n)) for n in range(days)]
     finally:
         await nd.close()
-    return 0
+    if args.json:
+        data = [digest_to_json(d) for d in digests]
+        print(json.dumps(data[0] if days == 1 else data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    console = _console()
+    for index, digest in enumerate(digests):
+        if index:
+            console.print()
+        print_digest(digest, console)
+    return EXIT_OK
 
 
 def digest_day_covering(moment: datetime, channel: DigestChannel) -> date:
@@ -388,20 +902,20 @@ def digest_day_covering(moment: datetime, channel: DigestChannel) -> date:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest the bundled sample corpus and print the digest of its newest day."""
     from .sample import sample_sources
-    from .services import Newsdesk
 
     db_path = Path(args.db) if args.db else DEMO_DB
-    nd = await Newsdesk.open(settings, database=db_path)
+    # With --json, stdout is the digest alone; the rest goes to stderr.
+    chatter = _stderr_console() if args.json else _console()
+    nd = await _open(args, settings, create=True, database=db_path)
     try:
         outcome = await nd.ingest_sources([str(p) for p in sample_sources()])
-        _print_ingest_summary(outcome)
+        _print_ingest_summary(outcome, chatter)
         newest = await nd.newest_article_time()
         if newest is None:
-            _err("the sample corpus produced no articles")
-            return 1
+            raise CliError("the sample corpus produced no articles", EXIT_FAILED)
         channel = _channel_for(settings, None)
         day = digest_day_covering(newest, channel)
-        _console().print(
+        chatter.print(
             f"\n[dim]Digest for {day.isoformat()} (the sample corpus's newest day; "
             f"database {db_path}):[/]\n",
             markup=True,
@@ -409,12 +923,37 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         await _print_digest(nd, channel, day, args.json)
     finally:
         await nd.close()
-    return 0
+    return EXIT_OK
 
 
 async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .config import unknown_variables
+
+    # What `run` and `poll` would refuse is refused here too.
+    settings.feed_urls()
+    _check_database_path(_database(args, settings))
+    for line in unknown_variables(args.env_file_used):
+        _warn(line)
+    if settings.discord_token is None:
+        _warn("DISCORD_TOKEN is not set: the command line works, `newsdesk run` will not start")
     print(json.dumps(settings.masked(), indent=2, default=str))
-    return 0
+    return EXIT_OK
+
+
+def _check_database_path(path: Path) -> None:
+    """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing)."""
+    if path.is_dir():
+        raise CliError(f"database {path} is a folder; set NEWSDESK_DATABASE or --db to a file")
+    if path.exists():
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(
+            f"database {path}: cannot create it under {folder}; "
+            "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
+        )
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -423,13 +962,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN is not set: `newsdesk run` needs the bot token. Fix: create a bot in "
             "the Discord developer portal (Bot -> Reset Token) and put DISCORD_TOKEN=... in .env"
         )
+    settings.feed_urls()
     import aiohttp
     import discord
 
     from .discordbot.app import run_bot
-    from .services import Newsdesk
 
-    nd = await Newsdesk.open(settings, database=args.db)
+    nd = await _open(args, settings, create=True)
     try:
         await run_bot(settings, nd)
     except discord.LoginFailure:
@@ -439,34 +978,80 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
         _err(f"cannot reach Discord ({type(exc).__name__}: {exc}); check the network and retry")
-        return 1
+        return EXIT_FAILED
     finally:
         await nd.close()
-    return 0
+    return EXIT_OK
+
+
+cmd_run.handles_sigint = True  # type: ignore[attr-defined]  # the bot shuts down gracefully
 
 
 # -- argument parsing ------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage + error."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise CliError(f"{self.prog}: {message} (see `{self.prog} --help`)", EXIT_USAGE)
+
+
+def _between(low: int, high: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; use {low} to {high}")
+        return value
+
+    return check
+
+
+DATE_HELP = (
+    "today, yesterday, '3 days ago', 2023-09-17, 'Sep 17 2023', 'last week', 2023-09, "
+    "or a range A..B"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="newsdesk", description="Newsdesk: the news as a daily briefing, one line per story."
+    # Global options are accepted before or after the command: every parser
+    # knows them, with SUPPRESS so a later parser does not reset them.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--env-file", default=argparse.SUPPRESS, help="settings file (default: .env if present)"
     )
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
-    parser.add_argument("--db", help="database file (default: NEWSDESK_DATABASE)")
+    common.add_argument(
+        "--db", default=argparse.SUPPRESS, help="database file (default: NEWSDESK_DATABASE)"
+    )
+    parser = _Parser(
+        prog="newsdesk",
+        description="Newsdesk: the news as a daily briefing, one line per story.",
+        parents=[common],
+        epilog="exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 partly done, "
+        "130 interrupted, 141 output pipe closed",
+    )
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="offline demo: ingest the sample corpus, print its digest")
+    def command(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common], **kw)
+
+    p = command("demo", "offline demo: ingest the sample corpus, print its digest")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("ingest", help="ingest files, folders, URLs, JSON Lines and OPML")
+    p = command("ingest", "ingest files, folders, URLs, JSON Lines and OPML")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("feeds", help="manage shared feed subscriptions")
+    p = command("feeds", "manage shared feed subscriptions")
     fsub = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
-    fa = fsub.add_parser("add", help="subscribe to a feed (tries one fetch first)")
+    fa = fsub.add_parser(
+        "add", help="subscribe to a feed (tries one fetch first)", parents=[common]
+    )
     fa.add_argument("url")
     fa.add_argument("--no-check", action="store_true", help="save without a test fetch")
     fa.add_argument(
@@ -475,64 +1060,118 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch each article's page: auto (when the feed gives only a summary), always or "
         "never (default: NEWSDESK_FULLTEXT)",
     )
-    fr = fsub.add_parser("remove", help="unsubscribe")
+    fr = fsub.add_parser("remove", help="unsubscribe", parents=[common])
     fr.add_argument("feed_id", type=int)
-    fl = fsub.add_parser("list", help="feeds and their health")
+    fl = fsub.add_parser("list", help="feeds and their health", parents=[common])
     fl.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_feeds, json=False)
 
-    p = sub.add_parser("poll", help="fetch every due feed once")
+    p = command("poll", "fetch every due feed once")
     p.set_defaults(func=cmd_poll)
 
-    p = sub.add_parser("search", help="search stored articles")
+    p = command("search", "search stored articles")
     p.add_argument("query", nargs="+")
-    p.add_argument("--date", help="today, yesterday, 2023-09-17, 2023-09-10..2023-09-17, ...")
-    p.add_argument("--source", help="only this outlet")
-    p.add_argument("--limit", type=int, default=10)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--date", help=DATE_HELP)
+    p.add_argument("--source", help="only outlets whose name starts with this")
+    p.add_argument("--limit", type=_between(1, 50), default=10, help="results a page (1-50)")
+    p.add_argument("--offset", type=_between(0, 1000), default=0, help="results to skip")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("export", help="write every article as JSON Lines")
+    p = command("export", "write every article as JSON Lines")
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
     p.add_argument("--output", "-o", help="file (default: standard output)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("stories", help="story maintenance")
+    p = command("stories", "story maintenance")
     ssub = p.add_subparsers(dest="stories_command", required=True, metavar="ACTION")
-    sr = ssub.add_parser("rebuild", help="recompute stories (after tuning or an import)")
-    sr.add_argument("--since", help="only articles published since this date (YYYY-MM-DD)")
+    sr = ssub.add_parser(
+        "rebuild", help="recompute stories (after tuning or an import)", parents=[common]
+    )
+    sr.add_argument("--since", help=f"only articles published since this day: {DATE_HELP}")
     p.set_defaults(func=cmd_stories)
 
-    p = sub.add_parser("digest", help="print a digest as it would be posted")
-    p.add_argument("--date", help="the digest's date (default: today in the channel's timezone)")
+    p = command(
+        "digest",
+        "print a digest as it would be posted",
+        description="The briefing for day D is the one posted on D at the channel's digest "
+        "time; it covers the 24 hours before that time.",
+    )
+    p.add_argument("--date", help=f"the day it is posted (default: today): {DATE_HELP}")
     p.add_argument("--channel", type=int, help="a channel from NEWSDESK_DIGEST_CHANNELS")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_digest)
 
-    p = sub.add_parser("config", help="configuration")
+    p = command("config", "configuration")
     csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    csub.add_parser("check", help="print the effective configuration, secrets masked")
+    csub.add_parser(
+        "check", help="check the settings; print them, secrets masked", parents=[common]
+    )
     p.set_defaults(func=cmd_config_check)
 
-    p = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    p = command("run", "run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_run)
     return parser
 
 
+def _env_file(args: argparse.Namespace) -> Path | None:
+    """The settings file: one named with --env-file must exist; .env is read if present."""
+    named = getattr(args, "env_file", None)
+    if named is None:
+        default = Path(".env")
+        return default if default.is_file() else None
+    path = Path(named)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise CliError(f"--env-file {named}: {what}; give the path of your settings file")
+    return path
+
+
+_INTERRUPT = _Interrupt()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _INTERRUPT
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        env_file = args.env_file if Path(args.env_file).exists() else None
-        settings = load_settings(env_file)
+        args = parser.parse_args(argv)
+    except CliError as exc:
+        _err(exc.message)
+        return exc.code
+    args.db = getattr(args, "db", None)
+    _INTERRUPT = _Interrupt()
+    try:
+        args.env_file_used = _env_file(args)
+        settings = load_settings(args.env_file_used)
         setup_logging(settings)
-        return asyncio.run(args.func(args, settings))
+        if getattr(args.func, "handles_sigint", False):
+            code = asyncio.run(args.func(args, settings))
+        else:
+            code = _run(args.func(args, settings), _INTERRUPT)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except CliError as exc:
+        _err(exc.message)
+        return exc.code
     except ConfigError as exc:
         _err(str(exc))
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return EXIT_USAGE
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt:  # Ctrl-C before or after the command itself
+        _note("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """The reader went away: point stdout at /dev/null so exit's flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

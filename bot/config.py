@@ -8,13 +8,15 @@ variable, the bad value and the fix; the CLI turns it into exit code 2.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from dataclasses import dataclass
 from datetime import time
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -38,15 +40,33 @@ def parse_time(text: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
+@cache
+def _zone_names() -> dict[str, str]:
+    return {name.casefold(): name for name in available_timezones()}
+
+
 def check_timezone(name: str) -> str:
+    """An IANA timezone name, spelt as the tz database spells it.
+
+    The one rule for ``NEWSDESK_TIMEZONE`` and for each channel's timezone:
+    any IANA name, in any letter case (``utc``, ``europe/paris``).
+    """
     name = name.strip()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{name!r} is not an IANA timezone; use a name like Europe/Paris, America/New_York or UTC"
-        ) from None
+        canonical = _zone_names().get(name.casefold())
+        if canonical is None:
+            raise ValueError(
+                f"{name!r} is not an IANA timezone; use a name like Europe/Paris, "
+                "America/New_York or UTC"
+            ) from None
+        return canonical
     return name
+
+
+def _looks_like_timezone(part: str) -> bool:
+    return "/" in part or part.casefold() in _zone_names()
 
 
 def check_snowflake(text: str, what: str) -> int:
@@ -124,7 +144,7 @@ def parse_channels(
             if not sep:
                 if _TIME.match(part):
                     values["time"] = parse_time(part)
-                elif "/" in part or part.upper() in {"UTC", "GMT"}:
+                elif _looks_like_timezone(part):
                     values["timezone"] = check_timezone(part)
                 else:
                     raise ValueError(
@@ -392,6 +412,8 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     """Read the settings; any wrong value raises one clear :class:`ConfigError`."""
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except UnicodeDecodeError:
+        raise ConfigError(_not_utf8(Path(str(env_file)))) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err.get("loc") or ("digest_channels",)
@@ -406,3 +428,41 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         fix = _FIXES.get(field, "see .env.example for the expected form")
         raise ConfigError(f"{_env_name(field)}={shown}: {msg}. Fix: {fix}.") from None
+
+
+def _not_utf8(path: Path) -> str:
+    where = ""
+    try:
+        data = path.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = f" (byte 0x{data[exc.start]:02x} on line {line})"
+    except OSError:
+        pass
+    return f"{path} is not UTF-8 text{where}. Fix: save it as UTF-8 (any editor can)."
+
+
+def unknown_variables(env_file: str | Path | None) -> list[str]:
+    """``NEWSDESK_*`` names set in the environment or ``env_file`` that no setting reads.
+
+    Each comes with a "did you mean" when a real setting is close (a
+    misspelt ``NEWSDESK_DIGEST_TIM``), as one line for the user.
+    """
+    known = {_env_name(name) for name in Settings.model_fields}
+    names = {key.upper() for key in os.environ if key.upper().startswith("NEWSDESK_")}
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        try:
+            values = dotenv_values(env_file, encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            values = {}
+        names |= {key.upper() for key in values if key.upper().startswith("NEWSDESK_")}
+    lines = []
+    for name in sorted(names - known):
+        tails = {k.removeprefix("NEWSDESK_"): k for k in known}
+        close = difflib.get_close_matches(name.removeprefix("NEWSDESK_"), sorted(tails), n=1)
+        hint = f"; did you mean {tails[close[0]]}?" if close else "; see .env.example"
+        lines.append(f"{name} is not a Newsdesk setting and is ignored{hint}")
+    return lines

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 # Discord bot tokens: three dot-separated base64url parts.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}")
@@ -46,8 +47,59 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(data, ensure_ascii=False))
 
 
+_live_console: Any = None
+
+
+def set_live_console(console: Any) -> None:
+    """While a live progress line is up on ``console`` (rich), log records print above it.
+
+    ``None`` when it is gone. Records are printed unwrapped, so a URL or path
+    in a log line is never broken.
+    """
+    global _live_console
+    _live_console = console
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, or above a live
+    progress line (see :func:`set_live_console`) rather than over it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        live = _live_console
+        if live is None:
+            super().emit(record)
+            return
+        try:
+            from rich.text import Text
+
+            live.print(Text(self.format(record)), soft_wrap=True, highlight=False)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+class _DropVoiceWarning(logging.Filter):
+    """discord.py warns that voice libraries are missing; Newsdesk never uses voice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+_VOICE_FILTER = _DropVoiceWarning()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -60,3 +112,6 @@ def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
     # discord.py and aiohttp are chatty at INFO about things users need not see.
     logging.getLogger("discord.http").setLevel(max(logging.INFO, root.level))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    client_log = logging.getLogger("discord.client")
+    if _VOICE_FILTER not in client_log.filters:
+        client_log.addFilter(_VOICE_FILTER)

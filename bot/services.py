@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiosqlite
@@ -36,6 +37,7 @@ from .ingest.sources import (
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
+from .store import articles as article_store
 from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
 from .store import pages as page_store
@@ -72,10 +74,12 @@ class Newsdesk:
         settings: Settings,
         db: aiosqlite.Connection,
         *,
+        database: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.db = db
+        self.database = database  # the file behind ``db`` (None: in memory)
         self.clock = clock  # the one clock of every service (tests pass a fixed one)
         self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
         self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
@@ -86,10 +90,14 @@ class Newsdesk:
         settings: Settings,
         *,
         database: str | Path | None = None,
+        create: bool = True,
         clock: Callable[[], datetime] = utcnow,
     ) -> Newsdesk:
-        db = await open_db(database if database is not None else settings.database)
-        return cls(settings, db, clock=clock)
+        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`)."""
+        path = database if database is not None else settings.database
+        db = await open_db(path, create=create)
+        file = None if str(path) == ":memory:" else Path(path)
+        return cls(settings, db, database=file, clock=clock)
 
     async def close(self) -> None:
         await self.db.close()
@@ -129,16 +137,22 @@ class Newsdesk:
         return await self.ingestor.ingest_entries(entries, feed_id=feed_id, guild_id=guild_id)
 
     async def ingest_sources(
-        self, specs: Iterable[str], *, progress: Progress | None = None
+        self,
+        specs: Iterable[str],
+        *,
+        progress: Progress | None = None,
+        outcome: SourceOutcome | None = None,
     ) -> SourceOutcome:
         """Ingest files, folders and URLs (feeds or pages).
 
         What is not an article is skipped with a reason (``outcome.skipped``);
         the database in use and its -wal/-shm/-journal files are never read.
         The feeds of an OPML file named directly are subscribed to (each URL
-        once); OPML files met inside a folder are only reported.
+        once); OPML files met inside a folder are only reported. Pass
+        ``outcome`` to watch the counts grow: each batch is added to it once
+        committed (the CLI reports them if interrupted).
         """
-        outcome = SourceOutcome()
+        outcome = outcome if outcome is not None else SourceOutcome()
         specs = list(specs)
         urls = [s for s in specs if is_url(s)]
         paths = [Path(s) for s in specs if not is_url(s)]
@@ -266,7 +280,10 @@ class Newsdesk:
         span.extend(report.stored_times)
         return IngestCounts(report.new, report.updated, report.duplicates)
 
-    async def poll_once(self) -> PollReport:
+    async def due_feed_count(self) -> int:
+        return len(await feed_store.due_feeds(self.db, self.clock()))
+
+    async def poll_once(self, *, progress: PollProgress | None = None) -> PollReport:
         """Fetch every due feed once (honouring back-off and conditional GET).
 
         Feeds arrive one outlet at a time, so when anything new came in, the
@@ -275,17 +292,26 @@ class Newsdesk:
         clustering window of the articles this cycle stored, by their own
         publication times, not the wall clock (an archive feed of last
         spring's news is regrouped like today's).
+
+        ``progress(feeds_done, articles_stored)`` is called as each feed's
+        fetch ends and as each feed's articles are committed.
         """
         span: list[datetime] = []  # publication times of what this cycle stored
+        ingest: Any = functools.partial(self._ingest_feed, span=span)
+        if progress is not None:
+            ingest = _counting_ingest(ingest, progress)
         async with self.fetcher() as fetcher:
+            pages = self.fulltext(fetcher)  # page fetches are not feed fetches: not counted
+            if progress is not None:
+                fetcher = _CountingFetcher(fetcher, progress)  # type: ignore[assignment]
             report = await poll_due_feeds(
                 self.db,
                 fetcher,
-                functools.partial(self._ingest_feed, span=span),
+                ingest,
                 now_fn=self.clock,
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
-                fulltext=self.fulltext(fetcher),
+                fulltext=pages,
             )
         if report.pages_fetched or report.pages_failed:
             async with transaction(self.db):
@@ -342,8 +368,11 @@ class Newsdesk:
     async def story(self, story_id: int, *, guild_id: int | None = None):
         return await story_store.get_story(self.db, story_id, guild_id=guild_id)
 
-    async def rebuild_stories(self, *, since: datetime | None = None):
-        return await self.clusterer.rebuild(self.db, since=since)
+    async def rebuild_stories(
+        self, *, since: datetime | None = None, progress: Callable[[int], None] | None = None
+    ):
+        """Regroup stories; ``progress(articles)`` after each committed batch."""
+        return await self.clusterer.rebuild(self.db, since=since, progress=progress)
 
     # -- digest ---------------------------------------------------------
 
@@ -355,6 +384,49 @@ class Newsdesk:
         )
 
     async def newest_article_time(self) -> datetime | None:
-        async with self.db.execute("SELECT MAX(published_at) FROM articles") as cur:
-            row = await cur.fetchone()
-        return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+        return await article_store.newest_published(self.db)
+
+    # -- the archive ----------------------------------------------------
+
+    async def article_count(self, *, since: datetime | None = None) -> int:
+        """Articles stored (published at or after ``since``, when given)."""
+        return await article_store.count_articles(self.db, since=since)
+
+    async def source_names(self) -> list[str]:
+        """Every outlet name in the archive (for "did you mean")."""
+        return await article_store.source_names(self.db)
+
+    def export_records(self) -> Iterator[dict[str, Any]]:
+        """Every article as a JSON Lines record; synchronous, for a worker thread."""
+        if self.database is None:
+            raise ValueError("an in-memory store cannot be exported")
+        return article_store.iter_export(self.database)
+
+
+PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments
+
+
+def _counting_ingest(ingest: Any, progress: PollProgress) -> Any:
+    async def counted(feed_id: int, guild_id: int, parsed: ParsedFeed) -> IngestCounts:
+        counts = await ingest(feed_id, guild_id, parsed)
+        progress(0, counts.new + counts.updated)  # committed by now
+        return counts
+
+    return counted
+
+
+class _CountingFetcher:
+    """A :class:`Fetcher` that reports each finished fetch (success or not)."""
+
+    def __init__(self, fetcher: Fetcher, progress: PollProgress) -> None:
+        self._fetcher = fetcher
+        self._progress = progress
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._fetcher.fetch(*args, **kwargs)
+        finally:
+            self._progress(1, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fetcher, name)

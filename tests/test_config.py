@@ -100,17 +100,19 @@ def test_cli_exits_2_on_bad_config_before_doing_anything(monkeypatch, tmp_path, 
 
 
 def test_run_without_token_exits_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)  # no .env here
     db = tmp_path / "never.db"
-    assert main(["--env-file", str(tmp_path / "none.env"), "--db", str(db), "run"]) == 2
+    assert main(["--db", str(db), "run"]) == 2
     assert "DISCORD_TOKEN" in capsys.readouterr().err
     assert not db.exists()
 
 
-def test_config_check_masks_the_token(monkeypatch, capsys):
+def test_config_check_masks_the_token(monkeypatch, capsys, tmp_path):
     token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789"
     monkeypatch.setenv("DISCORD_TOKEN", token)
     monkeypatch.setenv("NEWSDESK_DIGEST_CHANNELS", CH1)
-    assert main(["--env-file", "/nonexistent/.env", "config", "check"]) == 0
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert main(["config", "check"]) == 0
     out = capsys.readouterr().out
     assert token not in out and "********" in out
     assert CH1 in out

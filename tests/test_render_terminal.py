@@ -116,7 +116,7 @@ def test_print_search_page_duck_typed():
     assert "Search: storm" in text
     assert "Storm [red]hits[/red]" in text
     assert "AP · 2024-06-01 12:00 UTC" in text
-    assert "a snip" in text and "https://h.example/1" in text and "1 result" in text
+    assert "a snip" in text and "https://h.example/1" in text and "showing 1-1 of 1" in text
     console = Console(record=True, width=100, color_system=None)
     print_search_page(type("P", (), {"hits": []})(), console)
     assert "No results." in console.export_text()

@@ -193,7 +193,7 @@ async def ingest_document(
     if kind in {"feed", "json_feed"}:
         parsed = parse_feed(data, url=url, content_type=content_type)
         if parsed.warning:
-            log.info("%s: feed parsed with a warning: %s", where, parsed.warning)
+            log.debug("%s: feed parsed with a warning: %s", where, parsed.warning)
         fallback = parsed.title or _host(parsed.link) or _host(url)
         if pages is not None:
             filled = await pages.fill(parsed.entries, where=where)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich._wrap import divide_line  # rich's word splitter, without its cropping
 from rich.console import Console
 from rich.rule import Rule
 from rich.style import Style
@@ -41,30 +42,54 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def item_text(item: DigestItem, tz: ZoneInfo, number: int | None = None) -> Text:
-    """One story: headline, outlets line, summary and links."""
-    text = Text()
-    if number is not None:
-        text.append(f"{number}. ", style="bold")
-    text.append(item.headline or "(untitled)", style=_link_style(item.lead_url, bold=True))
+def print_wrapped(
+    console: Console, text: Text, *, first: str = "", rest: str | None = None
+) -> None:
+    """Print ``text`` wrapped at spaces to the console width, with an indent.
+
+    ``first`` starts the first line, ``rest`` (default: as many spaces as
+    ``first``) every wrapped line, so wrapped lines keep their indent. A
+    word wider than the line (a URL, a path) is never broken: it gets a line
+    of its own and may run past the edge, so it can still be copied whole.
+    """
+    rest = " " * len(first) if rest is None else rest
+    width = max(20, console.width - max(len(first), len(rest)))
+    index = 0
+    for paragraph in text.split(allow_blank=True):
+        for line in paragraph.divide(divide_line(str(paragraph), width, fold=False)):
+            out = Text(first if index == 0 else rest)
+            out.append_text(line)
+            out.rstrip()
+            console.print(out, soft_wrap=True)
+            index += 1
+
+
+def print_item(console: Console, item: DigestItem, tz: ZoneInfo, number: int | None = None) -> None:
+    """One story: headline, outlets line, summary, the lead link and the other links."""
+    head = Text()
+    head.append(item.headline or "(untitled)", style=_link_style(item.lead_url, bold=True))
     if item.developing:
-        text.append("  developing", style="yellow")
-    text.append("\n   ")
+        head.append("  developing", style="yellow")
+    prefix = f"{number}. " if number is not None else ""
+    print_wrapped(console, head, first=prefix, rest=" " * max(3, len(prefix)))
     meta = [item.lead_source] if item.lead_source else []
     meta.append(_local(item.published_at, tz) if item.dated else UNDATED)
     if item.other_sources:
         meta.append(f"also covered by {_plural(item.other_sources, 'source')}")
-    text.append(" · ".join(meta), style="dim")
+    print_wrapped(console, Text(" · ".join(meta), style="dim"), first="   ")
     if item.summary:
-        text.append("\n   ")
-        text.append(item.summary)
-    for source, url in item.links:
-        text.append("\n   - ")
-        text.append(source, style="cyan")
-        text.append(f" {url}", style=_link_style(url, dim=True))
+        print_wrapped(console, Text(item.summary), first="   ")
+    links = list(item.links)
+    if item.lead_url and all(url != item.lead_url for _source, url in links):
+        links.insert(0, (item.lead_source or "link", item.lead_url))
+    for source, url in links:
+        line = Text()
+        line.append(source, style="cyan")
+        line.append(" ")
+        line.append(url, style=_link_style(url, dim=True))
+        print_wrapped(console, line, first="   - ", rest="     ")
     if item.more_links:
-        text.append(f"\n   +{item.more_links} more", style="dim")
-    return text
+        console.print(Text(f"   +{item.more_links} more", style="dim"))
 
 
 def print_digest(digest: Digest, console: Console, *, title_prefix: str = "Daily briefing") -> None:
@@ -87,25 +112,32 @@ def print_digest(digest: Digest, console: Console, *, title_prefix: str = "Daily
         for item in items:
             number += 1
             console.print()
-            console.print(item_text(item, tz, number))
+            print_item(console, item, tz, number)
     console.print()
     console.print(Text(f"{_plural(len(digest.items), 'story')}", style="dim"))
 
 
 def print_search_page(page: Any, console: Console) -> None:
-    """Print a search page (duck-typed: ``hits`` with title, url, source, published_at, snippet)."""
+    """Print a search page (duck-typed: ``hits`` with title, url, source, published_at, snippet).
+
+    The header shows the query as typed; the footer which results these are
+    and how to get the next ones.
+    """
     hits = list(getattr(page, "hits", []) or [])
     query = getattr(page, "query", None)
-    console.print(Rule(Text(f"Search: {query}" if query else "Search results", style="bold")))
+    typed = getattr(query, "text", query)
+    console.print(Rule(Text(f"Search: {typed}" if typed else "Search results", style="bold")))
+    for note in getattr(page, "notes", None) or []:
+        print_wrapped(console, Text(str(note), style="dim"))
     if not hits:
         console.print("No results.")
         return
     for hit in hits:
-        text = Text()
         url = getattr(hit, "url", None)
-        text.append(
+        title = Text(
             str(getattr(hit, "title", "") or "(untitled)"), style=_link_style(url, bold=True)
         )
+        print_wrapped(console, title, rest="   ")
         meta = [str(getattr(hit, "source", "") or "")]
         published = getattr(hit, "published_at", None)
         if isinstance(published, int | float):
@@ -114,13 +146,24 @@ def print_search_page(page: Any, console: Console) -> None:
             meta.append(UNDATED)
         elif isinstance(published, dt.datetime):
             meta.append(published.strftime("%Y-%m-%d %H:%M UTC"))
-        text.append("\n   " + " · ".join(m for m in meta if m), style="dim")
+        print_wrapped(console, Text(" · ".join(m for m in meta if m), style="dim"), first="   ")
         snippet = getattr(hit, "snippet", None)
         if snippet:
-            text.append("\n   " + str(snippet))
+            print_wrapped(console, Text(str(snippet)), first="   ")
         if url:
-            text.append(f"\n   {url}", style="dim")
-        console.print(text)
+            print_wrapped(console, Text(str(url), style=_link_style(url, dim=True)), first="   ")
+    console.print(Text(search_footer(page, len(hits)), style="dim"))
+
+
+def search_footer(page: Any, shown: int) -> str:
+    """``showing 1-10 of 29 (--offset 10 for more)``."""
     total = getattr(page, "total", None)
-    if isinstance(total, int):
-        console.print(Text(_plural(total, "result"), style="dim"))
+    if not isinstance(total, int):
+        return _plural(shown, "result")
+    offset = getattr(page, "offset", 0) or 0
+    label = getattr(page, "total_label", None) or str(total)
+    text = f"showing {offset + 1}-{offset + shown} of {label}"
+    more = getattr(page, "has_more", offset + shown < total)
+    if more:
+        text += f" (--offset {offset + shown} for more)"
+    return text

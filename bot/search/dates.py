@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-__all__ = ["DateParseError", "parse_date_range", "parse_day"]
+__all__ = ["DateParseError", "parse_date_range", "parse_day", "parse_days"]
 
 _MAX_N = 3660  # "last N days" bound: ten years
 _SHOWN = 40  # characters of bad input quoted back in an error
@@ -208,6 +208,12 @@ def parse_date_range(text: str, *, tz: tzinfo, now: datetime) -> tuple[datetime,
     """
     first, end = _local_range(text, _today(tz, now))
     return _days(first, end, tz)
+
+
+def parse_days(text: str, *, tz: tzinfo, now: datetime) -> tuple[date, date]:
+    """Read ``text`` as local calendar days: ``(first day, last day)``, both included."""
+    first, end = _local_range(text, _today(tz, now))
+    return first, end - timedelta(days=1)
 
 
 def parse_day(text: str, *, tz: tzinfo, now: datetime) -> date:

@@ -1,9 +1,18 @@
 """The SQLite store (aiosqlite): schema, migrations and one module per table group."""
 
-from .db import SCHEMA_VERSION, StoreError, database_files, open_db, transaction, write_lock
+from .db import (
+    SCHEMA_VERSION,
+    NoDatabaseError,
+    StoreError,
+    database_files,
+    open_db,
+    transaction,
+    write_lock,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
+    "NoDatabaseError",
     "StoreError",
     "database_files",
     "open_db",

@@ -22,6 +22,14 @@ class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file, ...)."""
 
 
+class NoDatabaseError(StoreError):
+    """``open_db(..., create=False)`` found no database file at the path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
+
+
 async def _apply_migrations(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cur:
         (version,) = await cur.fetchone()
@@ -32,7 +40,7 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
         )
     for number in range(version + 1, SCHEMA_VERSION + 1):
         script = MIGRATIONS[number - 1]
-        log.info("applying database migration %d", number)
+        log.debug("applying database migration %d", number)
         # executescript() commits first; wrap the script so it is all-or-nothing.
         await db.executescript(
             f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
@@ -40,14 +48,39 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
     return SCHEMA_VERSION
 
 
-async def open_db(path: str | Path) -> aiosqlite.Connection:
+def _connect_target(path: str | Path, *, create: bool) -> str:
+    """What to hand ``sqlite3.connect``: the path, or a ``mode=rw`` URI that never creates."""
+    if str(path) == ":memory:":
+        return ":memory:"
+    if Path(path).is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
+    if create:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return str(path)
+    if not Path(path).is_file():
+        raise NoDatabaseError(Path(path))
+    return f"{Path(path).absolute().as_uri()}?mode=rw"
+
+
+async def open_db(path: str | Path, *, create: bool = True) -> aiosqlite.Connection:
     """Open (creating if needed) and migrate the database at ``path``.
 
-    ``":memory:"`` gives a private in-memory database (tests).
+    ``":memory:"`` gives a private in-memory database (tests). With
+    ``create=False`` a missing file raises :class:`NoDatabaseError` and
+    nothing is created (commands that only read must not leave an empty
+    database behind a mistyped path).
     """
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(str(path), isolation_level=None)
+    target = _connect_target(path, create=create)
+    connecting = aiosqlite.connect(target, isolation_level=None, uri=target != str(path))
+    try:
+        db = await connecting
+    except BaseException:
+        # aiosqlite stops its worker thread after a failed connect but reports
+        # that to this loop later; let it finish before anyone closes the loop.
+        thread = getattr(connecting, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 5)
+        raise
     try:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode = WAL")

@@ -17,7 +17,7 @@ import asyncio
 import heapq
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -537,7 +537,11 @@ class StoryClusterer:
         return len(moved)
 
     async def rebuild(
-        self, db: aiosqlite.Connection, *, since: datetime | None = None
+        self,
+        db: aiosqlite.Connection,
+        *,
+        since: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> RebuildReport:
         """Recompute stories for articles published since ``since`` (all when None).
 
@@ -577,6 +581,8 @@ class StoryClusterer:
             async with transaction(db):
                 await self.assign_batch(db, batch)
             done += len(batch)
+            if progress is not None:  # articles regrouped and committed
+                progress(len(batch))
             cursor = after
         async with transaction(db):
             await db.execute(

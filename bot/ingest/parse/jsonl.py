@@ -54,6 +54,7 @@ def _entry(record: Any) -> Entry:
         author=_str(record.get("author")),
         categories=[category] if category else [],
         published_at=parse_date(record.get("published_at")),
+        updated_at=parse_date(record.get("updated_at")),  # as `newsdesk export` writes it
         content=text or html,
         content_is_html=not text and html is not None,
         source=_str(record.get("source")),
