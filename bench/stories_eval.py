@@ -298,6 +298,7 @@ def _child_env() -> dict[str, str]:
 
 async def run_cli(args: Sequence[str], *, cwd: Path, limit_s: float = 600) -> tuple[int, str]:
     """``python -m bot ARGS`` (the ``newsdesk`` command) in ``cwd``; (exit code, output)."""
+    (cwd / "absent.env").write_text("", encoding="utf-8")  # no settings but the harness's
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -739,6 +739,22 @@ def _search_json(text: str, page: Any, args: argparse.Namespace) -> dict[str, An
     }
 
 
+def export_line(record: dict[str, Any]) -> str:
+    """One exported article as the JSON line ``newsdesk export`` writes."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def export_jsonl(database: Path, out: Any) -> int:
+    """Write the store at ``database`` to ``out`` exactly as ``newsdesk export`` does."""
+    from .services import export_records
+
+    count = 0
+    for record in export_records(database):
+        out.write(export_line(record))
+        count += 1
+    return count
+
+
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     output = Path(args.output) if args.output else None
     if output is not None:
@@ -760,7 +776,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             for record in rows:
                 if stop.is_set():
                     break
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(export_line(record))
                 count += 1
                 if count % 1000 == 0:
                     bar.advance(1000)

@@ -400,7 +400,12 @@ class Newsdesk:
         """Every article as a JSON Lines record; synchronous, for a worker thread."""
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
-        return article_store.iter_export(self.database)
+        return export_records(self.database)
+
+
+def export_records(database: Path) -> Iterator[dict[str, Any]]:
+    """Every article of the store at ``database`` as a JSON Lines record (read-only, synchronous)."""
+    return article_store.iter_export(database)
 
 
 PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments

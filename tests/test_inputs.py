@@ -474,6 +474,7 @@ def test_cli_summary_names_skipped_files_and_opml(tmp_path: Path, capsys, monkey
     (folder / "passwd").write_text(PASSWD, encoding="utf-8")
     (folder / "subs.opml").write_bytes((SAMPLE_DIR / "feeds.opml").read_bytes())
     (folder / "story.txt").write_text(HEADLINE_AND_SENTENCE, encoding="utf-8")
+    (tmp_path / "none.env").write_text("", encoding="utf-8")  # an empty settings file
     assert main(["--env-file", "none.env", "--db", "x.db", "ingest", str(folder)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "1 new" in out and "0 failed" in out and "2 skipped" in out
