@@ -388,9 +388,9 @@ class StoryClusterer:
 
         Articles arriving one at a time (a poll brings each outlet separately)
         are grouped in arrival order, and an early wrong merge cannot be undone
-        by later arrivals. This pass takes every story whose first article was
-        published since ``since`` (and not after ``until``, when given) and
-        regroups their articles together, as a
+        by later arrivals. This pass takes every story running between ``since``
+        and ``until`` (its last article published at or after ``since``, its
+        first not after ``until``) and regroups their articles together, as a
         batch import would. Each new group keeps the id of the old story it
         shares most articles with, so links and digest history stay valid; a
         story that disappears hands its digest history to the group holding
@@ -401,7 +401,7 @@ class StoryClusterer:
                 "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
                 " a.story_id, a.category, a.dated, a.fetched_at FROM articles AS a"
                 " JOIN stories AS s"
-                " ON s.id = a.story_id WHERE s.first_published_at BETWEEN ? AND ?"
+                " ON s.id = a.story_id WHERE s.last_published_at >= ? AND s.first_published_at <= ?"
                 " ORDER BY a.published_at, a.id",
                 (_ts(since), 2**62 if until is None else _ts(until)),
             )
