@@ -1,9 +1,5 @@
 import sys
 
-try:
-    from .cli import main
-except KeyboardInterrupt:  # Ctrl-C while starting up
-    sys.stderr.write("interrupted\n")
-    sys.exit(130)
+from .launch import main
 
 sys.exit(main())

@@ -661,3 +661,22 @@ def test_long_work_shows_progress_on_a_terminal(terminal, store, monkeypatch, fe
     assert "polling" in shown and "1/1 feeds" in shown
     out = capsys.readouterr()
     assert "\r" not in out.out + out.err  # nothing of it on stdout or the real stderr
+
+
+def test_ctrl_c_while_the_command_loads_exits_quietly(monkeypatch, capsys):
+    import sys
+    import types
+    from importlib.metadata import entry_points
+
+    from bot import launch
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "newsdesk"]
+    assert script.value == "bot.launch:main"  # the light entry point, not bot.cli
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt  # as if Ctrl-C came while bot.cli was importing
+
+    monkeypatch.setitem(sys.modules, "bot.cli", Loading("bot.cli"))
+    assert launch.main() == 130
+    assert capsys.readouterr().err == "interrupted\n"
