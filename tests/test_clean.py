@@ -15,6 +15,9 @@ from tests.conftest import shared_path
 FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 BOILERPLATE_LINES = [
+    "By Staff Reporter ·",
+    "By JANE DOE, Reuters",
+    "By Jane Doe and John Roe |",
     "Latest News, Local News, International News, US Politics, Economy",
     "Home | World | Business | Sport | Culture",
     "News • Sport • Weather • iPlayer",
@@ -81,6 +84,9 @@ BOILERPLATE_LINES = [
 ]
 
 LEGIT_SENTENCES = [
+    "By Tuesday the flood had receded and residents returned home.",
+    "By Tuesday, more than 4,000 people had left",
+    "By noon.",
     "Shareholders approved the merger on Monday after a long debate.",
     "The company will share its quarterly results with investors next week.",
     "Readers who subscribe to the print edition will see no change, the editor said.",

@@ -543,3 +543,34 @@ def test_extraction_benchmark_runs_on_a_small_page_set(tmp_path: Path, capsys) -
     for mode in ("files", "jsonl"):
         assert results[mode]["pages"] == 2
         assert results[mode]["mean_f1"] > 0.9
+
+
+def test_a_short_page_run_together_by_the_extractor_is_cleaned_block_by_block():
+    """trafilatura falls back to one paragraph for a short article (headline, byline,
+    teasers, text, share line run together); cleaning must still see each block."""
+    from datetime import UTC, datetime
+
+    from bench.newsfeeds import NewsItem, render_page
+    from bot.clean import to_article
+    from bot.ingest.parse import parse_page
+
+    when = datetime(2026, 3, 5, 15, 12, tzinfo=UTC)
+    item = NewsItem(
+        key=1,
+        outlet="o",
+        title="Lindsay Lohan checks into rehab at Betty Ford Center",
+        text="Early Friday morning the 26-year-old actress checked into the Betty Ford Center "
+        "in Rancho Mirage, Calif.\nHer publicist confirmed the stay on Friday.",
+        published=when,
+        reveal_at=when,
+        path="/a/x",
+        url="http://127.0.0.2/a/x",
+        teasers=["Tara Reid enters Promises Treatment Centre", "Pop star cancels tour dates"],
+    )
+    entry = parse_page(render_page(item, "Outlet Forty", "http://127.0.0.2"), url=item.url)
+    article = to_article(entry, fetched_at=when)
+    assert article is not None
+    assert "Betty Ford Center in Rancho Mirage" in article.body
+    assert "Her publicist confirmed the stay on Friday." in article.body
+    for clutter in ("Read more", "Tara Reid", "Pop star", "Share this article", "Staff Reporter"):
+        assert clutter not in article.body, article.body

@@ -102,6 +102,25 @@ def is_boilerplate(paragraph: str) -> bool:
         or GLUED_TRAILER.match(paragraph)
         or _is_nav_bar(paragraph)
         or _is_social_bar(paragraph)
+        or _is_byline(paragraph)
+    )
+
+
+_BYLINE_JOINERS = frozenset({"and", "&", "de", "del", "der", "da", "di", "la", "le", "van", "von"})
+
+
+def _is_byline(paragraph: str) -> bool:
+    """A byline on its own line: "By Staff Reporter ·", "By JANE DOE, Reuters".
+
+    "By" and then at most eight names (capitalised words and the joiners of
+    names), with no sentence ending: "By Tuesday the river had fallen." is text.
+    """
+    text = paragraph.strip().rstrip("·|•,–—- ").strip()
+    if not text.startswith(("By ", "BY ")) or text[-1] in ".!?;:":
+        return False
+    words = text[3:].replace(",", " ").split()
+    return 0 < len(words) <= 8 and all(
+        w[0].isupper() or w.lower() in _BYLINE_JOINERS for w in words
     )
 
 

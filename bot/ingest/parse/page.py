@@ -269,7 +269,8 @@ def _extract(html: bytes | str, url: str | None) -> Any:
         )
         body = getattr(document, "body", None)
         if document is not None and body is not None:
-            document.text = "\n".join(_restore_repeats(_paragraphs(body), tree))
+            paragraphs = _split_run_together(_paragraphs(body), tree)
+            document.text = "\n".join(_restore_repeats(paragraphs, tree))
         return document
     except Exception as exc:  # trafilatura/lxml/htmldate can fail on odd pages
         raise ParseError(f"could not read the page: {type(exc).__name__}: {exc}"[:300]) from exc
@@ -339,6 +340,46 @@ def _paragraphs(body: Any) -> list[str]:
 
     visit(body)
     return out
+
+
+def _split_run_together(paragraphs: list[str], tree: Any) -> list[str]:
+    """Split a paragraph that is a whole source element's blocks run together.
+
+    On a short article trafilatura can fall back to taking the article
+    element's text as one paragraph: headline, byline, "Read more:" teasers,
+    the text and the share line in one run, where cleaning cannot tell them
+    apart. Such a paragraph is split again along the blocks of the innermost
+    source element whose text it is, so each is cleaned (or dropped) alone.
+    """
+    if len(paragraphs) != 1:
+        return paragraphs
+    flat = "".join(paragraphs[0].split())
+    source = None
+    for element in tree.iter(*_SOURCE_BLOCKS):  # outer first: the last match is innermost
+        if "".join(element.text_content().split()) == flat:
+            source = element
+    if source is None:
+        return paragraphs
+    parts: list[str] = []
+
+    def add(text: str | None) -> None:
+        if text and text.strip():
+            parts.append(" ".join(text.split()))
+
+    def walk(element: Any) -> None:
+        if not any(isinstance(c.tag, str) and c.tag in _SOURCE_BLOCKS for c in element):
+            add(element.text_content())
+            return
+        add(element.text)
+        for child in element:
+            if isinstance(child.tag, str) and child.tag in _SOURCE_BLOCKS:
+                walk(child)
+            elif isinstance(child.tag, str):
+                add(child.text_content())
+            add(child.tail)
+
+    walk(source)
+    return parts if len(parts) > 1 else paragraphs
 
 
 _SOURCE_BLOCKS = frozenset(
