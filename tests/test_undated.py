@@ -75,11 +75,39 @@ def test_the_seeds_form_one_story_with_no_date_invented(commands, capsys):
     assert item["published_at"].startswith("2023-09-17T08:32:58")  # the story's time
 
 
-def _article(title: str, text: str, *, source: str, url: str, when: datetime | None) -> str:
+def _article(title: str, text: str, *, source: str, url: str, when: datetime | None) -> dict:
     record = {"title": title, "text": text, "source": source, "url": url}
     if when is not None:
         record["published_at"] = when.isoformat()
-    return json.dumps(record)
+    return record
+
+
+def ingest_lines(path: Path, *records: dict) -> None:
+    """Write ``records`` as a JSON Lines file and ingest it with the CLI."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert main(["--db", "x.db", "ingest", str(path)]) == 0
+
+
+def flood(when: datetime | None, **kw) -> dict:
+    """The Koblenz flood as the Rhein Zeitung reported it (dated) ..."""
+    return _article(
+        "Rhine floods Koblenz old town, 4,000 evacuated",
+        FLOOD,
+        source=kw.get("source", "Rhein Zeitung"),
+        url=kw.get("url", "https://rz.example/flood"),
+        when=when,
+    )
+
+
+def rescue() -> dict:
+    """... and the same event told by another outlet that gives no date."""
+    return _article(
+        "Rescue boats reach families stranded by Rhine flood in Koblenz",
+        FLOOD_UNDATED,
+        source="Valley Courier",
+        url="https://vc.example/rescue",
+        when=None,
+    )
 
 
 FLOOD = (
@@ -104,59 +132,28 @@ def test_undated_article_joins_a_dated_story_days_away_and_an_unrelated_one_does
     tmp_path, capsys, monkeypatch
 ):
     days_ago = datetime.now(UTC) - timedelta(days=9)
-    archive = tmp_path / "dated.jsonl"
-    archive.write_text(
-        "\n".join(
-            [
-                _article(
-                    "Rhine floods Koblenz old town, 4,000 evacuated",
-                    FLOOD,
-                    source="Rhein Zeitung",
-                    url="https://rz.example/flood",
-                    when=days_ago,
-                ),
-                _article(
-                    "Koblenz evacuates 4,000 as Rhine breaches embankment",
-                    FLOOD.replace("Tuesday", "Tuesday morning"),
-                    source="Mosel Post",
-                    url="https://mp.example/koblenz",
-                    when=days_ago + timedelta(hours=2),
-                ),
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+    second = flood(
+        days_ago + timedelta(hours=2), source="Mosel Post", url="https://mp.example/koblenz"
     )
-    assert main(["--db", "x.db", "ingest", str(archive)]) == 0
-    late = tmp_path / "late.jsonl"
-    late.write_text(
-        _article(
-            "Rescue boats reach families stranded by Rhine flood in Koblenz",
-            FLOOD_UNDATED,
-            source="Valley Courier",
-            url="https://vc.example/rescue",
-            when=None,
-        )
-        + "\n"
-        + _article(
-            "Chess title match adjourned in Reykjavik",
-            CHESS,
-            source="Board Weekly",
-            url="https://bw.example/chess",
-            when=None,
-        )
-        + "\n",
-        encoding="utf-8",
+    second["title"] = "Koblenz evacuates 4,000 as Rhine breaches embankment"
+    second["text"] = FLOOD.replace("Tuesday", "Tuesday morning")
+    ingest_lines(tmp_path / "dated.jsonl", flood(days_ago), second)
+    chess = _article(
+        "Chess title match adjourned in Reykjavik",
+        CHESS,
+        source="Board Weekly",
+        url="https://bw.example/chess",
+        when=None,
     )
-    assert main(["--db", "x.db", "ingest", str(late)]) == 0
+    ingest_lines(tmp_path / "late.jsonl", rescue(), chess)
     records = {r["url"]: r for r in export(capsys)}
-    flood = {
+    story = {
         records[u]["story_id"] for u in ("https://rz.example/flood", "https://mp.example/koblenz")
     }
-    assert len(flood) == 1
-    assert records["https://vc.example/rescue"]["story_id"] in flood
+    assert len(story) == 1
+    assert records["https://vc.example/rescue"]["story_id"] in story
     assert records["https://vc.example/rescue"]["published_at"] is None
-    assert records["https://bw.example/chess"]["story_id"] not in flood
+    assert records["https://bw.example/chess"]["story_id"] not in story
     assert records["https://bw.example/chess"]["published_at"] is None
 
     # The undated report took the story's time: it does not pull a nine-day-old
@@ -172,32 +169,8 @@ def test_undated_article_joins_a_dated_story_days_away_and_an_unrelated_one_does
 
 
 def test_a_dated_report_finds_an_undated_story_weeks_later(tmp_path, capsys):
-    undated = tmp_path / "undated.jsonl"
-    undated.write_text(
-        _article(
-            "Rescue boats reach families stranded by Rhine flood in Koblenz",
-            FLOOD_UNDATED,
-            source="Valley Courier",
-            url="https://vc.example/rescue",
-            when=None,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    assert main(["--db", "x.db", "ingest", str(undated)]) == 0
-    dated = tmp_path / "dated.jsonl"
-    dated.write_text(
-        _article(
-            "Rhine floods Koblenz old town, 4,000 evacuated",
-            FLOOD,
-            source="Rhein Zeitung",
-            url="https://rz.example/flood",
-            when=datetime(2021, 7, 14, 9, 0, tzinfo=UTC),
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    assert main(["--db", "x.db", "ingest", str(dated)]) == 0
+    ingest_lines(tmp_path / "undated.jsonl", rescue())
+    ingest_lines(tmp_path / "dated.jsonl", flood(datetime(2021, 7, 14, 9, 0, tzinfo=UTC)))
     records = {r["url"]: r for r in export(capsys)}
     assert (
         records["https://vc.example/rescue"]["story_id"]
