@@ -226,7 +226,15 @@ class StoryClusterer:
             category = next((a.category for _, a in members if a.category), None)
             count = (story.article_count if story else 0) + len(members)
             headline = (story.headline if story else None) or members[0][1].title
-            values = (first, last, count, len(sources), headline, category, dated)
+            values: index.StoryValues = (
+                first,
+                last,
+                count,
+                len(sources),
+                headline,
+                category,
+                dated,
+            )
             if story is None:
                 fresh.append((cluster, sources, values))
             else:
@@ -397,13 +405,15 @@ class StoryClusterer:
         most of its articles. Runs in its own transaction.
         """
         async with transaction(db):
-            rows = await db.execute_fetchall(
-                "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
-                " a.story_id, a.category, a.dated, a.fetched_at FROM articles AS a"
-                " JOIN stories AS s"
-                " ON s.id = a.story_id WHERE s.last_published_at >= ? AND s.first_published_at <= ?"
-                " ORDER BY a.published_at, a.id",
-                (_ts(since), 2**62 if until is None else _ts(until)),
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT a.id, a.title, a.body, a.summary, a.source, a.published_at,"
+                    " a.story_id, a.category, a.dated, a.fetched_at FROM articles AS a"
+                    " JOIN stories AS s"
+                    " ON s.id = a.story_id WHERE s.last_published_at >= ? AND s.first_published_at <= ?"
+                    " ORDER BY a.published_at, a.id",
+                    (_ts(since), 2**62 if until is None else _ts(until)),
+                )
             )
             if len(rows) > CONSOLIDATE_MAX:
                 log.warning(
@@ -601,8 +611,8 @@ class StoryClusterer:
 
 async def _count(db: aiosqlite.Connection, sql: str) -> int:
     async with db.execute(sql) as cur:
-        (value,) = await cur.fetchone()
-    return int(value)
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _article_batch(
@@ -619,7 +629,7 @@ async def _article_batch(
         " WHERE (published_at, id) > (?, ?) ORDER BY published_at, id LIMIT ?",
         (*after, size),
     ) as cur:
-        rows = await cur.fetchall()
+        rows = list(await cur.fetchall())
     out = []
     for r in rows:
         article = Article(
