@@ -476,10 +476,13 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     try:
         if args.feeds_command == "remove":
-            if not await nd.remove_feed(args.feed_id):
-                raise CliError(f"no shared feed #{args.feed_id}; see `newsdesk feeds list`")
-            console.print(f"removed feed #{args.feed_id}")
+            feed = await nd.find_feed(args.feed, guild_id=0)
+            if feed is None or not await nd.remove_feed(feed.id):
+                raise CliError(f"no shared feed {args.feed}; see `newsdesk feeds list`")
+            console.print(f"removed feed #{feed.id} {feed.url}", soft_wrap=True)
             return EXIT_OK
+        if args.feeds_command in ("pause", "resume"):
+            return await _feeds_pause(nd, args.feed, args.feeds_command == "pause", console)
         feeds = await nd.list_feeds()
     finally:
         await nd.close()
@@ -492,6 +495,28 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
+    """``feeds pause|resume ID|URL``: any feed (the operator's are shared, servers' too)."""
+    feed = await nd.find_feed(ref, guild_id=None)
+    if feed is None:
+        raise CliError(f"no feed {ref}; see `newsdesk feeds list`")
+    if pause:
+        if feed.paused:
+            console.print(f"already paused: #{feed.id} {feed.url}", soft_wrap=True)
+            return EXIT_OK
+        await nd.pause_feed(feed.id)
+        console.print(f"paused feed #{feed.id} {feed.url}", soft_wrap=True)
+        return EXIT_OK
+    if not feed.paused:
+        console.print(f"not paused: #{feed.id} {feed.url}", soft_wrap=True)
+        return EXIT_OK
+    await nd.resume_feed(feed.id)
+    console.print(
+        f"resumed feed #{feed.id} {feed.url}: it is fetched at the next poll", soft_wrap=True
+    )
+    return EXIT_OK
+
+
 async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     from .ingest.netguard import UnsafeUrlError
     from .services import FeedError
@@ -501,6 +526,13 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for feed in await nd.list_feeds(guild_id=0):
             if feed.url == url and feed.guild_id == 0:
+                if feed.paused:  # adding it again means: read it again
+                    await nd.resume_feed(feed.id)
+                    _console().print(
+                        f"already subscribed, was paused, resumed: #{feed.id} {feed.url}",
+                        soft_wrap=True,
+                    )
+                    return EXIT_OK
                 _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
                 return EXIT_OK
         try:
@@ -1076,8 +1108,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch each article's page: auto (when the feed gives only a summary), always or "
         "never (default: NEWSDESK_FULLTEXT)",
     )
-    fr = fsub.add_parser("remove", help="unsubscribe", parents=[common])
-    fr.add_argument("feed_id", type=int)
+    fr = fsub.add_parser("remove", help="unsubscribe from a shared feed", parents=[common])
+    fr.add_argument("feed", metavar="ID|URL")
+    fp = fsub.add_parser("pause", help="stop polling a feed until resumed", parents=[common])
+    fp.add_argument("feed", metavar="ID|URL")
+    fu = fsub.add_parser(
+        "resume", help="poll a paused feed again (also one paused after failures)", parents=[common]
+    )
+    fu.add_argument("feed", metavar="ID|URL")
     fl = fsub.add_parser("list", help="feeds and their health", parents=[common])
     fl.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_feeds, json=False)

@@ -241,6 +241,7 @@ class Newsdesk:
             added_by=added_by,
             now=self.clock(),
             fulltext=fulltext,
+            resume=True,  # adding a paused feed again means: read it again
         )
         feed = await feed_store.get_feed(self.db, feed_id)
         assert feed is not None
@@ -248,6 +249,24 @@ class Newsdesk:
 
     async def remove_feed(self, feed_id: int, *, guild_id: int = 0) -> bool:
         return await feed_store.remove_feed(self.db, feed_id, guild_id=guild_id)
+
+    async def find_feed(self, ref: str, *, guild_id: int | None = 0) -> FeedHealth | None:
+        """The feed ``ref`` (an id, ``#id`` or URL) names, as :func:`feed_store.find_feed`."""
+        return await feed_store.find_feed(self.db, ref, guild_id=guild_id)
+
+    async def pause_feed(self, feed_id: int) -> FeedHealth | None:
+        """Stop polling feed ``feed_id``; its state after, None if there is no such feed."""
+        async with transaction(self.db):
+            if not await feed_store.pause_feed(self.db, feed_id):
+                return None
+        return await feed_store.get_feed(self.db, feed_id)
+
+    async def resume_feed(self, feed_id: int) -> FeedHealth | None:
+        """Poll a paused (or auto-paused) feed again, at once and with a clean record."""
+        async with transaction(self.db):
+            if not await feed_store.resume_feed(self.db, feed_id):
+                return None
+        return await feed_store.get_feed(self.db, feed_id)
 
     async def list_feeds(self, *, guild_id: int | None = None) -> list[FeedHealth]:
         return await feed_store.list_feeds(self.db, guild_id=guild_id)

@@ -94,12 +94,16 @@ async def add_feed(
     added_by: int | None = None,
     now: datetime,
     fulltext: str | None = None,
+    resume: bool = False,
 ) -> int:
     """Subscribe ``guild_id`` to ``url``; returns the feed id (existing one if any).
 
     A new feed is due at once. Re-adding keeps the existing row (and fills
     in the title if it had none); a ``fulltext`` mode given replaces the
-    feed's, None leaves it as it was (see :func:`set_fulltext`).
+    feed's, None leaves it as it was (see :func:`set_fulltext`). With
+    ``resume`` (someone added it by hand), a paused feed is resumed as by
+    :func:`resume_feed`; the feeds of the settings, synced at every start,
+    pass False so a feed the operator paused stays paused.
     """
     url = url.strip()
     if not url:
@@ -111,6 +115,12 @@ async def add_feed(
         " fulltext = COALESCE(excluded.fulltext, feeds.fulltext)",
         (url, guild_id, title, to_ts(now), added_by, fulltext),
     )
+    if resume:
+        await db.execute(
+            "UPDATE feeds SET paused = 0, consecutive_failures = 0, first_failure_at = NULL, "
+            "next_poll_at = 0 WHERE url = ? AND guild_id = ? AND paused = 1",
+            (url, guild_id),
+        )
     async with db.execute(
         "SELECT id FROM feeds WHERE url = ? AND guild_id = ?", (url, guild_id)
     ) as cur:
@@ -237,6 +247,37 @@ async def record_failure(
     ) as cur:
         row = await cur.fetchone()
     return 0 if row is None else int(row[0])
+
+
+async def find_feed(
+    db: aiosqlite.Connection, ref: str, *, guild_id: int | None
+) -> FeedHealth | None:
+    """The feed ``ref`` names: ``#12`` or ``12`` (its id), else its URL.
+
+    ``guild_id`` None looks at every feed; a guild id only at that guild's
+    own feeds and the shared ones (0 finds the shared ones only). A URL
+    subscribed both shared and by the guild gives the guild's own row.
+    """
+    ref = ref.strip()
+    number = ref.removeprefix("#")
+    if number.isdigit():
+        feed = await get_feed(db, int(number))
+        if feed is None or (guild_id is not None and feed.guild_id not in (0, guild_id)):
+            return None
+        return feed
+    matches = [f for f in await list_feeds(db, guild_id=guild_id) if f.url == ref]
+    if guild_id == 0:
+        matches = [f for f in matches if f.guild_id == 0]
+    if not matches:
+        return None
+    # ORDER BY guild_id: shared first; the guild's own (or, for None, the shared) wins.
+    return matches[-1] if guild_id else matches[0]
+
+
+async def pause_feed(db: aiosqlite.Connection, feed_id: int) -> bool:
+    """Stop polling a feed until it is resumed; True if it exists."""
+    cur = await db.execute("UPDATE feeds SET paused = 1 WHERE id = ?", (feed_id,))
+    return cur.rowcount > 0
 
 
 async def resume_feed(db: aiosqlite.Connection, feed_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""/feeds list | status | add | remove.
+"""/feeds list | status | add | remove | pause | resume.
 
 Feeds from the operator's settings are shared (guild 0); a feed added here
 belongs to this server only: its searches and digests see it, other servers
@@ -198,6 +198,98 @@ class Feeds(
             if len(choices) == AUTOCOMPLETE_MAX:
                 break
         return choices
+
+    async def _own_feed(self, interaction: discord.Interaction, ref: str) -> FeedHealth | None:
+        """This server's own feed ``ref`` names (id or URL); None after telling the user."""
+        guild_id = guild_scope(interaction)
+        feed = await bot_of(interaction).services.find_feed(ref, guild_id=guild_id)
+        if feed is not None and feed.guild_id == guild_id:
+            return feed
+        shown = escape_fit(ref.strip(), 200)
+        if feed is not None:
+            text = (
+                f"`#{feed.id}` is a shared feed, set by the bot's operator; it cannot be paused "
+                "or resumed here."
+            )
+        else:
+            text = f"This server has no feed {shown}; see /feeds list."
+        await reply(interaction, text)
+        return None
+
+    @app_commands.command(name="pause", description="Stop reading one of this server's feeds")
+    @app_commands.describe(feed="The feed to pause: its number or address (start typing)")
+    @manage_guild_only()
+    async def pause(
+        self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        ensure_can_manage(interaction)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        found = await self._own_feed(interaction, feed)
+        if found is None:
+            return
+        name = escape_fit(_name(found), 150)
+        if found.paused:
+            await reply(interaction, f"Feed `#{found.id}` **{name}** is already paused.")
+            return
+        await bot_of(interaction).services.pause_feed(found.id)
+        await reply(
+            interaction,
+            f"Paused feed `#{found.id}` **{name}**. Resume it with /feeds resume.",
+        )
+
+    @app_commands.command(
+        name="resume", description="Read a paused feed again (also one paused after failures)"
+    )
+    @app_commands.describe(feed="The feed to resume: its number or address (start typing)")
+    @manage_guild_only()
+    async def resume(
+        self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        ensure_can_manage(interaction)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        found = await self._own_feed(interaction, feed)
+        if found is None:
+            return
+        name = escape_fit(_name(found), 150)
+        if not found.paused:
+            await reply(interaction, f"Feed `#{found.id}` **{name}** is not paused.")
+            return
+        await bot_of(interaction).services.resume_feed(found.id)
+        await reply(
+            interaction, f"Resumed feed `#{found.id}` **{name}**: it is read at the next poll."
+        )
+
+    async def _own_choices(
+        self, interaction: discord.Interaction, current: str, *, paused: bool
+    ) -> list[app_commands.Choice[str]]:
+        if not can_manage(interaction):
+            return []
+        guild_id = guild_scope(interaction)
+        feeds = await bot_of(interaction).services.list_feeds(guild_id=guild_id)
+        needle = current.strip().casefold()
+        choices = []
+        for f in feeds:
+            if f.guild_id != guild_id or f.paused != paused:
+                continue
+            label = f"#{f.id} {_name(f)} — {f.url}"
+            if needle and needle not in label.casefold():
+                continue
+            choices.append(app_commands.Choice(name=label[:100], value=str(f.id)))
+            if len(choices) == AUTOCOMPLETE_MAX:
+                break
+        return choices
+
+    @pause.autocomplete("feed")
+    async def pause_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._own_choices(interaction, current, paused=False)
+
+    @resume.autocomplete("feed")
+    async def resume_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._own_choices(interaction, current, paused=True)
 
 
 def _stamp_unix(when: int | None) -> str:

@@ -1,0 +1,71 @@
+"""Issue 14 over the loopback Discord: /feeds pause | resume (and later refresh, export)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from bot.store import feeds as feed_store
+from tests.test_bot_e2e import is_ephemeral, run_command
+
+if TYPE_CHECKING:
+    from tests.botharness import Newsroom
+
+pytest_plugins = ["tests.botharness", "tests.httpserver"]
+
+NOW = dt.datetime(2024, 6, 1, 7, 0, tzinfo=dt.UTC)
+
+
+async def test_admin_pauses_and_resumes_an_auto_paused_feed(newsroom: Newsroom) -> None:
+    db = newsroom.nd.db
+    own = await feed_store.add_feed(
+        db, "https://own.example/feed", guild_id=newsroom.guild.id, now=NOW
+    )
+    shared = await feed_store.add_feed(db, "https://shared.example/feed", now=NOW)
+    # The poller gave up on it after long failure.
+    await feed_store.record_failure(
+        db, own, now=NOW, error="HTTP 500", next_poll_at=NOW, paused=True
+    )
+    async with newsroom.running():
+        auto = await newsroom.fake.send_autocomplete("feeds resume", {"feed": ""}, focused="feed")
+        choices = (await auto.wait_response())["data"]["choices"]
+        assert [c["value"] for c in choices] == [str(own)]
+
+        _, first, resumed = await run_command(newsroom, "feeds resume", {"feed": str(own)})
+        assert is_ephemeral(first)
+        assert resumed["content"].startswith(f"Resumed feed `#{own}`")
+        feed = await feed_store.get_feed(db, own)
+        assert not feed.paused and feed.consecutive_failures == 0
+
+        _, _, paused = await run_command(
+            newsroom, "feeds pause", {"feed": "https://own.example/feed"}
+        )
+        assert paused["content"].startswith(f"Paused feed `#{own}`")
+        assert (await feed_store.get_feed(db, own)).paused
+        _, _, again = await run_command(newsroom, "feeds pause", {"feed": str(own)})
+        assert "already paused" in again["content"]
+
+        _, _, refused = await run_command(newsroom, "feeds pause", {"feed": str(shared)})
+        assert "shared feed" in refused["content"]
+        _, _, unknown = await run_command(newsroom, "feeds resume", {"feed": "99999"})
+        assert "has no feed 99999" in unknown["content"]
+    assert not (await feed_store.get_feed(db, shared)).paused
+
+
+async def test_members_cannot_pause_or_resume(newsroom: Newsroom) -> None:
+    db = newsroom.nd.db
+    own = await feed_store.add_feed(
+        db, "https://own.example/feed", guild_id=newsroom.guild.id, now=NOW
+    )
+    async with newsroom.running():
+        _, pause, _ = await run_command(
+            newsroom, "feeds pause", {"feed": str(own)}, member=newsroom.alice
+        )
+        auto = await newsroom.fake.send_autocomplete(
+            "feeds pause", {"feed": ""}, focused="feed", member=newsroom.alice
+        )
+        choices = (await auto.wait_response())["data"]["choices"]
+    assert pause["type"] == 4 and is_ephemeral(pause)
+    assert "Manage Server" in pause["data"]["content"]
+    assert choices == []
+    assert not (await feed_store.get_feed(db, own)).paused

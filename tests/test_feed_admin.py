@@ -1,0 +1,142 @@
+"""Issue 14: pausing and resuming feeds (CLI and store), removing by URL, poll --all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import load_settings
+from bot.ingest.poll import poll_due_feeds
+from bot.services import Newsdesk
+
+pytest_plugins = ["tests.httpserver"]
+
+UTC = dt.UTC
+NOW = dt.datetime(2024, 6, 1, 7, 0, tzinfo=UTC)
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback News</title>
+<link>http://127.0.0.1/</link><description>d</description>
+<item><title>Harbour bridge reopens</title><link>http://127.0.0.1/bridge</link>
+<pubDate>Sat, 01 Jun 2024 06:00:00 GMT</pubDate></item></channel></rss>"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+async def open_nd(tmp_path: Path, **extra) -> Newsdesk:
+    settings = load_settings(
+        env_file=None, database=tmp_path / "n.db", allow_private_addresses=True, **extra
+    )
+    return await Newsdesk.open(settings, clock=lambda: NOW)
+
+
+async def auto_pause(nd: Newsdesk, url: str) -> None:
+    """Poll ``url`` (which fails) with a one-failure, no-age limit: the poller pauses it itself."""
+
+    async def ingest(*_a):  # pragma: no cover - the feed never parses
+        raise AssertionError
+
+    async with nd.fetcher() as fetcher:
+        report = await poll_due_feeds(
+            nd.db,
+            fetcher,
+            ingest,
+            now_fn=nd.clock,
+            interval_s=600,
+            logger=logging.getLogger("test"),
+            max_failures=1,
+            max_age_s=0,
+        )
+    assert report.paused, report
+
+
+async def test_an_auto_paused_feed_is_resumed_and_polled_again(tmp_path, http_server) -> None:
+    http_server.route("/feed.xml", status=500, body=b"down")
+    url = http_server.url("/feed.xml")
+    nd = await open_nd(tmp_path)
+    try:
+        feed = await nd.add_feed(url, check=False)
+        await auto_pause(nd, url)
+        paused = await nd.find_feed(url, guild_id=None)
+        assert paused.paused and paused.consecutive_failures == 1
+        assert await nd.due_feed_count() == 0
+
+        http_server.route("/feed.xml", body=RSS, headers={"Content-Type": "application/rss+xml"})
+        resumed = await nd.resume_feed(feed.id)
+        assert not resumed.paused and resumed.consecutive_failures == 0
+        report = await nd.poll_once()
+        assert report.fetched == 1 and report.new_articles == 1
+    finally:
+        await nd.close()
+
+
+async def test_adding_a_paused_feed_again_resumes_it_but_the_settings_sync_does_not(
+    tmp_path,
+) -> None:
+    url = "http://127.0.0.1:9/feed.xml"
+    nd = await open_nd(tmp_path, feeds=url)
+    try:
+        await nd.sync_configured_feeds()
+        feed = await nd.find_feed(url)
+        assert (await nd.pause_feed(feed.id)).paused
+        await nd.sync_configured_feeds()  # every start: the operator's pause stays
+        assert (await nd.find_feed(url)).paused
+        again = await nd.add_feed(url, check=False)  # someone adds it by hand
+        assert again.id == feed.id and not again.paused
+        assert await nd.due_feed_count() == 1
+    finally:
+        await nd.close()
+
+
+async def test_find_feed_by_id_or_url_within_a_server(tmp_path) -> None:
+    nd = await open_nd(tmp_path)
+    try:
+        shared = await nd.add_feed("https://a.example/feed", check=False)
+        own = await nd.add_feed("https://a.example/feed", guild_id=7, check=False)
+        other = await nd.add_feed("https://b.example/feed", guild_id=8, check=False)
+        assert (await nd.find_feed("https://a.example/feed", guild_id=7)).id == own.id
+        assert (await nd.find_feed("https://a.example/feed", guild_id=0)).id == shared.id
+        assert (await nd.find_feed(f"#{shared.id}", guild_id=7)).id == shared.id
+        assert await nd.find_feed(str(other.id), guild_id=7) is None
+        assert (await nd.find_feed(str(other.id), guild_id=None)).id == other.id
+        assert await nd.find_feed("https://nowhere.example/", guild_id=None) is None
+    finally:
+        await nd.close()
+
+
+def test_cli_pause_resume_and_remove_by_url(capsys, monkeypatch) -> None:
+    url = "http://127.0.0.1:9/feed.xml"
+    monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "true")
+    assert main(["--db", "x.db", "feeds", "add", "--no-check", url]) == 0
+    assert main(["--db", "x.db", "feeds", "pause", url]) == 0
+    assert "paused feed #1" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "list", "--json"]) == 0
+    assert '"paused": true' in capsys.readouterr().out
+    assert main(["--db", "x.db", "poll"]) == 0
+    assert "polled 0 due feed(s)" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "add", "--no-check", url]) == 0
+    assert "resumed" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "pause", "1"]) == 0
+    assert main(["--db", "x.db", "feeds", "resume", "#1"]) == 0
+    assert "resumed feed #1" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "resume", "https://nowhere.example/"]) == 2
+    assert "no feed https://nowhere.example/" in capsys.readouterr().err
+    assert main(["--db", "x.db", "feeds", "remove", url]) == 0
+    assert "removed feed #1" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "remove", url]) == 2
