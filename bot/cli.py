@@ -632,19 +632,21 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     nd = await _open(args, settings, create=True)
     try:
         await nd.sync_configured_feeds()
-        with _Bar("polling", "feeds", total=await nd.due_feed_count()) as bar:
+        due = await nd.due_feed_count(everything=args.all)
+        with _Bar("polling", "feeds", total=due) as bar:
 
             def progress(feeds: int, articles: int) -> None:
                 nonlocal stored
                 stored += articles
                 bar.advance(feeds)
 
-            report = await nd.poll_once(progress=progress)
+            report = await nd.poll_once(progress=progress, everything=args.all)
     finally:
         await nd.close()
     console = _console()
+    which = "active" if args.all else "due"
     console.print(
-        f"polled {report.due} due feed(s): {report.fetched} fetched, {report.not_modified} not "
+        f"polled {report.due} {which} feed(s): {report.fetched} fetched, {report.not_modified} not "
         f"modified, {report.failed} failed, {report.new_articles} new article(s)"
     )
     if report.pages_fetched or report.pages_failed or report.pages_deferred:
@@ -1121,6 +1123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feeds, json=False)
 
     p = command("poll", "fetch every due feed once")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="fetch every feed that is not paused now, due or not",
+    )
     p.set_defaults(func=cmd_poll)
 
     p = command("search", "search stored articles")

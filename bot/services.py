@@ -7,6 +7,7 @@ search, stories and the digest. It knows nothing about Discord or terminals.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -83,6 +84,7 @@ class Newsdesk:
         self.clock = clock  # the one clock of every service (tests pass a fixed one)
         self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
         self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
+        self._poll_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -299,11 +301,22 @@ class Newsdesk:
         span.extend(report.stored_times)
         return IngestCounts(report.new, report.updated, report.duplicates)
 
-    async def due_feed_count(self) -> int:
-        return len(await feed_store.due_feeds(self.db, self.clock()))
+    async def due_feed_count(self, *, everything: bool = False) -> int:
+        return len(await feed_store.due_feeds(self.db, self.clock(), everything=everything))
 
-    async def poll_once(self, *, progress: PollProgress | None = None) -> PollReport:
+    async def poll_once(
+        self,
+        *,
+        progress: PollProgress | None = None,
+        everything: bool = False,
+        guild_id: int | None = None,
+    ) -> PollReport:
         """Fetch every due feed once (honouring back-off and conditional GET).
+
+        ``everything``: every feed that is not paused, due or not (``poll
+        --all``, ``/feeds refresh``); ``guild_id``: only the feeds that guild
+        reads. Cycles run one at a time: a poll asked for while the
+        scheduled one runs waits for it, so no feed is fetched twice at once.
 
         Feeds arrive one outlet at a time, so when anything new came in, the
         stories around it are then regrouped together (ids kept; see
@@ -315,6 +328,12 @@ class Newsdesk:
         ``progress(feeds_done, articles_stored)`` is called as each feed's
         fetch ends and as each feed's articles are committed.
         """
+        async with self._poll_lock:
+            return await self._poll(progress, everything=everything, guild_id=guild_id)
+
+    async def _poll(
+        self, progress: PollProgress | None, *, everything: bool, guild_id: int | None
+    ) -> PollReport:
         span: list[datetime] = []  # publication times of what this cycle stored
         ingest: Any = functools.partial(self._ingest_feed, span=span)
         if progress is not None:
@@ -331,6 +350,8 @@ class Newsdesk:
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
                 fulltext=pages,
+                everything=everything,
+                guild_id=guild_id,
             )
         if report.pages_fetched or report.pages_failed:
             async with transaction(self.db):

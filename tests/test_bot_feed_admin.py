@@ -69,3 +69,36 @@ async def test_members_cannot_pause_or_resume(newsroom: Newsroom) -> None:
     assert "Manage Server" in pause["data"]["content"]
     assert choices == []
     assert not (await feed_store.get_feed(db, own)).paused
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback Local News</title>
+<link>http://127.0.0.1/</link><description>d</description>
+<item><title>Local fair opens</title><link>http://127.0.0.1/fair</link>
+<pubDate>Sat, 01 Jun 2024 06:00:00 GMT</pubDate></item></channel></rss>"""
+
+
+async def test_refresh_fetches_the_servers_feeds_now_with_a_cooldown(
+    newsroom: Newsroom, http_server
+) -> None:
+    headers = {"Content-Type": "application/rss+xml"}
+    http_server.route("/own.xml", body=RSS, headers=headers)
+    http_server.route("/theirs.xml", body=RSS, headers=headers)
+    db = newsroom.nd.db
+    later = NOW + dt.timedelta(hours=5)  # not due: polled a moment ago
+    other = newsroom.fake.add_guild("Elsewhere", channels=["news"])
+    for path, guild in (("/own.xml", newsroom.guild.id), ("/theirs.xml", other.id)):
+        feed_id = await feed_store.add_feed(db, http_server.url(path), guild_id=guild, now=NOW)
+        await feed_store.record_not_modified(db, feed_id, now=NOW, next_poll_at=later)
+    async with newsroom.running():
+        _, refused, _ = await run_command(newsroom, "feeds refresh", member=newsroom.alice)
+        assert "Manage Server" in refused["data"]["content"]
+
+        _, first, done = await run_command(newsroom, "feeds refresh")
+        assert is_ephemeral(first)
+        assert done["content"].startswith("Fetched 1 feed(s): 1 new article(s)")
+
+        _, slow, _ = await run_command(newsroom, "feeds refresh")
+        assert slow["type"] == 4 and is_ephemeral(slow)
+        assert "try again in" in slow["data"]["content"]
+    assert http_server.count("/own.xml") == 1
+    assert http_server.count("/theirs.xml") == 0  # another server's feed

@@ -140,3 +140,63 @@ def test_cli_pause_resume_and_remove_by_url(capsys, monkeypatch) -> None:
     assert main(["--db", "x.db", "feeds", "remove", url]) == 0
     assert "removed feed #1" in capsys.readouterr().out
     assert main(["--db", "x.db", "feeds", "remove", url]) == 2
+
+
+async def test_poll_everything_fetches_feeds_not_due_but_never_paused_ones(
+    tmp_path, http_server
+) -> None:
+    headers = {"Content-Type": "application/rss+xml"}
+    for name in ("a", "b", "c"):
+        http_server.route(
+            f"/{name}.xml", body=RSS.replace(b"bridge", name.encode()), headers=headers
+        )
+    nd = await open_nd(tmp_path)
+    try:
+        a = await nd.add_feed(http_server.url("/a.xml"), check=False)
+        b = await nd.add_feed(http_server.url("/b.xml"), guild_id=5, check=False)
+        c = await nd.add_feed(http_server.url("/c.xml"), guild_id=6, check=False)
+        assert (await nd.poll_once()).due == 3
+        assert (await nd.poll_once()).due == 0  # nothing due for a while
+        await nd.pause_feed(c.id)
+        assert await nd.due_feed_count(everything=True) == 2
+        report = await nd.poll_once(everything=True)
+        assert report.due == 2 and report.failed == 0
+        assert {http_server.count(f"/{n}.xml") for n in "ab"} == {2}
+        assert http_server.count("/c.xml") == 1  # paused: left alone
+        one_server = await nd.poll_once(everything=True, guild_id=5)
+        assert one_server.due == 2  # its own feed and the shared one
+        assert http_server.count("/b.xml") == 3 and http_server.count("/a.xml") == 3
+        assert a.id != b.id
+    finally:
+        await nd.close()
+
+
+def test_cli_poll_all(capsys, monkeypatch) -> None:
+    import functools
+    import http.server
+    import threading
+
+    from bot.sample import SAMPLE_DIR
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(SAMPLE_DIR / "feeds"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "true")
+        monkeypatch.setenv("NEWSDESK_FEEDS", f"{base}/harbor-city-ledger.rss.xml")
+        assert main(["--db", "x.db", "poll"]) == 0
+        assert "polled 1 due feed(s): 1 fetched" in capsys.readouterr().out
+        assert main(["--db", "x.db", "poll"]) == 0
+        assert "polled 0 due feed(s)" in capsys.readouterr().out
+        assert main(["--db", "x.db", "poll", "--all"]) == 0
+        out = capsys.readouterr().out
+        assert "polled 1 active feed(s)" in out and "0 new article(s)" in out
+    finally:
+        server.shutdown()
+        server.server_close()

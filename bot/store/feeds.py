@@ -157,13 +157,25 @@ async def list_feeds(db: aiosqlite.Connection, *, guild_id: int | None) -> list[
         return [_health(row) for row in await cur.fetchall()]
 
 
-async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
-    """Feeds that are not paused and whose next poll time has come, oldest first."""
+async def due_feeds(
+    db: aiosqlite.Connection,
+    now: datetime,
+    *,
+    everything: bool = False,
+    guild_id: int | None = None,
+) -> list[FeedRow]:
+    """Feeds that are not paused and whose next poll time has come, oldest first.
+
+    ``everything``: every feed that is not paused, due or not (a poll on
+    demand). ``guild_id``: only the feeds that guild reads (its own and the
+    shared ones).
+    """
     async with db.execute(
         "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
         "last_success_at, added_at, first_failure_at, fulltext FROM feeds "
-        "WHERE paused = 0 AND next_poll_at <= ? ORDER BY next_poll_at, id",
-        (to_ts(now),),
+        "WHERE paused = 0 AND (? OR next_poll_at <= ?) AND (? IS NULL OR guild_id IN (0, ?)) "
+        "ORDER BY next_poll_at, id",
+        (int(everything), to_ts(now), guild_id, guild_id),
     ) as cur:
         rows = await cur.fetchall()
     return [

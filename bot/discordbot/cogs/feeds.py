@@ -1,4 +1,4 @@
-"""/feeds list | status | add | remove | pause | resume.
+"""/feeds list | status | add | remove | pause | resume | refresh.
 
 Feeds from the operator's settings are shared (guild 0); a feed added here
 belongs to this server only: its searches and digests see it, other servers
@@ -27,6 +27,7 @@ from ..convert import to_embed
 from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 8
+REFRESH_COOLDOWN_S = 60.0  # /feeds refresh: once a minute per server
 AUTOCOMPLETE_MAX = 25
 FULLTEXT_CHOICES = [
     app_commands.Choice(name="auto: when the feed gives only a summary", value="auto"),
@@ -258,6 +259,28 @@ class Feeds(
         await reply(
             interaction, f"Resumed feed `#{found.id}` **{name}**: it is read at the next poll."
         )
+
+    @app_commands.command(
+        name="refresh", description="Fetch this server's feeds now, without waiting for the poll"
+    )
+    @app_commands.checks.cooldown(1, REFRESH_COOLDOWN_S, key=lambda i: i.guild_id)
+    @manage_guild_only()
+    async def refresh(self, interaction: discord.Interaction) -> None:
+        ensure_can_manage(interaction)
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        report = await bot_of(interaction).services.poll_once(
+            everything=True, guild_id=guild_scope(interaction)
+        )
+        if not report.due:
+            await reply(interaction, "There is no active feed to fetch; see /feeds list.")
+            return
+        text = (
+            f"Fetched {report.due} feed(s): {report.new_articles} new article(s), "
+            f"{report.fetched + report.not_modified} read, {report.failed} failed."
+        )
+        if report.failed:
+            text += " See /feeds status for the errors."
+        await reply(interaction, text)
 
     async def _own_choices(
         self, interaction: discord.Interaction, current: str, *, paused: bool
