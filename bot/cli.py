@@ -481,6 +481,8 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
                 raise CliError(f"no shared feed {args.feed}; see `newsdesk feeds list`")
             console.print(f"removed feed #{feed.id} {feed.url}", soft_wrap=True)
             return EXIT_OK
+        if args.feeds_command == "export":
+            return await _feeds_export(nd, args.output)
         if args.feeds_command in ("pause", "resume"):
             return await _feeds_pause(nd, args.feed, args.feeds_command == "pause", console)
         feeds = await nd.list_feeds()
@@ -492,6 +494,30 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
         console.print("no feeds yet: `newsdesk feeds add URL`")
     else:
         print_feed_table(feeds, console)
+    return EXIT_OK
+
+
+async def _feeds_export(nd: Any, output: str | None) -> int:
+    """``feeds export [-o FILE]``: the shared feeds as OPML."""
+    path = Path(output) if output else None
+    if path is not None:
+        if path.is_dir():
+            raise CliError(f"-o {path}: that is a folder; give a file name")
+        if not path.parent.is_dir():
+            raise CliError(f"-o {path}: no folder {path.parent}; create it first")
+    data, count = await nd.feeds_opml(guild_id=0)
+    if path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"-o {path}: cannot write it ({exc.strerror or exc})") from None
+    _stderr_console().print(f"wrote {count} feed(s) to {path}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -1118,6 +1144,10 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", help="poll a paused feed again (also one paused after failures)", parents=[common]
     )
     fu.add_argument("feed", metavar="ID|URL")
+    fe = fsub.add_parser(
+        "export", help="write the shared feeds as OPML (for any feed reader)", parents=[common]
+    )
+    fe.add_argument("--output", "-o", help="file (default: standard output)")
     fl = fsub.add_parser("list", help="feeds and their health", parents=[common])
     fl.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_feeds, json=False)

@@ -273,6 +273,18 @@ class Newsdesk:
     async def list_feeds(self, *, guild_id: int | None = None) -> list[FeedHealth]:
         return await feed_store.list_feeds(self.db, guild_id=guild_id)
 
+    async def feeds_opml(self, *, guild_id: int | None = 0) -> tuple[bytes, int]:
+        """The feeds ``guild_id`` reads as OPML (0: the shared ones; None: all); and how many.
+
+        Paused feeds are included: they are still subscriptions.
+        """
+        from .render.opml import feeds_opml
+
+        feeds = await feed_store.list_feeds(self.db, guild_id=guild_id)
+        if guild_id == 0:
+            feeds = [f for f in feeds if f.guild_id == 0]
+        return feeds_opml(feeds, title="Newsdesk feeds", created=self.clock()), len(feeds)
+
     async def sync_configured_feeds(self) -> int:
         """Subscribe (shared) to every feed named in the settings; returns how many.
 

@@ -84,7 +84,7 @@ async def test_startup_syncs_valid_guild_commands(newsroom: Newsroom) -> None:
     assert tree == {
         "news": ["date", "latest", "search", "story"],
         "digest": ["now", "preview"],
-        "feeds": ["add", "list", "pause", "refresh", "remove", "resume", "status"],
+        "feeds": ["add", "export", "list", "pause", "refresh", "remove", "resume", "status"],
         "help": [],
     }
     intents = newsroom.fake.identify_payload["intents"]

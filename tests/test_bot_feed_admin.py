@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from bot.ingest.parse.opml import parse_opml
 from bot.store import feeds as feed_store
+from tests.fakediscord.server import attachment_data
 from tests.test_bot_e2e import is_ephemeral, run_command
 
 if TYPE_CHECKING:
@@ -102,3 +104,17 @@ async def test_refresh_fetches_the_servers_feeds_now_with_a_cooldown(
         assert "try again in" in slow["data"]["content"]
     assert http_server.count("/own.xml") == 1
     assert http_server.count("/theirs.xml") == 0  # another server's feed
+
+
+async def test_export_attaches_the_servers_feeds_as_opml(newsroom: Newsroom) -> None:
+    db = newsroom.nd.db
+    await feed_store.add_feed(db, "https://own.example/feed", guild_id=newsroom.guild.id, now=NOW)
+    await feed_store.add_feed(db, "https://shared.example/feed", now=NOW)
+    async with newsroom.running():
+        _, first, final = await run_command(newsroom, "feeds export", member=newsroom.alice)
+    assert is_ephemeral(first)
+    assert final["content"].startswith("2 feed(s), as OPML")
+    (attachment,) = final["attachments"]
+    assert attachment["filename"] == "newsdesk-feeds.opml"
+    urls = [url for url, _title in parse_opml(attachment_data(attachment["url"]))]
+    assert urls == ["https://shared.example/feed", "https://own.example/feed"]

@@ -1,4 +1,4 @@
-"""/feeds list | status | add | remove | pause | resume | refresh.
+"""/feeds list | status | add | remove | pause | resume | refresh | export.
 
 Feeds from the operator's settings are shared (guild 0); a feed added here
 belongs to this server only: its searches and digests see it, other servers
@@ -8,6 +8,7 @@ neither see nor can remove it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -23,10 +24,11 @@ from bot.store import digests as digest_store
 
 from ..checks import can_manage, ensure_can_manage, manage_guild_only
 from ..common import bot_of, guild_scope, reply
-from ..convert import to_embed
+from ..convert import no_mentions, to_embed
 from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 8
+OPML_FILENAME = "newsdesk-feeds.opml"
 REFRESH_COOLDOWN_S = 60.0  # /feeds refresh: once a minute per server
 AUTOCOMPLETE_MAX = 25
 FULLTEXT_CHOICES = [
@@ -258,6 +260,20 @@ class Feeds(
         await bot_of(interaction).services.resume_feed(found.id)
         await reply(
             interaction, f"Resumed feed `#{found.id}` **{name}**: it is read at the next poll."
+        )
+
+    @app_commands.command(
+        name="export", description="The feeds this server reads as an OPML file, for any reader"
+    )
+    async def export(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        data, count = await bot_of(interaction).services.feeds_opml(
+            guild_id=guild_scope(interaction)
+        )
+        await interaction.edit_original_response(
+            content=f"{count} feed(s), as OPML: import the file into any feed reader.",
+            attachments=[discord.File(io.BytesIO(data), filename=OPML_FILENAME)],
+            allowed_mentions=no_mentions(),
         )
 
     @app_commands.command(
