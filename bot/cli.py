@@ -1016,6 +1016,49 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the bot on this database is running, connected and polling; else 1."""
+    nd = await _open(args, settings, create=False)
+    try:
+        report = await nd.health()
+    finally:
+        await nd.close()
+    if args.json:
+        print(json.dumps({"ok": report.ok, "problems": report.problems, "facts": report.facts}))
+    else:
+        console = _console()
+        console.print(Text("healthy", "green") if report.ok else Text("unhealthy", "red"))
+        for line in report.problems:
+            console.print(Text.assemble("  ", ("problem", "red"), f" {line}"), soft_wrap=True)
+        for line in report.facts:
+            console.print(f"  {line}", soft_wrap=True)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _check_backup_target(target: Path) -> None:
+    if target.is_dir():
+        raise CliError(f"backup {target}: that is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise CliError(f"backup {target}: no folder {target.parent}; create it first")
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """An online copy of the database (safe while the bot runs)."""
+    target = Path(args.file)
+    _check_backup_target(target)
+    nd = await _open(args, settings, create=False)
+    try:
+        size = await nd.backup(target)
+    except ValueError as exc:
+        raise CliError(f"backup {target}: {exc}") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
+    finally:
+        await nd.close()
+    _console().print(f"backed up {nd.database} to {target} ({size:,} bytes)", soft_wrap=True)
+    return EXIT_OK
+
+
 def _check_database_path(path: Path) -> None:
     """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing)."""
     if path.is_dir():
@@ -1199,6 +1242,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check the settings; print them, secrets masked", parents=[common]
     )
     p.set_defaults(func=cmd_config_check)
+
+    p = command(
+        "health",
+        "exit 0 when the running bot is connected and polling, 1 when not",
+        description="Reads the heartbeat the running bot writes to the database: unhealthy "
+        "when the bot has not written it for 3 minutes, has been disconnected from Discord for "
+        "2 minutes, or has had no successful poll for 3 poll intervals.",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_health)
+
+    p = command("backup", "copy the database to FILE (safe while the bot runs)")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_backup)
 
     p = command("run", "run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_run)

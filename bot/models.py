@@ -100,6 +100,20 @@ class FeedHealth:
 
 
 @dataclass(slots=True)
+class Heartbeat:
+    """What the running bot last said about itself (``newsdesk health`` reads it)."""
+
+    updated_at: datetime
+    started_at: datetime
+    pid: int | None
+    gateway: str  # "connecting", "connected", "disconnected"
+    gateway_since: datetime
+    poll_interval_s: int
+    last_poll_at: datetime | None  # the end of the last poll cycle
+    last_poll_ok_at: datetime | None  # ... in which not every due feed failed
+
+
+@dataclass(slots=True)
 class PageRecord:
     """What the store knows of one article page a feed links to (by canonical URL).
 

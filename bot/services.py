@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +42,7 @@ from .search.engine import SearchPage, search
 from .store import articles as article_store
 from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
+from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
 from .stories import StoryClusterer
@@ -50,6 +52,21 @@ log = logging.getLogger(__name__)
 # Page cache rows (validators, failure history) older than this are dropped;
 # the text itself stays with its article. Feeds carry items for days, not months.
 PAGE_CACHE_DAYS = 30
+
+
+HEARTBEAT_SECONDS = 60  # the running bot rewrites its heartbeat row this often
+HEARTBEAT_STALE_SECONDS = 3 * HEARTBEAT_SECONDS  # older: the bot is not running
+GATEWAY_GRACE_SECONDS = 120  # a reconnect shorter than this is not an outage
+POLL_STALE_INTERVALS = 3  # no good poll for this many intervals: unhealthy
+
+
+@dataclass
+class HealthReport:
+    """``newsdesk health``: ``ok`` and one line per check, worst first."""
+
+    ok: bool
+    problems: list[str]
+    facts: list[str]
 
 
 class FeedError(ValueError):
@@ -377,6 +394,69 @@ class Newsdesk:
             )
         return report
 
+    # -- operations -----------------------------------------------------
+
+    async def start_heartbeat(self) -> None:
+        """The bot starts: its heartbeat row says so (``newsdesk health`` reads it)."""
+        async with transaction(self.db):
+            await health_store.start_heartbeat(
+                self.db,
+                now=self.clock(),
+                poll_interval_s=self.settings.poll_interval_minutes * 60,
+                pid=os.getpid(),
+            )
+
+    async def heartbeat(self, *, gateway: str | None = None, poll_ok: bool | None = None) -> None:
+        """Still alive; ``gateway``: its connection's new state; ``poll_ok``: a cycle ended."""
+        async with transaction(self.db):
+            await health_store.beat(self.db, now=self.clock(), gateway=gateway, poll_ok=poll_ok)
+
+    async def poll_and_beat(self) -> PollReport:
+        """The bot's poll job: one cycle, then the heartbeat records how it went."""
+        report = await self.poll_once()
+        await self.heartbeat(poll_ok=report.due == 0 or report.failed < report.due)
+        return report
+
+    async def health(self) -> HealthReport:
+        """Whether the bot that writes to this store is up, connected and polling."""
+        now = self.clock()
+        hb = await health_store.read_heartbeat(self.db)
+        if hb is None:
+            return HealthReport(False, ["the bot has never run on this database"], [])
+        problems: list[str] = []
+        facts = [
+            f"bot pid {hb.pid} started {_ago(now, hb.started_at)}",
+            f"heartbeat {_ago(now, hb.updated_at)}",
+            f"gateway {hb.gateway} since {_ago(now, hb.gateway_since)}",
+        ]
+        if (now - hb.updated_at).total_seconds() > HEARTBEAT_STALE_SECONDS:
+            problems.append(f"no heartbeat since {_ago(now, hb.updated_at)}: is the bot running?")
+        down = (now - hb.gateway_since).total_seconds()
+        if hb.gateway != "connected" and down > GATEWAY_GRACE_SECONDS:
+            problems.append(
+                f"not connected to Discord ({hb.gateway} {_ago(now, hb.gateway_since)})"
+            )
+        limit = POLL_STALE_INTERVALS * hb.poll_interval_s
+        if hb.last_poll_ok_at is not None:
+            facts.append(f"last successful poll {_ago(now, hb.last_poll_ok_at)}")
+        if hb.last_poll_at is not None and hb.last_poll_at != hb.last_poll_ok_at:
+            facts.append(f"last poll {_ago(now, hb.last_poll_at)} (every due feed failed)")
+        since = hb.last_poll_ok_at or hb.started_at
+        if (now - since).total_seconds() > limit:
+            what = (
+                f"last successful poll {_ago(now, hb.last_poll_ok_at)}"
+                if hb.last_poll_ok_at
+                else f"no successful poll since the bot started {_ago(now, hb.started_at)}"
+            )
+            problems.append(f"{what}; polls are due every {hb.poll_interval_s // 60} min")
+        return HealthReport(not problems, problems, facts)
+
+    async def backup(self, target: Path) -> int:
+        """An online copy of the store at ``target`` (see :func:`health_store.backup_database`)."""
+        if self.database is None:
+            raise ValueError("an in-memory database cannot be backed up")
+        return await asyncio.to_thread(health_store.backup_database, self.database, target)
+
     # -- search and stories ---------------------------------------------
 
     def parse_dates(self, text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -453,6 +533,20 @@ class Newsdesk:
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
         return export_records(self.database)
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    """``3 min ago (2024-06-01 07:00 UTC)``."""
+    if then is None:
+        return "never"
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        span = f"{seconds} s"
+    elif seconds < 7200:
+        span = f"{seconds // 60} min"
+    else:
+        span = f"{seconds // 3600} h"
+    return f"{span} ago ({then:%Y-%m-%d %H:%M} UTC)"
 
 
 def export_records(database: Path) -> Iterator[dict[str, Any]]:

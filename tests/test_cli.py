@@ -244,6 +244,9 @@ def test_usage_errors_are_one_line(capsys):
         ["feeds", "remove", "1"],
         ["feeds", "pause", "1"],
         ["feeds", "resume", "1"],
+        ["feeds", "export"],
+        ["health"],
+        ["backup", "copy.db"],
         ["stories", "rebuild"],
     ],
 )
