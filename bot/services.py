@@ -343,7 +343,7 @@ class Newsdesk:
         """Fetch every due feed once (honouring back-off and conditional GET).
 
         ``everything``: every feed that is not paused, due or not (``poll
-        --all``, ``/feeds refresh``); ``guild_id``: only the feeds that guild
+        --all``, ``/newsadmin feeds refresh``); ``guild_id``: only the feeds that guild
         reads. Cycles run one at a time: a poll asked for while the
         scheduled one runs waits for it, so no feed is fetched twice at once.
 

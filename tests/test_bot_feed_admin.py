@@ -29,27 +29,31 @@ async def test_admin_pauses_and_resumes_an_auto_paused_feed(newsroom: Newsroom) 
         db, own, now=NOW, error="HTTP 500", next_poll_at=NOW, paused=True
     )
     async with newsroom.running():
-        auto = await newsroom.fake.send_autocomplete("feeds resume", {"feed": ""}, focused="feed")
+        auto = await newsroom.fake.send_autocomplete(
+            "newsadmin feeds resume", {"feed": ""}, focused="feed"
+        )
         choices = (await auto.wait_response())["data"]["choices"]
         assert [c["value"] for c in choices] == [str(own)]
 
-        _, first, resumed = await run_command(newsroom, "feeds resume", {"feed": str(own)})
+        _, first, resumed = await run_command(
+            newsroom, "newsadmin feeds resume", {"feed": str(own)}
+        )
         assert is_ephemeral(first)
         assert resumed["content"].startswith(f"Resumed feed `#{own}`")
         feed = await feed_store.get_feed(db, own)
         assert not feed.paused and feed.consecutive_failures == 0
 
         _, _, paused = await run_command(
-            newsroom, "feeds pause", {"feed": "https://own.example/feed"}
+            newsroom, "newsadmin feeds pause", {"feed": "https://own.example/feed"}
         )
         assert paused["content"].startswith(f"Paused feed `#{own}`")
         assert (await feed_store.get_feed(db, own)).paused
-        _, _, again = await run_command(newsroom, "feeds pause", {"feed": str(own)})
+        _, _, again = await run_command(newsroom, "newsadmin feeds pause", {"feed": str(own)})
         assert "already paused" in again["content"]
 
-        _, _, refused = await run_command(newsroom, "feeds pause", {"feed": str(shared)})
+        _, _, refused = await run_command(newsroom, "newsadmin feeds pause", {"feed": str(shared)})
         assert "shared feed" in refused["content"]
-        _, _, unknown = await run_command(newsroom, "feeds resume", {"feed": "99999"})
+        _, _, unknown = await run_command(newsroom, "newsadmin feeds resume", {"feed": "99999"})
         assert "has no feed 99999" in unknown["content"]
     assert not (await feed_store.get_feed(db, shared)).paused
 
@@ -61,10 +65,14 @@ async def test_members_cannot_pause_or_resume(newsroom: Newsroom) -> None:
     )
     async with newsroom.running():
         _, pause, _ = await run_command(
-            newsroom, "feeds pause", {"feed": str(own)}, member=newsroom.alice
+            newsroom,
+            "newsadmin feeds pause",
+            {"feed": str(own)},
+            member=newsroom.alice,
+            check_permissions=False,
         )
         auto = await newsroom.fake.send_autocomplete(
-            "feeds pause", {"feed": ""}, focused="feed", member=newsroom.alice
+            "newsadmin feeds pause", {"feed": ""}, focused="feed", member=newsroom.alice
         )
         choices = (await auto.wait_response())["data"]["choices"]
     assert pause["type"] == 4 and is_ephemeral(pause)
@@ -92,16 +100,18 @@ async def test_refresh_fetches_the_servers_feeds_now_with_a_cooldown(
         feed_id = await feed_store.add_feed(db, http_server.url(path), guild_id=guild, now=NOW)
         await feed_store.record_not_modified(db, feed_id, now=NOW, next_poll_at=later)
     async with newsroom.running():
-        _, refused, _ = await run_command(newsroom, "feeds refresh", member=newsroom.alice)
+        _, refused, _ = await run_command(
+            newsroom, "newsadmin feeds refresh", member=newsroom.alice, check_permissions=False
+        )
         assert "Manage Server" in refused["data"]["content"]
 
-        _, first, done = await run_command(newsroom, "feeds refresh")
+        _, first, done = await run_command(newsroom, "newsadmin feeds refresh")
         assert is_ephemeral(first)
         assert done["content"].startswith("Fetched 1 feed(s): 1 new article(s)")
 
-        _, slow, _ = await run_command(newsroom, "feeds refresh")
+        _, slow, _ = await run_command(newsroom, "newsadmin feeds refresh")
         assert slow["type"] == 4 and is_ephemeral(slow)
-        assert "try again in" in slow["data"]["content"]
+        assert "run this again in" in slow["data"]["content"]
     assert http_server.count("/own.xml") == 1
     assert http_server.count("/theirs.xml") == 0  # another server's feed
 
@@ -118,3 +128,49 @@ async def test_export_attaches_the_servers_feeds_as_opml(newsroom: Newsroom) -> 
     assert attachment["filename"] == "newsdesk-feeds.opml"
     urls = [url for url, _title in parse_opml(attachment_data(attachment["url"]))]
     assert urls == ["https://shared.example/feed", "https://own.example/feed"]
+
+
+async def test_admin_commands_are_hidden_from_members(newsroom: Newsroom) -> None:
+    import pytest
+
+    manage_guild = 1 << 5
+    async with newsroom.running():
+        synced = {c["name"]: c for c in newsroom.fake.commands(newsroom.guild)}
+        assert int(synced["newsadmin"]["default_member_permissions"]) == manage_guild
+        assert synced["newsadmin"]["contexts"] == [0]  # servers only
+        for public in ("news", "feeds", "digest", "help"):
+            assert synced[public].get("default_member_permissions") is None
+        with pytest.raises(PermissionError, match="newsadmin"):
+            await newsroom.fake.send_command("newsadmin feeds refresh", member=newsroom.alice)
+        _, listing, _ = await run_command(newsroom, "feeds list", member=newsroom.alice)
+        assert listing["type"] == 5  # the public commands stay open to members
+
+
+async def test_search_and_date_have_a_friendly_per_member_cooldown(newsroom: Newsroom) -> None:
+    from bot.discordbot.cogs.news import COOLDOWN_RATE
+
+    async with newsroom.running():
+        for _ in range(COOLDOWN_RATE):
+            _, ok, _ = await run_command(
+                newsroom, "news search", {"query": "flood"}, member=newsroom.alice
+            )
+            assert ok["type"] == 5
+        _, slow, _ = await run_command(
+            newsroom, "news search", {"query": "flood"}, member=newsroom.alice
+        )
+        assert slow["type"] == 4 and is_ephemeral(slow)
+        assert slow["data"]["content"].startswith("Slow down a little: you can run this again in")
+        # Another member, and another command, have buckets of their own.
+        _, other, _ = await run_command(
+            newsroom, "news search", {"query": "flood"}, member=newsroom.bob
+        )
+        assert other["type"] == 5
+        for _ in range(COOLDOWN_RATE):
+            _, ok, _ = await run_command(
+                newsroom, "news date", {"when": "2024-05-31"}, member=newsroom.alice
+            )
+            assert ok["type"] == 5
+        _, slow, _ = await run_command(
+            newsroom, "news date", {"when": "2024-05-31"}, member=newsroom.alice
+        )
+        assert is_ephemeral(slow) and "run this again in" in slow["data"]["content"]

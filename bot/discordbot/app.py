@@ -37,6 +37,7 @@ EXTENSIONS = (
     "bot.discordbot.cogs.news",
     "bot.discordbot.cogs.digest",
     "bot.discordbot.cogs.feeds",
+    "bot.discordbot.cogs.admin",
     "bot.discordbot.cogs.help",
 )
 

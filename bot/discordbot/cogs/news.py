@@ -21,6 +21,14 @@ from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 5
 MAX_STORIES = 100
+# /news search and /news date: each member may run each this often (turning pages is free).
+COOLDOWN_RATE = 5
+COOLDOWN_SECONDS = 60.0
+
+
+def _per_user(interaction: discord.Interaction) -> tuple[int | None, int]:
+    """One cooldown bucket per member and server."""
+    return (interaction.guild_id, interaction.user.id)
 
 
 def list_loader(stories: Sequence[Any], title: str) -> PageLoader:
@@ -53,6 +61,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
         date_to="Only up to this day (included)",
         source="Only this outlet, e.g. Reuters",
     )
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_per_user)
     async def search(
         self,
         interaction: discord.Interaction,
@@ -91,6 +100,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
 
     @app_commands.command(name="date", description="The stories of a day or a range of days")
     @app_commands.describe(when="today, yesterday, 2023-09-17 or 2023-09-10..2023-09-17")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_per_user)
     async def date(
         self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 50]
     ) -> None:
