@@ -18,7 +18,7 @@ import aiosqlite
 from ..outlets import outlet_key
 from .history import already_sent
 from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
-from .rank import Candidate, keep_by_keywords, rank
+from .rank import Candidate, capped_out, keep_by_keywords, rank
 from .summary import choose_headline, clean_headline, summarize
 
 UTC = dt.UTC
@@ -268,6 +268,11 @@ async def build_digest(
         max_stories=channel.max_stories,
         per_source_max=options.per_source_max,
     )
+    hidden = capped_out(candidates, chosen, per_source_max=options.per_source_max)
+    names = {
+        outlet_key(s.lead.source, s.lead.id): s.lead.source for s in stories.values() if s.lead
+    }
+    capped = sorted(((names.get(k, k), n) for k, n in hidden.items()), key=lambda x: (-x[1], x[0]))
     picked = [stories[c.story_id] for c in chosen]
     for cand, story in zip(chosen, picked, strict=True):
         if story.lead is not None and cand.lead_source != outlet_key(
@@ -288,4 +293,5 @@ async def build_digest(
         sections=make_sections(items),
         quiet=not items,
         timezone=channel.timezone,
+        capped=capped,
     )
