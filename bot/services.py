@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -459,8 +459,11 @@ class Newsdesk:
 
     # -- search and stories ---------------------------------------------
 
-    def parse_dates(self, text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
-        return parse_date_range(text, tz=self.settings.tz, now=now or self.clock())
+    def parse_dates(
+        self, text: str, *, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> tuple[datetime, datetime]:
+        """``text`` as a UTC range of whole local days in ``tz`` (default NEWSDESK_TIMEZONE)."""
+        return parse_date_range(text, tz=tz or self.settings.tz, now=now or self.clock())
 
     async def search(
         self,
@@ -473,11 +476,13 @@ class Newsdesk:
         limit: int = 10,
         offset: int = 0,
         now: datetime | None = None,
+        tz: tzinfo | None = None,
     ) -> SearchPage:
+        """``date:`` in the query is read in ``tz`` (default NEWSDESK_TIMEZONE)."""
         return await search(
             self.db,
             text,
-            tz=self.settings.tz,
+            tz=tz or self.settings.tz,
             now=now or self.clock(),
             guild_id=guild_id,
             date_from=date_from,

@@ -70,10 +70,12 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
         date_to: app_commands.Range[str, 1, 50] | None = None,
         source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
-        nd = bot_of(interaction).services
+        bot = bot_of(interaction)
+        nd = bot.services
+        tz = bot.digest_channel_for(interaction).tz  # days are this channel's days
         # Validate everything before deferring, so a typo gets a private answer.
-        start = nd.parse_dates(date_from)[0] if date_from else None
-        end = nd.parse_dates(date_to)[1] if date_to else None
+        start = nd.parse_dates(date_from, tz=tz)[0] if date_from else None
+        end = nd.parse_dates(date_to, tz=tz)[1] if date_to else None
         parse_query(query, allow_empty=bool(source or start or end))
         await interaction.response.defer(thinking=True)
         guild_id = guild_scope(interaction)
@@ -87,6 +89,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
                 source=source,
                 limit=PAGE_SIZE,
                 offset=page * PAGE_SIZE,
+                tz=tz,
             )
             shown = SimpleNamespace(
                 hits=result.hits,
@@ -104,13 +107,15 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
     async def date(
         self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 50]
     ) -> None:
-        nd = bot_of(interaction).services
-        start, end = nd.parse_dates(when)
+        bot = bot_of(interaction)
+        channel = bot.digest_channel_for(interaction)  # days are this channel's days
+        start, end = bot.services.parse_dates(when, tz=channel.tz)
         await interaction.response.defer(thinking=True)
-        stories = await nd.stories_between(
+        stories = await bot.services.stories_between(
             start, end, guild_id=guild_scope(interaction), limit=MAX_STORIES
         )
-        await send_paginated(interaction, list_loader(stories, f"Stories: {when}"))
+        title = f"Stories: {when} · {channel.timezone} time"
+        await send_paginated(interaction, list_loader(stories, title))
 
     @app_commands.command(name="latest", description="The most recent stories")
     @app_commands.describe(count="How many stories (1 to 25, default 10)")
