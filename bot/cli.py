@@ -562,12 +562,16 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
                 _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
                 return EXIT_OK
         try:
-            feed = await nd.add_feed(url, check=not args.no_check, fulltext=args.fulltext)
+            tags = args.tags.split(",") if args.tags is not None else None
+            feed = await nd.add_feed(
+                url, check=not args.no_check, fulltext=args.fulltext, tags=tags
+            )
         except (FeedError, UnsafeUrlError, ValueError) as exc:
             raise CliError(_hint(str(exc)), EXIT_FAILED) from None
     finally:
         await nd.close()
     mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
+    mode += f" (tags: {','.join(feed.tags)})" if feed.tags else ""
     _console().print(
         f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
     )
@@ -631,6 +635,8 @@ def print_feed_table(feeds: Sequence[Any], console: Console) -> None:
             where.append(f"  {f.title}", style="dim")
         if getattr(f, "fulltext", None):
             where.append(f"  full text: {f.fulltext}", style="dim")
+        if getattr(f, "tags", None):
+            where.append(f"  tags: {','.join(f.tags)}", style="dim")
         print_wrapped(console, where, first=" " * (idw + 2))
 
 
@@ -1178,6 +1184,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "always", "never"],
         help="fetch each article's page: auto (when the feed gives only a summary), always or "
         "never (default: NEWSDESK_FULLTEXT)",
+    )
+    fa.add_argument(
+        "--tags", help="routing tags, separated by commas (channels with tags= get its stories)"
     )
     fr = fsub.add_parser("remove", help="unsubscribe from a shared feed", parents=[common])
     fr.add_argument("feed", metavar="ID|URL")

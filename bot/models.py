@@ -97,6 +97,7 @@ class FeedHealth:
     next_poll_at: datetime | None
     paused: bool
     fulltext: str | None = None  # "auto", "always", "never"; None: NEWSDESK_FULLTEXT
+    tags: tuple[str, ...] = ()  # for routing (channel tags=), lower case
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -226,11 +226,14 @@ class Newsdesk:
         added_by: int | None = None,
         check: bool = True,
         fulltext: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> FeedHealth:
         """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it.
 
         ``fulltext`` (auto, always, never) sets the feed's own full-text mode;
         None keeps what it had (a new feed follows NEWSDESK_FULLTEXT).
+        ``tags`` (for channels routed with ``tags=``) replace the feed's; None
+        keeps them.
         """
         url = url.strip()
         if fulltext is not None:
@@ -262,6 +265,8 @@ class Newsdesk:
             fulltext=fulltext,
             resume=True,  # adding a paused feed again means: read it again
         )
+        if tags is not None:
+            await feed_store.set_tags(self.db, feed_id, tuple(tags))
         feed = await feed_store.get_feed(self.db, feed_id)
         assert feed is not None
         return feed
@@ -307,13 +312,18 @@ class Newsdesk:
 
         The settings are the truth for the feeds they list: a feed's
         ``fulltext=`` option is set on its row, and a feed listed without one
-        goes back to following NEWSDESK_FULLTEXT.
+        goes back to following NEWSDESK_FULLTEXT; its ``tags=`` replace the
+        feed's (none listed: none), its ``name=`` replaces the feed's title.
         """
         specs = self.settings.feed_specs()
         now = self.clock()
-        for spec in specs:
-            feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
-            await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
+        async with transaction(self.db):
+            for spec in specs:
+                feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
+                await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
+                await feed_store.set_tags(self.db, feed_id, spec.tags or ())
+                if spec.name:
+                    await feed_store.set_title(self.db, feed_id, spec.name)
         return len(specs)
 
     async def _ingest_feed(
@@ -516,9 +526,32 @@ class Newsdesk:
     async def build_digest(
         self, channel: DigestChannel, day: date, *, now: datetime | None = None
     ) -> Digest:
+        feed_ids = await self.routed_feed_ids(channel) if channel.routed else None
         return await build_digest(
-            self.db, channel, day, options=self.settings.digest_options, now=now or self.clock()
+            self.db,
+            channel,
+            day,
+            options=self.settings.digest_options,
+            now=now or self.clock(),
+            feed_ids=feed_ids,
         )
+
+    async def routed_feed_ids(self, channel: DigestChannel) -> set[int]:
+        """The feeds a routed channel (``feeds=``, ``tags=``) takes its stories from.
+
+        ``feeds=`` matches a feed's name (title), URL or id, ignoring case;
+        ``tags=`` any of its tags. Only feeds the channel's server reads count.
+        """
+        wanted_tags = set(channel.tags)
+        wanted = set(channel.feeds)
+        ids: set[int] = set()
+        for feed in await feed_store.list_feeds(self.db, guild_id=channel.guild_id or 0):
+            names = {feed.url.casefold(), str(feed.id), f"#{feed.id}"}
+            if feed.title:
+                names.add(" ".join(feed.title.split()).casefold())
+            if names & wanted or wanted_tags.intersection(feed.tags):
+                ids.add(feed.id)
+        return ids
 
     async def newest_article_time(self) -> datetime | None:
         return await article_store.newest_published(self.db)

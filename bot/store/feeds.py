@@ -20,15 +20,15 @@ from ..models import FeedHealth
 
 _FEED_BY_ID = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE id = ?"
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds WHERE id = ?"
 )
 _ALL_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds ORDER BY guild_id, id"
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds ORDER BY guild_id, id"
 )
 _GUILD_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE guild_id IN (0, ?) "
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds WHERE guild_id IN (0, ?) "
     "ORDER BY guild_id, id"
 )
 _ERROR_MAX_CHARS = 500
@@ -82,7 +82,23 @@ def _health(row: aiosqlite.Row) -> FeedHealth:
         next_poll_at=from_ts(row["next_poll_at"]),
         paused=bool(row["paused"]),
         fulltext=row["fulltext"],
+        tags=split_tags(row["tags"]),
     )
+
+
+def split_tags(text: str | None) -> tuple[str, ...]:
+    """``"world,tech"`` -> ``("world", "tech")``."""
+    return tuple(t for t in (text or "").split(",") if t)
+
+
+def join_tags(tags: tuple[str, ...] | list[str]) -> str:
+    """Tags as stored: lower case, without blanks or duplicates, comma-separated."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        tag = " ".join(tag.split()).casefold().replace(",", "")
+        if tag:
+            seen.setdefault(tag, None)
+    return ",".join(seen)
 
 
 async def add_feed(
@@ -127,6 +143,16 @@ async def add_feed(
         row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def set_tags(db: aiosqlite.Connection, feed_id: int, tags: tuple[str, ...]) -> None:
+    """Replace feed ``feed_id``'s routing tags."""
+    await db.execute("UPDATE feeds SET tags = ? WHERE id = ?", (join_tags(tags), feed_id))
+
+
+async def set_title(db: aiosqlite.Connection, feed_id: int, title: str) -> None:
+    """Name feed ``feed_id`` (a name from the settings wins over the feed's own title)."""
+    await db.execute("UPDATE feeds SET title = ? WHERE id = ?", (title, feed_id))
 
 
 async def set_fulltext(db: aiosqlite.Connection, feed_id: int, mode: str | None) -> None:

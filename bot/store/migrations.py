@@ -223,6 +223,12 @@ CREATE TABLE heartbeat (
 );
 """
 
+# Feed routing: a feed's tags, lower case, comma-separated ('' for none); a
+# digest channel with tags= gets the stories of the feeds carrying one of them.
+MIGRATION_8 = """
+ALTER TABLE feeds ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -231,4 +237,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
 ]

@@ -50,6 +50,7 @@ class Admin(
     @app_commands.describe(
         url="The feed's address, https://…",
         fulltext="Fetch each article's page for its full text (default: auto)",
+        tags="Tags for routing, separated by commas (digest channels with tags= get its stories)",
     )
     @app_commands.choices(fulltext=FULLTEXT_CHOICES)
     @manage_guild_only()
@@ -58,6 +59,7 @@ class Admin(
         interaction: discord.Interaction,
         url: app_commands.Range[str, 8, 2000],
         fulltext: app_commands.Choice[str] | None = None,
+        tags: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         ensure_can_manage(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
@@ -68,12 +70,15 @@ class Admin(
                 guild_id=guild_scope(interaction),
                 added_by=interaction.user.id,
                 fulltext=fulltext.value if fulltext else None,
+                tags=tags.split(",") if tags else None,
             )
         except OSError as exc:  # DNS failure or a blocked address
             raise ValueError(f"I cannot reach {url}: {exc}") from None
         text = f"Added feed `#{feed.id}` **{escape_fit(_name(feed), 150)}** for this server."
         if feed.fulltext:
             text += f" Full text: {feed.fulltext}."
+        if feed.tags:
+            text += f" Tags: {escape_fit(', '.join(feed.tags), 200)}."
         await reply(interaction, text)
 
     @feeds.command(name="remove", description="Unsubscribe this server from one of its feeds")

@@ -51,6 +51,8 @@ def _stamp(when: dt.datetime | None, never: str = "never") -> str:
 
 def feed_list_line(feed: FeedHealth) -> str:
     state = " · paused" if feed.paused else ""
+    if feed.tags:
+        state += f" · tags: {escape_fit(', '.join(feed.tags), 100)}"
     return (
         f"`#{feed.id}` **{escape_fit(_name(feed), 120)}** ({_owner(feed)}{state})\n"
         f"{escape_fit(feed.url, 300)}"
