@@ -153,3 +153,19 @@ async def test_feeds_option_matches_a_name_url_or_id(tmp_path) -> None:
         }
     finally:
         await nd.close()
+
+
+def test_cli_tags_show_in_the_list_and_the_opml_export(tmp_path, monkeypatch, capsys) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "true")
+    url = "http://127.0.0.1:9/world.xml"
+    assert (
+        main(["--db", "x.db", "feeds", "add", "--no-check", "--tags", "World, Politics", url]) == 0
+    )
+    assert "(tags: world,politics)" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "list", "--json"]) == 0
+    assert '"world"' in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "export"]) == 0
+    assert 'category="world,politics"' in capsys.readouterr().out
