@@ -451,11 +451,13 @@ class Newsdesk:
             facts.append(f"last successful poll {_ago(now, hb.last_poll_ok_at)}")
         if hb.last_poll_at is not None and hb.last_poll_at != hb.last_poll_ok_at:
             facts.append(f"last poll {_ago(now, hb.last_poll_at)} (every due feed failed)")
-        since = hb.last_poll_ok_at or hb.started_at
-        if (now - since).total_seconds() > limit:
+        # A bot that just (re)started gets 3 intervals for its first good poll.
+        ok_since_start = hb.last_poll_ok_at is not None and hb.last_poll_ok_at >= hb.started_at
+        since = hb.last_poll_ok_at if ok_since_start else hb.started_at
+        if (now - since).total_seconds() > limit:  # type: ignore[operator]
             what = (
                 f"last successful poll {_ago(now, hb.last_poll_ok_at)}"
-                if hb.last_poll_ok_at
+                if ok_since_start
                 else f"no successful poll since the bot started {_ago(now, hb.started_at)}"
             )
             problems.append(f"{what}; polls are due every {hb.poll_interval_s // 60} min")

@@ -237,3 +237,22 @@ def test_dockerfile_and_license() -> None:
     assert meta["license"] == {"text": "MIT"}
     readme = (root / "README.md").read_text()
     assert "[Service]" in readme and "ExecStart=" in readme  # the systemd unit example
+
+
+async def test_a_restarted_bot_has_three_intervals_for_its_first_poll(tmp_path) -> None:
+    clock = Clock(T0)
+    settings = load_settings(env_file=None, database=tmp_path / "n.db", poll_interval_minutes=10)
+    nd = await Newsdesk.open(settings, clock=clock)
+    try:
+        await nd.start_heartbeat()
+        await nd.heartbeat(gateway="connected", poll_ok=True)
+        clock.now = T0 + dt.timedelta(hours=5)  # down for hours, then started again
+        await nd.start_heartbeat()
+        await nd.heartbeat(gateway="connected")
+        assert (await nd.health()).ok
+        clock.now += dt.timedelta(minutes=31)
+        await nd.heartbeat()
+        (problem,) = (await nd.health()).problems
+        assert problem.startswith("no successful poll since the bot started 31 min ago")
+    finally:
+        await nd.close()
