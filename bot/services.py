@@ -23,6 +23,7 @@ import aiosqlite
 from .config import DigestChannel, Settings, check_fulltext_mode
 from .digest.build import build_digest
 from .digest.models import Digest
+from .ingest.discover import discover_feeds
 from .ingest.fetch import Fetcher, FetchError
 from .ingest.fulltext import FullText
 from .ingest.netguard import validate_feed_url
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 PAGE_CACHE_DAYS = 30
 
 
+DISCOVERED_TRIED = 3  # feeds named by a web page that `feeds add` tries, in page order
 HEARTBEAT_SECONDS = 60  # the running bot rewrites its heartbeat row this often
 HEARTBEAT_STALE_SECONDS = 3 * HEARTBEAT_SECONDS  # older: the bot is not running
 GATEWAY_GRACE_SECONDS = 120  # a reconnect shorter than this is not an outage
@@ -230,6 +232,10 @@ class Newsdesk:
     ) -> FeedHealth:
         """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it.
 
+        A web page instead of a feed is searched for the feeds it names
+        (``<link rel="alternate">``); the first of them that works is
+        subscribed to instead (see :mod:`bot.ingest.discover`).
+
         ``fulltext`` (auto, always, never) sets the feed's own full-text mode;
         None keeps what it had (a new feed follows NEWSDESK_FULLTEXT).
         ``tags`` (for channels routed with ``tags=``) replace the feed's; None
@@ -245,15 +251,7 @@ class Newsdesk:
         title: str | None = None
         if check:
             async with self.fetcher() as fetcher:
-                try:
-                    result = await fetcher.fetch(url)
-                    parsed = parse_feed(
-                        result.body or b"", url=result.url, content_type=result.content_type
-                    )
-                except FetchError as exc:
-                    raise FeedError(f"could not fetch {url}: {exc}") from None
-                except ParseError as exc:
-                    raise FeedError(f"{url} is not a feed I can read: {exc}") from None
+                url, parsed = await self._check_feed(fetcher, url)
             title = parsed.title
         feed_id = await feed_store.add_feed(
             self.db,
@@ -270,6 +268,40 @@ class Newsdesk:
         feed = await feed_store.get_feed(self.db, feed_id)
         assert feed is not None
         return feed
+
+    async def _check_feed(self, fetcher: Fetcher, url: str) -> tuple[str, ParsedFeed]:
+        """Fetch and parse ``url``; a web page that names its feeds gives the first that works.
+
+        Returns the feed's URL (the page's when it is a feed itself) and the parsed feed.
+        """
+        try:
+            result = await fetcher.fetch(url)
+        except FetchError as exc:
+            raise FeedError(f"could not fetch {url}: {exc}") from None
+        try:
+            return url, parse_feed(
+                result.body or b"", url=result.url, content_type=result.content_type
+            )
+        except ParseError as exc:
+            problem = f"{url} is not a feed I can read: {exc}"
+        candidates = discover_feeds(result.body or b"", base_url=result.url)
+        if not candidates:
+            raise FeedError(problem)
+        reasons = []
+        for candidate in candidates[:DISCOVERED_TRIED]:
+            try:
+                await validate_feed_url(
+                    candidate, allow_private=self.settings.allow_private_addresses
+                )
+                found = await fetcher.fetch(candidate)
+                return candidate, parse_feed(
+                    found.body or b"", url=found.url, content_type=found.content_type
+                )
+            except (FetchError, ParseError, ValueError, OSError) as exc:
+                reasons.append(f"{candidate}: {exc}")
+        raise FeedError(
+            f"{url} is a web page; the feeds it names do not work ({'; '.join(reasons)})"[:500]
+        )
 
     async def remove_feed(self, feed_id: int, *, guild_id: int = 0) -> bool:
         return await feed_store.remove_feed(self.db, feed_id, guild_id=guild_id)
