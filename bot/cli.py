@@ -543,6 +543,14 @@ async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
     return EXIT_OK
 
 
+def _feed_options(feed: Any) -> str:
+    """``full text: never, tags: world,tech`` (empty when the feed has neither)."""
+    parts = [f"full text: {feed.fulltext}"] if feed.fulltext else []
+    if feed.tags:
+        parts.append(f"tags: {','.join(feed.tags)}")
+    return ", ".join(parts)
+
+
 async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     from .ingest.netguard import UnsafeUrlError
     from .services import FeedError
@@ -552,14 +560,16 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for feed in await nd.list_feeds(guild_id=0):
             if feed.url == url and feed.guild_id == 0:
+                notes = []
                 if feed.paused:  # adding it again means: read it again
                     await nd.resume_feed(feed.id)
-                    _console().print(
-                        f"already subscribed, was paused, resumed: #{feed.id} {feed.url}",
-                        soft_wrap=True,
-                    )
-                    return EXIT_OK
-                _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
+                    notes.append("was paused, resumed")
+                if args.tags is not None or args.fulltext:
+                    tags = args.tags.split(",") if args.tags is not None else None
+                    feed = await nd.set_feed_options(feed.id, fulltext=args.fulltext, tags=tags)
+                    notes.append(_feed_options(feed) or "options cleared")
+                said = "".join(f", {n}" for n in notes)
+                _console().print(f"already subscribed{said}: #{feed.id} {feed.url}", soft_wrap=True)
                 return EXIT_OK
         try:
             tags = args.tags.split(",") if args.tags is not None else None
@@ -570,8 +580,7 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(_hint(str(exc)), EXIT_FAILED) from None
     finally:
         await nd.close()
-    mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
-    mode += f" (tags: {','.join(feed.tags)})" if feed.tags else ""
+    mode = f" ({_feed_options(feed)})" if _feed_options(feed) else ""
     _console().print(
         f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
     )

@@ -303,6 +303,25 @@ class Newsdesk:
             f"{url} is a web page; the feeds it names do not work ({'; '.join(reasons)})"[:500]
         )
 
+    async def set_feed_options(
+        self, feed_id: int, *, fulltext: str | None = None, tags: Sequence[str] | None = None
+    ) -> FeedHealth:
+        """Change a subscribed feed's full-text mode and/or tags (None: unchanged)."""
+        if fulltext is not None:
+            try:
+                fulltext = check_fulltext_mode(fulltext)
+            except ValueError as exc:
+                raise FeedError(str(exc)) from None
+        async with transaction(self.db):
+            if fulltext is not None:
+                await feed_store.set_fulltext(self.db, feed_id, fulltext)
+            if tags is not None:
+                await feed_store.set_tags(self.db, feed_id, tuple(tags))
+        feed = await feed_store.get_feed(self.db, feed_id)
+        if feed is None:
+            raise FeedError(f"no feed #{feed_id}")
+        return feed
+
     async def remove_feed(self, feed_id: int, *, guild_id: int = 0) -> bool:
         return await feed_store.remove_feed(self.db, feed_id, guild_id=guild_id)
 

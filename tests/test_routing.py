@@ -165,6 +165,12 @@ def test_cli_tags_show_in_the_list_and_the_opml_export(tmp_path, monkeypatch, ca
         main(["--db", "x.db", "feeds", "add", "--no-check", "--tags", "World, Politics", url]) == 0
     )
     assert "(tags: world,politics)" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "add", "--tags", "world,tech", url]) == 0
+    assert "already subscribed, tags: world,tech: #1" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "add", "--tags", "", "--fulltext", "never", url]) == 0
+    assert "already subscribed, full text: never: #1" in capsys.readouterr().out
+    assert main(["--db", "x.db", "feeds", "add", "--tags", "world,politics", url]) == 0
+    capsys.readouterr()
     assert main(["--db", "x.db", "feeds", "list", "--json"]) == 0
     assert '"world"' in capsys.readouterr().out
     assert main(["--db", "x.db", "feeds", "export"]) == 0
