@@ -476,10 +476,15 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     try:
         if args.feeds_command == "remove":
-            if not await nd.remove_feed(args.feed_id):
-                raise CliError(f"no shared feed #{args.feed_id}; see `newsdesk feeds list`")
-            console.print(f"removed feed #{args.feed_id}")
+            feed = await nd.find_feed(args.feed, guild_id=0)
+            if feed is None or not await nd.remove_feed(feed.id):
+                raise CliError(f"no shared feed {args.feed}; see `newsdesk feeds list`")
+            console.print(f"removed feed #{feed.id} {feed.url}", soft_wrap=True)
             return EXIT_OK
+        if args.feeds_command == "export":
+            return await _feeds_export(nd, args.output)
+        if args.feeds_command in ("pause", "resume"):
+            return await _feeds_pause(nd, args.feed, args.feeds_command == "pause", console)
         feeds = await nd.list_feeds()
     finally:
         await nd.close()
@@ -492,6 +497,60 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _feeds_export(nd: Any, output: str | None) -> int:
+    """``feeds export [-o FILE]``: the shared feeds as OPML."""
+    path = Path(output) if output else None
+    if path is not None:
+        if path.is_dir():
+            raise CliError(f"-o {path}: that is a folder; give a file name")
+        if not path.parent.is_dir():
+            raise CliError(f"-o {path}: no folder {path.parent}; create it first")
+    data, count = await nd.feeds_opml(guild_id=0)
+    if path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CliError(f"-o {path}: cannot write it ({exc.strerror or exc})") from None
+    _stderr_console().print(f"wrote {count} feed(s) to {path}", soft_wrap=True)
+    return EXIT_OK
+
+
+async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
+    """``feeds pause|resume ID|URL``: any feed (the operator's are shared, servers' too)."""
+    feed = await nd.find_feed(ref, guild_id=None)
+    if feed is None:
+        raise CliError(f"no feed {ref}; see `newsdesk feeds list`")
+    if pause:
+        if feed.paused:
+            console.print(f"already paused: #{feed.id} {feed.url}", soft_wrap=True)
+            return EXIT_OK
+        await nd.pause_feed(feed.id)
+        console.print(f"paused feed #{feed.id} {feed.url}", soft_wrap=True)
+        return EXIT_OK
+    if not feed.paused:
+        console.print(f"not paused: #{feed.id} {feed.url}", soft_wrap=True)
+        return EXIT_OK
+    await nd.resume_feed(feed.id)
+    console.print(
+        f"resumed feed #{feed.id} {feed.url}: it is fetched at the next poll", soft_wrap=True
+    )
+    return EXIT_OK
+
+
+def _feed_options(feed: Any) -> str:
+    """``full text: never, tags: world,tech`` (empty when the feed has neither)."""
+    parts = [f"full text: {feed.fulltext}"] if feed.fulltext else []
+    if feed.tags:
+        parts.append(f"tags: {','.join(feed.tags)}")
+    return ", ".join(parts)
+
+
 async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     from .ingest.netguard import UnsafeUrlError
     from .services import FeedError
@@ -501,15 +560,27 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for feed in await nd.list_feeds(guild_id=0):
             if feed.url == url and feed.guild_id == 0:
-                _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
+                notes = []
+                if feed.paused:  # adding it again means: read it again
+                    await nd.resume_feed(feed.id)
+                    notes.append("was paused, resumed")
+                if args.tags is not None or args.fulltext:
+                    tags = args.tags.split(",") if args.tags is not None else None
+                    feed = await nd.set_feed_options(feed.id, fulltext=args.fulltext, tags=tags)
+                    notes.append(_feed_options(feed) or "options cleared")
+                said = "".join(f", {n}" for n in notes)
+                _console().print(f"already subscribed{said}: #{feed.id} {feed.url}", soft_wrap=True)
                 return EXIT_OK
         try:
-            feed = await nd.add_feed(url, check=not args.no_check, fulltext=args.fulltext)
+            tags = args.tags.split(",") if args.tags is not None else None
+            feed = await nd.add_feed(
+                url, check=not args.no_check, fulltext=args.fulltext, tags=tags
+            )
         except (FeedError, UnsafeUrlError, ValueError) as exc:
             raise CliError(_hint(str(exc)), EXIT_FAILED) from None
     finally:
         await nd.close()
-    mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
+    mode = f" ({_feed_options(feed)})" if _feed_options(feed) else ""
     _console().print(
         f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
     )
@@ -573,6 +644,8 @@ def print_feed_table(feeds: Sequence[Any], console: Console) -> None:
             where.append(f"  {f.title}", style="dim")
         if getattr(f, "fulltext", None):
             where.append(f"  full text: {f.fulltext}", style="dim")
+        if getattr(f, "tags", None):
+            where.append(f"  tags: {','.join(f.tags)}", style="dim")
         print_wrapped(console, where, first=" " * (idw + 2))
 
 
@@ -600,19 +673,21 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     nd = await _open(args, settings, create=True)
     try:
         await nd.sync_configured_feeds()
-        with _Bar("polling", "feeds", total=await nd.due_feed_count()) as bar:
+        due = await nd.due_feed_count(everything=args.all)
+        with _Bar("polling", "feeds", total=due) as bar:
 
             def progress(feeds: int, articles: int) -> None:
                 nonlocal stored
                 stored += articles
                 bar.advance(feeds)
 
-            report = await nd.poll_once(progress=progress)
+            report = await nd.poll_once(progress=progress, everything=args.all)
     finally:
         await nd.close()
     console = _console()
+    which = "active" if args.all else "due"
     console.print(
-        f"polled {report.due} due feed(s): {report.fetched} fetched, {report.not_modified} not "
+        f"polled {report.due} {which} feed(s): {report.fetched} fetched, {report.not_modified} not "
         f"modified, {report.failed} failed, {report.new_articles} new article(s)"
     )
     if report.pages_fetched or report.pages_failed or report.pages_deferred:
@@ -956,6 +1031,49 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the bot on this database is running, connected and polling; else 1."""
+    nd = await _open(args, settings, create=False)
+    try:
+        report = await nd.health()
+    finally:
+        await nd.close()
+    if args.json:
+        print(json.dumps({"ok": report.ok, "problems": report.problems, "facts": report.facts}))
+    else:
+        console = _console()
+        console.print(Text("healthy", "green") if report.ok else Text("unhealthy", "red"))
+        for line in report.problems:
+            console.print(Text.assemble("  ", ("problem", "red"), f" {line}"), soft_wrap=True)
+        for line in report.facts:
+            console.print(f"  {line}", soft_wrap=True)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _check_backup_target(target: Path) -> None:
+    if target.is_dir():
+        raise CliError(f"backup {target}: that is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise CliError(f"backup {target}: no folder {target.parent}; create it first")
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """An online copy of the database (safe while the bot runs)."""
+    target = Path(args.file)
+    _check_backup_target(target)
+    nd = await _open(args, settings, create=False)
+    try:
+        size = await nd.backup(target)
+    except ValueError as exc:
+        raise CliError(f"backup {target}: {exc}") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
+    finally:
+        await nd.close()
+    _console().print(f"backed up {nd.database} to {target} ({size:,} bytes)", soft_wrap=True)
+    return EXIT_OK
+
+
 def _check_database_path(path: Path) -> None:
     """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing)."""
     if path.is_dir():
@@ -1076,13 +1194,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch each article's page: auto (when the feed gives only a summary), always or "
         "never (default: NEWSDESK_FULLTEXT)",
     )
-    fr = fsub.add_parser("remove", help="unsubscribe", parents=[common])
-    fr.add_argument("feed_id", type=int)
+    fa.add_argument(
+        "--tags", help="routing tags, separated by commas (channels with tags= get its stories)"
+    )
+    fr = fsub.add_parser("remove", help="unsubscribe from a shared feed", parents=[common])
+    fr.add_argument("feed", metavar="ID|URL")
+    fp = fsub.add_parser("pause", help="stop polling a feed until resumed", parents=[common])
+    fp.add_argument("feed", metavar="ID|URL")
+    fu = fsub.add_parser(
+        "resume", help="poll a paused feed again (also one paused after failures)", parents=[common]
+    )
+    fu.add_argument("feed", metavar="ID|URL")
+    fe = fsub.add_parser(
+        "export", help="write the shared feeds as OPML (for any feed reader)", parents=[common]
+    )
+    fe.add_argument("--output", "-o", help="file (default: standard output)")
     fl = fsub.add_parser("list", help="feeds and their health", parents=[common])
     fl.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_feeds, json=False)
 
     p = command("poll", "fetch every due feed once")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="fetch every feed that is not paused now, due or not",
+    )
     p.set_defaults(func=cmd_poll)
 
     p = command("search", "search stored articles")
@@ -1124,6 +1260,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="check the settings; print them, secrets masked", parents=[common]
     )
     p.set_defaults(func=cmd_config_check)
+
+    p = command(
+        "health",
+        "exit 0 when the running bot is connected and polling, 1 when not",
+        description="Reads the heartbeat the running bot writes to the database: unhealthy "
+        "when the bot has not written it for 3 minutes, has been disconnected from Discord for "
+        "2 minutes, or has had no successful poll for 3 poll intervals.",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_health)
+
+    p = command("backup", "copy the database to FILE (safe while the bot runs)")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_backup)
 
     p = command("run", "run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_run)

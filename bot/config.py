@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 from functools import cache, cached_property
 from pathlib import Path
@@ -25,7 +25,23 @@ SNOWFLAKE = re.compile(r"^\d{17,20}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _FEED_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 FULLTEXT_MODES = ("auto", "always", "never")
-FEED_SYNTAX = "list http(s) feed URLs, each optionally followed by fulltext=auto, always or never"
+FEED_SYNTAX = (
+    "list http(s) feed URLs, each optionally followed by fulltext=auto|always|never, "
+    'name="Its name" and tags=tag1,tag2'
+)
+# A token: unquoted text up to a blank or comma, or a "quoted value" (which may hold both).
+_TOKEN = re.compile(r'(?:[^\s,"]|"[^"]*")+')
+_PART = re.compile(r'(?:[^\s"]|"[^"]*")+')
+
+
+def _unquote(value: str) -> str:
+    return value.replace('"', "").strip()
+
+
+def _words(value: str) -> tuple[str, ...]:
+    """``a,b`` -> ``("a", "b")``: lower case, blanks collapsed, empty ones dropped."""
+    out = (" ".join(w.split()).casefold() for w in _unquote(value).split(","))
+    return tuple(dict.fromkeys(w for w in out if w))
 
 
 class ConfigError(Exception):
@@ -90,6 +106,13 @@ class DigestChannel:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     guild_id: int | None = None  # learned from Discord at run time; None: shared news only
+    feeds: tuple[str, ...] = ()  # routing: only these feeds (names, URLs or ids), lower case
+    tags: tuple[str, ...] = ()  # routing: only feeds with one of these tags
+
+    @property
+    def routed(self) -> bool:
+        """Whether the channel takes only some feeds' stories (``feeds=`` or ``tags=``)."""
+        return bool(self.feeds or self.tags)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -119,9 +142,13 @@ def parse_channels(
         123456789012345678 07:30 Europe/Paris
         123456789012345678 18:00 America/New_York max=5 include=climate,energy exclude=sport
         123456789012345678 guild=987654321098765432
+        123456789012345678 tags=world,politics feeds="Tech Daily",https://x.example/rss
 
     A part of the form HH:MM is the time, a part with a ``/`` or ``UTC`` the
-    timezone; ``max=``, ``include=``, ``exclude=`` and ``guild=`` as shown.
+    timezone; ``max=``, ``include=``, ``exclude=`` and ``guild=`` as shown;
+    ``feeds=`` (feed names, URLs or ids) and ``tags=`` route: the channel's
+    digest then holds only the stories of those feeds (either list matching).
+    A value with blanks is written in double quotes.
     """
     channels: list[DigestChannel] = []
     seen: set[int] = set()
@@ -129,7 +156,7 @@ def parse_channels(
         spec = raw.strip()
         if not spec:
             continue
-        head, *parts = spec.split()
+        head, *parts = _PART.findall(spec)
         channel_id = check_snowflake(head, "channel")
         if channel_id in seen:
             raise ValueError(f"channel {channel_id} is listed twice; list each channel once")
@@ -150,21 +177,29 @@ def parse_channels(
                     raise ValueError(
                         f"{part!r} in the entry for channel {channel_id} is neither a time "
                         "(HH:MM), a timezone (Area/City) nor key=value (max=, include=, "
-                        "exclude=, guild=)"
+                        "exclude=, guild=, feeds=, tags=)"
                     )
             elif key == "max":
                 if not value.isdigit() or not 1 <= int(value) <= 50:
                     raise ValueError(f"max={value!r} for channel {channel_id}: use 1 to 50")
                 values["max_stories"] = int(value)
             elif key in {"include", "exclude"}:
-                words = tuple(w.strip().lower() for w in value.split(",") if w.strip())
+                words = tuple(w.strip().lower() for w in _unquote(value).split(",") if w.strip())
                 values[key] = words
+            elif key in {"feeds", "tags"}:
+                if not _words(value):
+                    raise ValueError(
+                        f"{key}= for channel {channel_id} is empty; list feed "
+                        + ("names, URLs or ids" if key == "feeds" else "tags")
+                        + " separated by commas"
+                    )
+                values[key] = _words(value)
             elif key == "guild":
                 values["guild_id"] = check_snowflake(value, "server (guild)")
             else:
                 raise ValueError(
                     f"unknown option {key}= for channel {channel_id}; "
-                    "use max=, include=, exclude= or guild="
+                    "use max=, include=, exclude=, guild=, feeds= or tags="
                 )
         channels.append(DigestChannel(channel_id=channel_id, **values))
     return tuple(channels)
@@ -176,9 +211,16 @@ class FeedSpec:
 
     url: str
     fulltext: str | None = None
+    name: str | None = None  # shown for the feed, and matched by a channel's feeds=
+    tags: tuple[str, ...] | None = None  # None: the feed's tags are left as they are
 
     def __str__(self) -> str:
-        return self.url + (f" fulltext={self.fulltext}" if self.fulltext else "")
+        text = self.url + (f" fulltext={self.fulltext}" if self.fulltext else "")
+        if self.name:
+            text += f' name="{self.name}"'
+        if self.tags:
+            text += f" tags={','.join(self.tags)}"
+        return text
 
 
 def check_fulltext_mode(value: str, what: str = "fulltext") -> str:
@@ -192,23 +234,43 @@ def parse_feed_specs(text: str) -> list[FeedSpec]:
     """Feeds as written in ``NEWSDESK_FEEDS`` or one line of the feeds file.
 
     URLs are separated by commas, spaces or new lines; options follow their
-    URL as ``key=value`` (only ``fulltext=auto|always|never`` exists)::
+    URL as ``key=value``: ``fulltext=auto|always|never``, ``name=`` (in double
+    quotes when it has blanks) and ``tags=`` (separated by commas; a word
+    after ``tags=x,`` that is not a URL is one more tag)::
 
         https://a.example/rss.xml, https://b.example/feed fulltext=never
+        https://c.example/rss name="World desk" tags=world,politics
     """
     specs: list[FeedSpec] = []
-    for token in (t for t in re.split(r"[,\s]+", text) if t):
+    last_key = ""
+    for token in _TOKEN.findall(text):
         key, sep, value = token.partition("=")
+        key = key.lower()
         if "://" not in token and sep:
             if not specs:
                 raise ValueError(f"{token!r} comes before any feed URL; put options after theirs")
-            if key.lower() != "fulltext":
+            spec = specs[-1]
+            if key == "fulltext":
+                spec = replace(spec, fulltext=check_fulltext_mode(_unquote(value)))
+            elif key == "name":
+                name = " ".join(_unquote(value).split())
+                if not name:
+                    raise ValueError(f"name= for {spec.url} is empty")
+                spec = replace(spec, name=name)
+            elif key == "tags":
+                spec = replace(spec, tags=_words(value))
+            else:
                 raise ValueError(
-                    f"unknown option {key}= for {specs[-1].url}; the only option is fulltext="
+                    f"unknown option {key}= for {spec.url}; use fulltext=, name= or tags="
                 )
-            specs[-1] = FeedSpec(specs[-1].url, check_fulltext_mode(value))
+            specs[-1] = spec
+            last_key = key
         elif _FEED_URL.match(token):
             specs.append(FeedSpec(token))
+            last_key = ""
+        elif last_key == "tags" and not sep and "://" not in token:
+            tags = (*(specs[-1].tags or ()), token)
+            specs[-1] = replace(specs[-1], tags=_words(",".join(tags)))
         else:
             raise ValueError(f"{token!r} is not an http(s) feed URL")
     return specs
@@ -347,6 +409,8 @@ class Settings(BaseSettings):
                 "max_stories": c.max_stories,
                 "include": list(c.include),
                 "exclude": list(c.exclude),
+                "feeds": list(c.feeds),
+                "tags": list(c.tags),
                 "guild_id": c.guild_id,
             }
             for c in self.channels

@@ -15,13 +15,13 @@ The caller hands in ``prepare()`` (builds and renders the digest) and
   remaining messages are resent with the same nonces (Discord deduplicates);
   older than that, Discord no longer deduplicates, so the row is marked
   ``failed`` ("uncertain") and nothing is resent: a missing digest is better
-  than a double one, and an admin can still run ``/digest now``.
+  than a double one, and an admin can still run ``/newsadmin digest now``.
 * Every write runs in ``transaction()`` (the connection's write lock), so a
   claim can never ride along in, and be rolled back with, another task's
   transaction on the shared connection.
 * A 403 marks the channel forbidden (``channel_state``) and the digest
   ``failed``; scheduled digests then skip the channel, without calling
-  Discord, until a send there succeeds (``/digest now``) or the flag is cleared.
+  Discord, until a send there succeeds (``/newsadmin digest now``) or the flag is cleared.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class Delivery:
     ) -> DeliveryResult:
         """Post ``channel``'s digest for ``day`` unless it already went out.
 
-        ``force`` (an admin's ``/digest now``) also retries a ``failed``,
+        ``force`` (an admin's ``/newsadmin digest now``) also retries a ``failed``,
         ``missed`` or ``empty`` day and ignores a recorded 403; it never
         re-posts a ``sent`` one.
         """

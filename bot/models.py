@@ -97,6 +97,21 @@ class FeedHealth:
     next_poll_at: datetime | None
     paused: bool
     fulltext: str | None = None  # "auto", "always", "never"; None: NEWSDESK_FULLTEXT
+    tags: tuple[str, ...] = ()  # for routing (channel tags=), lower case
+
+
+@dataclass(slots=True)
+class Heartbeat:
+    """What the running bot last said about itself (``newsdesk health`` reads it)."""
+
+    updated_at: datetime
+    started_at: datetime
+    pid: int | None
+    gateway: str  # "connecting", "connected", "disconnected"
+    gateway_since: datetime
+    poll_interval_s: int
+    last_poll_at: datetime | None  # the end of the last poll cycle
+    last_poll_ok_at: datetime | None  # ... in which not every due feed failed
 
 
 @dataclass(slots=True)

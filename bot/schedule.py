@@ -93,6 +93,8 @@ class NewsScheduler:
         run_digest: RunDigest,
         record_missed: RecordMissed,
         clock: Clock = utc_now,
+        heartbeat: Callable[[], Awaitable[Any]] | None = None,
+        heartbeat_seconds: int = 60,
     ) -> None:
         self.channels = {c.channel_id: c for c in channels}
         self.poll_interval_minutes = poll_interval_minutes
@@ -101,6 +103,8 @@ class NewsScheduler:
         self.run_digest = run_digest
         self.record_missed = record_missed
         self.clock = clock
+        self.heartbeat = heartbeat
+        self.heartbeat_seconds = heartbeat_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -117,6 +121,15 @@ class NewsScheduler:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=self.poll_interval_minutes * 60,
+            )
+        if self.heartbeat is not None:
+            self.scheduler.add_job(
+                self._heartbeat_job,
+                IntervalTrigger(seconds=self.heartbeat_seconds, timezone=UTC),
+                id="heartbeat",
+                name="heartbeat",
+                max_instances=1,
+                coalesce=True,
             )
         for channel in self.channels.values():
             self.scheduler.add_job(
@@ -163,6 +176,15 @@ class NewsScheduler:
 
     async def _poll_job(self) -> None:
         await self._tracked(self.poll_job())
+
+    async def _heartbeat_job(self) -> None:
+        """ "Still alive" for ``newsdesk health``; errors are logged, never raised."""
+        if self.heartbeat is None:
+            return
+        try:
+            await self.heartbeat()
+        except Exception:
+            log.exception("heartbeat failed")
 
     async def _digest_job(self, channel_id: int) -> None:
         await self._tracked(self.digest_job(channel_id))

@@ -7,11 +7,13 @@ search, stories and the digest. It knows nothing about Discord or terminals.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +23,7 @@ import aiosqlite
 from .config import DigestChannel, Settings, check_fulltext_mode
 from .digest.build import build_digest
 from .digest.models import Digest
+from .ingest.discover import discover_feeds
 from .ingest.fetch import Fetcher, FetchError
 from .ingest.fulltext import FullText
 from .ingest.netguard import validate_feed_url
@@ -40,6 +43,7 @@ from .search.engine import SearchPage, search
 from .store import articles as article_store
 from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
+from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
 from .stories import StoryClusterer
@@ -49,6 +53,22 @@ log = logging.getLogger(__name__)
 # Page cache rows (validators, failure history) older than this are dropped;
 # the text itself stays with its article. Feeds carry items for days, not months.
 PAGE_CACHE_DAYS = 30
+
+
+DISCOVERED_TRIED = 3  # feeds named by a web page that `feeds add` tries, in page order
+HEARTBEAT_SECONDS = 60  # the running bot rewrites its heartbeat row this often
+HEARTBEAT_STALE_SECONDS = 3 * HEARTBEAT_SECONDS  # older: the bot is not running
+GATEWAY_GRACE_SECONDS = 120  # a reconnect shorter than this is not an outage
+POLL_STALE_INTERVALS = 3  # no good poll for this many intervals: unhealthy
+
+
+@dataclass
+class HealthReport:
+    """``newsdesk health``: ``ok`` and one line per check, worst first."""
+
+    ok: bool
+    problems: list[str]
+    facts: list[str]
 
 
 class FeedError(ValueError):
@@ -83,6 +103,7 @@ class Newsdesk:
         self.clock = clock  # the one clock of every service (tests pass a fixed one)
         self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
         self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
+        self._poll_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -207,11 +228,18 @@ class Newsdesk:
         added_by: int | None = None,
         check: bool = True,
         fulltext: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> FeedHealth:
         """Validate ``url``, try one fetch and parse, then subscribe ``guild_id`` to it.
 
+        A web page instead of a feed is searched for the feeds it names
+        (``<link rel="alternate">``); the first of them that works is
+        subscribed to instead (see :mod:`bot.ingest.discover`).
+
         ``fulltext`` (auto, always, never) sets the feed's own full-text mode;
         None keeps what it had (a new feed follows NEWSDESK_FULLTEXT).
+        ``tags`` (for channels routed with ``tags=``) replace the feed's; None
+        keeps them.
         """
         url = url.strip()
         if fulltext is not None:
@@ -223,15 +251,7 @@ class Newsdesk:
         title: str | None = None
         if check:
             async with self.fetcher() as fetcher:
-                try:
-                    result = await fetcher.fetch(url)
-                    parsed = parse_feed(
-                        result.body or b"", url=result.url, content_type=result.content_type
-                    )
-                except FetchError as exc:
-                    raise FeedError(f"could not fetch {url}: {exc}") from None
-                except ParseError as exc:
-                    raise FeedError(f"{url} is not a feed I can read: {exc}") from None
+                url, parsed = await self._check_feed(fetcher, url)
             title = parsed.title
         feed_id = await feed_store.add_feed(
             self.db,
@@ -241,29 +261,120 @@ class Newsdesk:
             added_by=added_by,
             now=self.clock(),
             fulltext=fulltext,
+            resume=True,  # adding a paused feed again means: read it again
         )
+        if tags is not None:
+            await feed_store.set_tags(self.db, feed_id, tuple(tags))
         feed = await feed_store.get_feed(self.db, feed_id)
         assert feed is not None
+        return feed
+
+    async def _check_feed(self, fetcher: Fetcher, url: str) -> tuple[str, ParsedFeed]:
+        """Fetch and parse ``url``; a web page that names its feeds gives the first that works.
+
+        Returns the feed's URL (the page's when it is a feed itself) and the parsed feed.
+        """
+        try:
+            result = await fetcher.fetch(url)
+        except FetchError as exc:
+            raise FeedError(f"could not fetch {url}: {exc}") from None
+        try:
+            return url, parse_feed(
+                result.body or b"", url=result.url, content_type=result.content_type
+            )
+        except ParseError as exc:
+            problem = f"{url} is not a feed I can read: {exc}"
+        candidates = discover_feeds(result.body or b"", base_url=result.url)
+        if not candidates:
+            raise FeedError(problem)
+        reasons = []
+        for candidate in candidates[:DISCOVERED_TRIED]:
+            try:
+                await validate_feed_url(
+                    candidate, allow_private=self.settings.allow_private_addresses
+                )
+                found = await fetcher.fetch(candidate)
+                return candidate, parse_feed(
+                    found.body or b"", url=found.url, content_type=found.content_type
+                )
+            except (FetchError, ParseError, ValueError, OSError) as exc:
+                reasons.append(f"{candidate}: {exc}")
+        raise FeedError(
+            f"{url} is a web page; the feeds it names do not work ({'; '.join(reasons)})"[:500]
+        )
+
+    async def set_feed_options(
+        self, feed_id: int, *, fulltext: str | None = None, tags: Sequence[str] | None = None
+    ) -> FeedHealth:
+        """Change a subscribed feed's full-text mode and/or tags (None: unchanged)."""
+        if fulltext is not None:
+            try:
+                fulltext = check_fulltext_mode(fulltext)
+            except ValueError as exc:
+                raise FeedError(str(exc)) from None
+        async with transaction(self.db):
+            if fulltext is not None:
+                await feed_store.set_fulltext(self.db, feed_id, fulltext)
+            if tags is not None:
+                await feed_store.set_tags(self.db, feed_id, tuple(tags))
+        feed = await feed_store.get_feed(self.db, feed_id)
+        if feed is None:
+            raise FeedError(f"no feed #{feed_id}")
         return feed
 
     async def remove_feed(self, feed_id: int, *, guild_id: int = 0) -> bool:
         return await feed_store.remove_feed(self.db, feed_id, guild_id=guild_id)
 
+    async def find_feed(self, ref: str, *, guild_id: int | None = 0) -> FeedHealth | None:
+        """The feed ``ref`` (an id, ``#id`` or URL) names, as :func:`feed_store.find_feed`."""
+        return await feed_store.find_feed(self.db, ref, guild_id=guild_id)
+
+    async def pause_feed(self, feed_id: int) -> FeedHealth | None:
+        """Stop polling feed ``feed_id``; its state after, None if there is no such feed."""
+        async with transaction(self.db):
+            if not await feed_store.pause_feed(self.db, feed_id):
+                return None
+        return await feed_store.get_feed(self.db, feed_id)
+
+    async def resume_feed(self, feed_id: int) -> FeedHealth | None:
+        """Poll a paused (or auto-paused) feed again, at once and with a clean record."""
+        async with transaction(self.db):
+            if not await feed_store.resume_feed(self.db, feed_id):
+                return None
+        return await feed_store.get_feed(self.db, feed_id)
+
     async def list_feeds(self, *, guild_id: int | None = None) -> list[FeedHealth]:
         return await feed_store.list_feeds(self.db, guild_id=guild_id)
+
+    async def feeds_opml(self, *, guild_id: int | None = 0) -> tuple[bytes, int]:
+        """The feeds ``guild_id`` reads as OPML (0: the shared ones; None: all); and how many.
+
+        Paused feeds are included: they are still subscriptions.
+        """
+        from .render.opml import feeds_opml
+
+        feeds = await feed_store.list_feeds(self.db, guild_id=guild_id)
+        if guild_id == 0:
+            feeds = [f for f in feeds if f.guild_id == 0]
+        return feeds_opml(feeds, title="Newsdesk feeds", created=self.clock()), len(feeds)
 
     async def sync_configured_feeds(self) -> int:
         """Subscribe (shared) to every feed named in the settings; returns how many.
 
         The settings are the truth for the feeds they list: a feed's
         ``fulltext=`` option is set on its row, and a feed listed without one
-        goes back to following NEWSDESK_FULLTEXT.
+        goes back to following NEWSDESK_FULLTEXT; its ``tags=`` replace the
+        feed's (none listed: none), its ``name=`` replaces the feed's title.
         """
         specs = self.settings.feed_specs()
         now = self.clock()
-        for spec in specs:
-            feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
-            await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
+        async with transaction(self.db):
+            for spec in specs:
+                feed_id = await feed_store.add_feed(self.db, spec.url, guild_id=0, now=now)
+                await feed_store.set_fulltext(self.db, feed_id, spec.fulltext)
+                await feed_store.set_tags(self.db, feed_id, spec.tags or ())
+                if spec.name:
+                    await feed_store.set_title(self.db, feed_id, spec.name)
         return len(specs)
 
     async def _ingest_feed(
@@ -280,11 +391,22 @@ class Newsdesk:
         span.extend(report.stored_times)
         return IngestCounts(report.new, report.updated, report.duplicates)
 
-    async def due_feed_count(self) -> int:
-        return len(await feed_store.due_feeds(self.db, self.clock()))
+    async def due_feed_count(self, *, everything: bool = False) -> int:
+        return len(await feed_store.due_feeds(self.db, self.clock(), everything=everything))
 
-    async def poll_once(self, *, progress: PollProgress | None = None) -> PollReport:
+    async def poll_once(
+        self,
+        *,
+        progress: PollProgress | None = None,
+        everything: bool = False,
+        guild_id: int | None = None,
+    ) -> PollReport:
         """Fetch every due feed once (honouring back-off and conditional GET).
+
+        ``everything``: every feed that is not paused, due or not (``poll
+        --all``, ``/newsadmin feeds refresh``); ``guild_id``: only the feeds that guild
+        reads. Cycles run one at a time: a poll asked for while the
+        scheduled one runs waits for it, so no feed is fetched twice at once.
 
         Feeds arrive one outlet at a time, so when anything new came in, the
         stories around it are then regrouped together (ids kept; see
@@ -296,6 +418,12 @@ class Newsdesk:
         ``progress(feeds_done, articles_stored)`` is called as each feed's
         fetch ends and as each feed's articles are committed.
         """
+        async with self._poll_lock:
+            return await self._poll(progress, everything=everything, guild_id=guild_id)
+
+    async def _poll(
+        self, progress: PollProgress | None, *, everything: bool, guild_id: int | None
+    ) -> PollReport:
         span: list[datetime] = []  # publication times of what this cycle stored
         ingest: Any = functools.partial(self._ingest_feed, span=span)
         if progress is not None:
@@ -312,6 +440,8 @@ class Newsdesk:
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
                 fulltext=pages,
+                everything=everything,
+                guild_id=guild_id,
             )
         if report.pages_fetched or report.pages_failed:
             async with transaction(self.db):
@@ -325,10 +455,78 @@ class Newsdesk:
             )
         return report
 
+    # -- operations -----------------------------------------------------
+
+    async def start_heartbeat(self) -> None:
+        """The bot starts: its heartbeat row says so (``newsdesk health`` reads it)."""
+        async with transaction(self.db):
+            await health_store.start_heartbeat(
+                self.db,
+                now=self.clock(),
+                poll_interval_s=self.settings.poll_interval_minutes * 60,
+                pid=os.getpid(),
+            )
+
+    async def heartbeat(self, *, gateway: str | None = None, poll_ok: bool | None = None) -> None:
+        """Still alive; ``gateway``: its connection's new state; ``poll_ok``: a cycle ended."""
+        async with transaction(self.db):
+            await health_store.beat(self.db, now=self.clock(), gateway=gateway, poll_ok=poll_ok)
+
+    async def poll_and_beat(self) -> PollReport:
+        """The bot's poll job: one cycle, then the heartbeat records how it went."""
+        report = await self.poll_once()
+        await self.heartbeat(poll_ok=report.due == 0 or report.failed < report.due)
+        return report
+
+    async def health(self) -> HealthReport:
+        """Whether the bot that writes to this store is up, connected and polling."""
+        now = self.clock()
+        hb = await health_store.read_heartbeat(self.db)
+        if hb is None:
+            return HealthReport(False, ["the bot has never run on this database"], [])
+        problems: list[str] = []
+        facts = [
+            f"bot pid {hb.pid} started {_ago(now, hb.started_at)}",
+            f"heartbeat {_ago(now, hb.updated_at)}",
+            f"gateway {hb.gateway} since {_ago(now, hb.gateway_since)}",
+        ]
+        if (now - hb.updated_at).total_seconds() > HEARTBEAT_STALE_SECONDS:
+            problems.append(f"no heartbeat since {_ago(now, hb.updated_at)}: is the bot running?")
+        down = (now - hb.gateway_since).total_seconds()
+        if hb.gateway != "connected" and down > GATEWAY_GRACE_SECONDS:
+            problems.append(
+                f"not connected to Discord ({hb.gateway} {_ago(now, hb.gateway_since)})"
+            )
+        limit = POLL_STALE_INTERVALS * hb.poll_interval_s
+        if hb.last_poll_ok_at is not None:
+            facts.append(f"last successful poll {_ago(now, hb.last_poll_ok_at)}")
+        if hb.last_poll_at is not None and hb.last_poll_at != hb.last_poll_ok_at:
+            facts.append(f"last poll {_ago(now, hb.last_poll_at)} (every due feed failed)")
+        # A bot that just (re)started gets 3 intervals for its first good poll.
+        ok_since_start = hb.last_poll_ok_at is not None and hb.last_poll_ok_at >= hb.started_at
+        since = hb.last_poll_ok_at if ok_since_start else hb.started_at
+        if (now - since).total_seconds() > limit:  # type: ignore[operator]
+            what = (
+                f"last successful poll {_ago(now, hb.last_poll_ok_at)}"
+                if ok_since_start
+                else f"no successful poll since the bot started {_ago(now, hb.started_at)}"
+            )
+            problems.append(f"{what}; polls are due every {hb.poll_interval_s // 60} min")
+        return HealthReport(not problems, problems, facts)
+
+    async def backup(self, target: Path) -> int:
+        """An online copy of the store at ``target`` (see :func:`health_store.backup_database`)."""
+        if self.database is None:
+            raise ValueError("an in-memory database cannot be backed up")
+        return await asyncio.to_thread(health_store.backup_database, self.database, target)
+
     # -- search and stories ---------------------------------------------
 
-    def parse_dates(self, text: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
-        return parse_date_range(text, tz=self.settings.tz, now=now or self.clock())
+    def parse_dates(
+        self, text: str, *, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> tuple[datetime, datetime]:
+        """``text`` as a UTC range of whole local days in ``tz`` (default NEWSDESK_TIMEZONE)."""
+        return parse_date_range(text, tz=tz or self.settings.tz, now=now or self.clock())
 
     async def search(
         self,
@@ -341,11 +539,13 @@ class Newsdesk:
         limit: int = 10,
         offset: int = 0,
         now: datetime | None = None,
+        tz: tzinfo | None = None,
     ) -> SearchPage:
+        """``date:`` in the query is read in ``tz`` (default NEWSDESK_TIMEZONE)."""
         return await search(
             self.db,
             text,
-            tz=self.settings.tz,
+            tz=tz or self.settings.tz,
             now=now or self.clock(),
             guild_id=guild_id,
             date_from=date_from,
@@ -379,9 +579,32 @@ class Newsdesk:
     async def build_digest(
         self, channel: DigestChannel, day: date, *, now: datetime | None = None
     ) -> Digest:
+        feed_ids = await self.routed_feed_ids(channel) if channel.routed else None
         return await build_digest(
-            self.db, channel, day, options=self.settings.digest_options, now=now or self.clock()
+            self.db,
+            channel,
+            day,
+            options=self.settings.digest_options,
+            now=now or self.clock(),
+            feed_ids=feed_ids,
         )
+
+    async def routed_feed_ids(self, channel: DigestChannel) -> set[int]:
+        """The feeds a routed channel (``feeds=``, ``tags=``) takes its stories from.
+
+        ``feeds=`` matches a feed's name (title), URL or id, ignoring case;
+        ``tags=`` any of its tags. Only feeds the channel's server reads count.
+        """
+        wanted_tags = set(channel.tags)
+        wanted = set(channel.feeds)
+        ids: set[int] = set()
+        for feed in await feed_store.list_feeds(self.db, guild_id=channel.guild_id or 0):
+            names = {feed.url.casefold(), str(feed.id), f"#{feed.id}"}
+            if feed.title:
+                names.add(" ".join(feed.title.split()).casefold())
+            if names & wanted or wanted_tags.intersection(feed.tags):
+                ids.add(feed.id)
+        return ids
 
     async def newest_article_time(self) -> datetime | None:
         return await article_store.newest_published(self.db)
@@ -401,6 +624,20 @@ class Newsdesk:
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
         return export_records(self.database)
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    """``3 min ago (2024-06-01 07:00 UTC)``."""
+    if then is None:
+        return "never"
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        span = f"{seconds} s"
+    elif seconds < 7200:
+        span = f"{seconds // 60} min"
+    else:
+        span = f"{seconds // 3600} h"
+    return f"{span} ago ({then:%Y-%m-%d %H:%M} UTC)"
 
 
 def export_records(database: Path) -> Iterator[dict[str, Any]]:

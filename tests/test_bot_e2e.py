@@ -83,9 +83,16 @@ async def test_startup_syncs_valid_guild_commands(newsroom: Newsroom) -> None:
     tree = {c["name"]: sorted(o["name"] for o in c.get("options", [])) for c in commands}
     assert tree == {
         "news": ["date", "latest", "search", "story"],
-        "digest": ["now", "preview"],
-        "feeds": ["add", "list", "remove", "status"],
+        "digest": ["preview"],
+        "feeds": ["export", "list", "status"],
+        "newsadmin": ["digest", "feeds"],
         "help": [],
+    }
+    (admin,) = [c for c in commands if c["name"] == "newsadmin"]
+    groups = {g["name"]: sorted(o["name"] for o in g["options"]) for g in admin["options"]}
+    assert groups == {
+        "digest": ["now"],
+        "feeds": ["add", "pause", "refresh", "remove", "resume"],
     }
     intents = newsroom.fake.identify_payload["intents"]
     assert intents & ((1 << 1) | (1 << 8) | (1 << 15)) == 0  # no privileged intents
@@ -190,13 +197,21 @@ async def test_non_admin_cannot_add_or_remove_feeds(newsroom: Newsroom) -> None:
     )
     async with newsroom.running():
         _, add, _ = await run_command(
-            newsroom, "feeds add", {"url": "https://example.org/feed"}, member=newsroom.alice
+            newsroom,
+            "newsadmin feeds add",
+            {"url": "https://example.org/feed"},
+            member=newsroom.alice,
+            check_permissions=False,
         )
         _, remove, _ = await run_command(
-            newsroom, "feeds remove", {"feed": own}, member=newsroom.alice
+            newsroom,
+            "newsadmin feeds remove",
+            {"feed": own},
+            member=newsroom.alice,
+            check_permissions=False,
         )
         auto = await newsroom.fake.send_autocomplete(
-            "feeds remove", {"feed": ""}, focused="feed", member=newsroom.alice
+            "newsadmin feeds remove", {"feed": ""}, focused="feed", member=newsroom.alice
         )
         choices = (await auto.wait_response())["data"]["choices"]
     for body in (add, remove):
@@ -219,7 +234,7 @@ async def test_admin_adds_lists_autocompletes_and_removes_a_feed(
     )
     async with newsroom.running():
         _, first, added = await run_command(
-            newsroom, "feeds add", {"url": http_server.url("/local.xml")}
+            newsroom, "newsadmin feeds add", {"url": http_server.url("/local.xml")}
         )
         assert first["type"] == 5 and is_ephemeral(first)
         assert "Added feed" in added["content"] and "Loopback Local News" in added["content"]
@@ -229,14 +244,16 @@ async def test_admin_adds_lists_autocompletes_and_removes_a_feed(
         assert "foreign.example" not in listing["embeds"][0]["description"]
 
         auto = await newsroom.fake.send_autocomplete(
-            "feeds remove", {"feed": "loop"}, focused="feed"
+            "newsadmin feeds remove", {"feed": "loop"}, focused="feed"
         )
         choices = (await auto.wait_response())["data"]["choices"]
         assert len(choices) == 1 and "Loopback Local News" in choices[0]["name"]
 
-        _, _, refused = await run_command(newsroom, "feeds remove", {"feed": foreign})
+        _, _, refused = await run_command(newsroom, "newsadmin feeds remove", {"feed": foreign})
         assert "has no feed" in refused["content"]
-        _, _, removed = await run_command(newsroom, "feeds remove", {"feed": choices[0]["value"]})
+        _, _, removed = await run_command(
+            newsroom, "newsadmin feeds remove", {"feed": choices[0]["value"]}
+        )
         assert removed["content"] == f"Removed feed `#{choices[0]['value']}`."
     remaining = {f.url for f in await feed_store.list_feeds(newsroom.nd.db, guild_id=None)}
     assert "https://foreign.example/feed" in remaining
@@ -246,7 +263,7 @@ async def test_admin_adds_lists_autocompletes_and_removes_a_feed(
 async def test_feeds_add_refuses_a_bad_url_with_a_private_message(newsroom: Newsroom) -> None:
     async with newsroom.running():
         _, first, final = await run_command(
-            newsroom, "feeds add", {"url": "ftp://example.org/feed"}
+            newsroom, "newsadmin feeds add", {"url": "ftp://example.org/feed"}
         )
     assert is_ephemeral(first)
     assert "http" in final["content"]
@@ -354,15 +371,19 @@ async def test_digest_preview_is_private_and_digest_now_is_admin_only(newsroom: 
         assert newsroom.channel_posts(newsroom.news) == []
 
         _, refused, _ = await run_command(
-            newsroom, "digest now", channel="news", member=newsroom.alice
+            newsroom,
+            "newsadmin digest now",
+            channel="news",
+            member=newsroom.alice,
+            check_permissions=False,
         )
         assert is_ephemeral(refused) and "Manage Server" in refused["data"]["content"]
 
-        _, _, done = await run_command(newsroom, "digest now", channel="news")
+        _, _, done = await run_command(newsroom, "newsadmin digest now", channel="news")
         assert done["content"].startswith("Posted today's digest")
         posted = len(newsroom.channel_posts(newsroom.news))
         assert posted >= 1
-        _, _, again = await run_command(newsroom, "digest now", channel="news")
+        _, _, again = await run_command(newsroom, "newsadmin digest now", channel="news")
         assert "already posted" in again["content"]
     assert len(newsroom.channel_posts(newsroom.news)) == posted
 

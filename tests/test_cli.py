@@ -242,6 +242,11 @@ def test_usage_errors_are_one_line(capsys):
         ["export", "-o", "out.jsonl"],
         ["feeds", "list"],
         ["feeds", "remove", "1"],
+        ["feeds", "pause", "1"],
+        ["feeds", "resume", "1"],
+        ["feeds", "export"],
+        ["health"],
+        ["backup", "copy.db"],
         ["stories", "rebuild"],
     ],
 )

@@ -636,7 +636,7 @@ async def test_discord_feeds_add_takes_a_full_text_choice(newsroom: Newsroom, ht
     http_server.route("/wire.xml", body=rss([], "Wire"), content_type=RSS_TYPE)
     async with newsroom.running():
         handle = await newsroom.fake.send_command(
-            "feeds add", {"url": http_server.url("/wire.xml"), "fulltext": "never"}
+            "newsadmin feeds add", {"url": http_server.url("/wire.xml"), "fulltext": "never"}
         )
         assert (await handle.wait_response())["type"] == 5
         added = await handle.wait_edit(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import aiosqlite
@@ -18,7 +19,7 @@ import aiosqlite
 from ..outlets import outlet_key
 from .history import already_sent
 from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
-from .rank import Candidate, keep_by_keywords, rank
+from .rank import Candidate, capped_out, keep_by_keywords, rank
 from .summary import choose_headline, clean_headline, summarize
 
 UTC = dt.UTC
@@ -149,6 +150,21 @@ async def _load_stories(
     return {sid: s for sid, s in stories.items() if s.latest_in_window >= 0}
 
 
+async def _stories_from_feeds(
+    db: aiosqlite.Connection, start: int, end: int, feed_ids: Collection[int]
+) -> set[int]:
+    """Stories with an article from one of ``feed_ids`` published in ``[start, end)``."""
+    if not feed_ids:
+        return set()
+    sql = (
+        "SELECT DISTINCT a.story_id FROM article_feeds AS af JOIN articles AS a "
+        "ON a.id = af.article_id WHERE af.feed_id IN (SELECT value FROM json_each(?)) "
+        "AND a.published_at >= ? AND a.published_at < ? AND a.story_id IS NOT NULL"
+    )
+    async with db.execute(sql, (json.dumps(sorted(feed_ids)), start, end)) as cur:
+        return {row[0] for row in await cur.fetchall()}
+
+
 async def _load_bodies(db: aiosqlite.Connection, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -223,6 +239,7 @@ async def build_digest(
     *,
     options: DigestOptions | None = None,
     now: dt.datetime | None = None,
+    feed_ids: Collection[int] | None = None,
 ) -> Digest:
     """The digest of ``channel`` for the local date ``day``.
 
@@ -231,6 +248,9 @@ async def build_digest(
     digest time sees only what exists). Stories sent to this channel on an
     earlier day come back only as "developing", when they gained at least
     ``developing_min_new_sources`` outlets since.
+
+    ``feed_ids`` (a routed channel): only stories with an article from one
+    of these feeds in the window; their coverage still counts every outlet.
     """
     options = options or DigestOptions()
     now = now or dt.datetime.now(UTC)
@@ -238,6 +258,9 @@ async def build_digest(
     start = int(window_start.timestamp())
     end = min(int(window_end.timestamp()), int(now.timestamp()) + 1)
     stories = await _load_stories(db, start, end, channel.guild_id or 0)
+    if feed_ids is not None:
+        routed = await _stories_from_feeds(db, start, end, feed_ids)
+        stories = {sid: s for sid, s in stories.items() if sid in routed}
     for story in stories.values():
         story.finish()
 
@@ -268,6 +291,11 @@ async def build_digest(
         max_stories=channel.max_stories,
         per_source_max=options.per_source_max,
     )
+    hidden = capped_out(candidates, chosen, per_source_max=options.per_source_max)
+    names = {
+        outlet_key(s.lead.source, s.lead.id): s.lead.source for s in stories.values() if s.lead
+    }
+    capped = sorted(((names.get(k, k), n) for k, n in hidden.items()), key=lambda x: (-x[1], x[0]))
     picked = [stories[c.story_id] for c in chosen]
     for cand, story in zip(chosen, picked, strict=True):
         if story.lead is not None and cand.lead_source != outlet_key(
@@ -288,4 +316,5 @@ async def build_digest(
         sections=make_sections(items),
         quiet=not items,
         timezone=channel.timezone,
+        capped=capped,
     )

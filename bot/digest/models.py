@@ -60,6 +60,8 @@ class Digest:
     sections: list[Section] = field(default_factory=list)
     quiet: bool = False
     timezone: str = "UTC"
+    # (outlet, stories) the per-outlet cap left out, most first: "+N more from Outlet"
+    capped: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def story_ids(self) -> list[int]:

@@ -106,3 +106,27 @@ def rank(
         placed[lead.casefold()] += 1
         chosen.append(replace(cand, lead_source=lead))
     return chosen
+
+
+def capped_out(
+    candidates: Sequence[Candidate], chosen: Sequence[Candidate], *, per_source_max: int
+) -> dict[str, int]:
+    """Stories the per-outlet cap kept out: outlet key -> how many, by preferred outlet.
+
+    A candidate not chosen counts when every one of its outlets already leads
+    ``per_source_max`` stories (no other rule could have placed it); it is
+    counted under the outlet that would have led it.
+    """
+    limit = max(1, per_source_max)
+    placed: dict[str, int] = defaultdict(int)
+    for cand in chosen:
+        placed[cand.lead_source.casefold()] += 1
+    picked = {cand.story_id for cand in chosen}
+    hidden: dict[str, int] = defaultdict(int)
+    for cand in candidates:
+        if cand.story_id in picked:
+            continue
+        outlets = (cand.lead_source, *cand.alternates)
+        if all(placed[o.casefold()] >= limit for o in outlets):
+            hidden[cand.lead_source.casefold()] += 1
+    return dict(hidden)

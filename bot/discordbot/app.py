@@ -21,6 +21,7 @@ from bot.config import DigestChannel, Settings, parse_time
 from bot.delivery import Delivery, DeliveryResult, PreparedDigest, SendForbidden
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
 from bot.schedule import NewsScheduler
+from bot.services import HEARTBEAT_SECONDS
 from bot.store import digests as digest_store
 from bot.store.db import transaction
 
@@ -36,6 +37,7 @@ EXTENSIONS = (
     "bot.discordbot.cogs.news",
     "bot.discordbot.cogs.digest",
     "bot.discordbot.cogs.feeds",
+    "bot.discordbot.cogs.admin",
     "bot.discordbot.cogs.help",
 )
 
@@ -88,6 +90,7 @@ class NewsdeskBot(commands.Bot):
     # -- start-up ---------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        await self.beat(start=True)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -108,8 +111,25 @@ class NewsdeskBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
+        await self.beat(gateway="connected")
         if self.scheduler is None and self.schedule_enabled:
             await self.start_schedule()
+
+    async def on_resumed(self) -> None:
+        await self.beat(gateway="connected")
+
+    async def on_disconnect(self) -> None:
+        await self.beat(gateway="disconnected")
+
+    async def beat(self, *, start: bool = False, gateway: str | None = None) -> None:
+        """The heartbeat ``newsdesk health`` reads; a failure here is logged, never raised."""
+        try:
+            if start:
+                await self.services.start_heartbeat()
+            else:
+                await self.services.heartbeat(gateway=gateway)
+        except Exception:
+            log.exception("could not write the heartbeat")
 
     async def start_schedule(self) -> None:
         """Start polling and digests, then post (or record missed) digests due while down."""
@@ -118,10 +138,12 @@ class NewsdeskBot(commands.Bot):
             self.settings.channels,
             poll_interval_minutes=self.settings.poll_interval_minutes,
             grace_hours=self.settings.digest_grace_hours,
-            poll=self.services.poll_once if self.poll_feeds else None,
+            poll=self.services.poll_and_beat if self.poll_feeds else None,
             run_digest=self.run_digest,
             record_missed=self.record_missed,
             clock=self.clock,
+            heartbeat=self.beat,
+            heartbeat_seconds=HEARTBEAT_SECONDS,
         )
         self.scheduler.start()
         self._catch_up = asyncio.create_task(self.scheduler.catch_up(), name="digest catch-up")

@@ -1,12 +1,14 @@
 """Permission checks for slash commands.
 
-Admin subcommands (``/feeds add``, ``/feeds remove``, ``/digest now``) carry
-:func:`manage_guild_only` (checked by the bot before the handler runs) *and*
-call :func:`ensure_can_manage` in the handler itself. Discord applies
-``default_member_permissions`` (``@app_commands.default_permissions``) only to
-top-level commands, never to a subcommand, so it cannot hide ``/feeds add``
-while leaving ``/feeds list`` visible; and a handler must never trust that the
-client enforced anything anyway.
+Admin subcommands (``/newsadmin feeds add``, ``/newsadmin digest now``, ...)
+live in their own top-level group, whose ``default_member_permissions``
+(``@app_commands.default_permissions(manage_guild=True)``) hides them from
+members: Discord applies it to top-level commands only, never to a
+subcommand, so ``/feeds add`` could not have been hidden while ``/feeds list``
+stayed visible. They also carry :func:`manage_guild_only` (checked by the bot
+before the handler runs) *and* call :func:`ensure_can_manage` in the handler
+itself: a server may show the group to other roles, and a handler must never
+trust that the client enforced anything anyway.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 import discord
@@ -61,7 +62,8 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works only inside a server."
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        wait = max(1, math.ceil(error.retry_after))
+        return f"Slow down a little: you can run this again in {wait} s."
     if isinstance(error, app_commands.CheckFailure):
         return _short(str(error)) or "You cannot use this command here."
     if isinstance(error, app_commands.TransformerError):

@@ -222,12 +222,17 @@ async def poll_due_feeds(
     max_age_s: float = 3 * 86400,
     rng: Uniform = random,
     fulltext: FullText | None = None,
+    everything: bool = False,
+    guild_id: int | None = None,
 ) -> PollReport:
     """Poll every feed that is due now; one INFO line summarises the cycle.
 
     ``fulltext`` fetches the pages of summary-only entries (None: never).
+    ``everything`` polls every feed that is not paused, due or not;
+    ``guild_id`` only the feeds that guild reads (see :func:`feed_store.due_feeds`).
+    A feed polled early still honours conditional GET.
     """
-    rows = await feed_store.due_feeds(db, now_fn())
+    rows = await feed_store.due_feeds(db, now_fn(), everything=everything, guild_id=guild_id)
     cycle = _Cycle(
         db,
         fetcher,

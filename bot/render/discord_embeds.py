@@ -15,13 +15,13 @@ between two stories.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.digest.models import Digest, DigestItem
 
-from .markdown import UNDATED, escape_fit, link, safe_url, utf16_len
+from .markdown import UNDATED, clean_text, escape_fit, link, safe_url, utf16_len
 
 # Discord's documented limits.
 CONTENT_MAX = 2000
@@ -42,6 +42,8 @@ SOURCE_NAME_MAX = 60
 LINKS_BUDGET = 1400
 BLOCK_MAX = 3200
 FOOTER_RESERVE = 300  # kept free in every message for the closing footer
+CAPPED_OUTLETS_SHOWN = 3  # "+N more from Outlet" for this many outlets in the footer, then a sum
+CAPPED_NAME_MAX = 24  # ... each name cut to this (the footer stays within FOOTER_RESERVE)
 BLOCK_SEPARATOR = "\n\n"
 COLOR = 0x5865F2
 OTHER_SECTION = "Other news"
@@ -179,11 +181,32 @@ def _header(digest: Digest, title_prefix: str) -> str:
     return f"**{prefix}** · {date_text}"
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def capped_text(capped: Sequence[tuple[str, int]], *, limit: int = CAPPED_OUTLETS_SHOWN) -> str:
+    """``+2 more from Daily Planet, +1 more from Metro Herald`` (plain text, may be empty).
+
+    The stories the per-outlet cap left out; past ``limit`` outlets, the rest
+    are summed up as ``+N more from other outlets``.
+    """
+    parts = [
+        f"+{n} more from {_cut(clean_text(name), CAPPED_NAME_MAX)}" for name, n in capped[:limit]
+    ]
+    rest = sum(n for _name, n in capped[limit:])
+    if rest:
+        parts.append(f"+{rest} more from other outlets")
+    return ", ".join(parts)
+
+
 def _footer(digest: Digest) -> str:
     outlets = {i.lead_source.casefold() for i in digest.items if i.lead_source}
+    hidden = capped_text(digest.capped)
     return (
         f"{_plural(len(digest.items), 'story')} · led by {_plural(len(outlets), 'outlet')} · "
-        f"news since {digest.window_start:%Y-%m-%d %H:%M} UTC"
+        + (f"{hidden} · " if hidden else "")
+        + f"news since {digest.window_start:%Y-%m-%d %H:%M} UTC"
     )
 
 

@@ -38,6 +38,8 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
         "window_end": digest.window_end.isoformat(),
         "quiet": digest.quiet,
         "stories": [item_to_json(item) for item in digest.items],
+        # stories left out by the per-outlet cap, by the outlet that would have led them
+        "more_from": [{"source": name, "stories": n} for name, n in digest.capped],
         "sections": [
             {"category": name, "story_ids": [item.story_id for item in items]}
             for name, items in digest.sections

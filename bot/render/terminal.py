@@ -18,6 +18,7 @@ from rich.text import Text
 
 from bot.digest.models import Digest, DigestItem
 
+from .discord_embeds import capped_text
 from .markdown import UNDATED, safe_url
 
 
@@ -114,7 +115,9 @@ def print_digest(digest: Digest, console: Console, *, title_prefix: str = "Daily
             console.print()
             print_item(console, item, tz, number)
     console.print()
-    console.print(Text(f"{_plural(len(digest.items), 'story')}", style="dim"))
+    hidden = capped_text(digest.capped, limit=len(digest.capped))
+    tail = f" · {hidden}" if hidden else ""
+    console.print(Text(f"{_plural(len(digest.items), 'story')}{tail}", style="dim"))
 
 
 def print_search_page(page: Any, console: Console) -> None:

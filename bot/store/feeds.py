@@ -20,15 +20,15 @@ from ..models import FeedHealth
 
 _FEED_BY_ID = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE id = ?"
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds WHERE id = ?"
 )
 _ALL_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds ORDER BY guild_id, id"
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds ORDER BY guild_id, id"
 )
 _GUILD_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
-    "consecutive_failures, next_poll_at, paused, fulltext FROM feeds WHERE guild_id IN (0, ?) "
+    "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds WHERE guild_id IN (0, ?) "
     "ORDER BY guild_id, id"
 )
 _ERROR_MAX_CHARS = 500
@@ -82,7 +82,23 @@ def _health(row: aiosqlite.Row) -> FeedHealth:
         next_poll_at=from_ts(row["next_poll_at"]),
         paused=bool(row["paused"]),
         fulltext=row["fulltext"],
+        tags=split_tags(row["tags"]),
     )
+
+
+def split_tags(text: str | None) -> tuple[str, ...]:
+    """``"world,tech"`` -> ``("world", "tech")``."""
+    return tuple(t for t in (text or "").split(",") if t)
+
+
+def join_tags(tags: tuple[str, ...] | list[str]) -> str:
+    """Tags as stored: lower case, without blanks or duplicates, comma-separated."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        tag = " ".join(tag.split()).casefold().replace(",", "")
+        if tag:
+            seen.setdefault(tag, None)
+    return ",".join(seen)
 
 
 async def add_feed(
@@ -94,12 +110,16 @@ async def add_feed(
     added_by: int | None = None,
     now: datetime,
     fulltext: str | None = None,
+    resume: bool = False,
 ) -> int:
     """Subscribe ``guild_id`` to ``url``; returns the feed id (existing one if any).
 
     A new feed is due at once. Re-adding keeps the existing row (and fills
     in the title if it had none); a ``fulltext`` mode given replaces the
-    feed's, None leaves it as it was (see :func:`set_fulltext`).
+    feed's, None leaves it as it was (see :func:`set_fulltext`). With
+    ``resume`` (someone added it by hand), a paused feed is resumed as by
+    :func:`resume_feed`; the feeds of the settings, synced at every start,
+    pass False so a feed the operator paused stays paused.
     """
     url = url.strip()
     if not url:
@@ -111,12 +131,28 @@ async def add_feed(
         " fulltext = COALESCE(excluded.fulltext, feeds.fulltext)",
         (url, guild_id, title, to_ts(now), added_by, fulltext),
     )
+    if resume:
+        await db.execute(
+            "UPDATE feeds SET paused = 0, consecutive_failures = 0, first_failure_at = NULL, "
+            "next_poll_at = 0 WHERE url = ? AND guild_id = ? AND paused = 1",
+            (url, guild_id),
+        )
     async with db.execute(
         "SELECT id FROM feeds WHERE url = ? AND guild_id = ?", (url, guild_id)
     ) as cur:
         row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def set_tags(db: aiosqlite.Connection, feed_id: int, tags: tuple[str, ...]) -> None:
+    """Replace feed ``feed_id``'s routing tags."""
+    await db.execute("UPDATE feeds SET tags = ? WHERE id = ?", (join_tags(tags), feed_id))
+
+
+async def set_title(db: aiosqlite.Connection, feed_id: int, title: str) -> None:
+    """Name feed ``feed_id`` (a name from the settings wins over the feed's own title)."""
+    await db.execute("UPDATE feeds SET title = ? WHERE id = ?", (title, feed_id))
 
 
 async def set_fulltext(db: aiosqlite.Connection, feed_id: int, mode: str | None) -> None:
@@ -147,13 +183,25 @@ async def list_feeds(db: aiosqlite.Connection, *, guild_id: int | None) -> list[
         return [_health(row) for row in await cur.fetchall()]
 
 
-async def due_feeds(db: aiosqlite.Connection, now: datetime) -> list[FeedRow]:
-    """Feeds that are not paused and whose next poll time has come, oldest first."""
+async def due_feeds(
+    db: aiosqlite.Connection,
+    now: datetime,
+    *,
+    everything: bool = False,
+    guild_id: int | None = None,
+) -> list[FeedRow]:
+    """Feeds that are not paused and whose next poll time has come, oldest first.
+
+    ``everything``: every feed that is not paused, due or not (a poll on
+    demand). ``guild_id``: only the feeds that guild reads (its own and the
+    shared ones).
+    """
     async with db.execute(
         "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
         "last_success_at, added_at, first_failure_at, fulltext FROM feeds "
-        "WHERE paused = 0 AND next_poll_at <= ? ORDER BY next_poll_at, id",
-        (to_ts(now),),
+        "WHERE paused = 0 AND (? OR next_poll_at <= ?) AND (? IS NULL OR guild_id IN (0, ?)) "
+        "ORDER BY next_poll_at, id",
+        (int(everything), to_ts(now), guild_id, guild_id),
     ) as cur:
         rows = await cur.fetchall()
     return [
@@ -237,6 +285,37 @@ async def record_failure(
     ) as cur:
         row = await cur.fetchone()
     return 0 if row is None else int(row[0])
+
+
+async def find_feed(
+    db: aiosqlite.Connection, ref: str, *, guild_id: int | None
+) -> FeedHealth | None:
+    """The feed ``ref`` names: ``#12`` or ``12`` (its id), else its URL.
+
+    ``guild_id`` None looks at every feed; a guild id only at that guild's
+    own feeds and the shared ones (0 finds the shared ones only). A URL
+    subscribed both shared and by the guild gives the guild's own row.
+    """
+    ref = ref.strip()
+    number = ref.removeprefix("#")
+    if number.isdigit():
+        feed = await get_feed(db, int(number))
+        if feed is None or (guild_id is not None and feed.guild_id not in (0, guild_id)):
+            return None
+        return feed
+    matches = [f for f in await list_feeds(db, guild_id=guild_id) if f.url == ref]
+    if guild_id == 0:
+        matches = [f for f in matches if f.guild_id == 0]
+    if not matches:
+        return None
+    # ORDER BY guild_id: shared first; the guild's own (or, for None, the shared) wins.
+    return matches[-1] if guild_id else matches[0]
+
+
+async def pause_feed(db: aiosqlite.Connection, feed_id: int) -> bool:
+    """Stop polling a feed until it is resumed; True if it exists."""
+    cur = await db.execute("UPDATE feeds SET paused = 1 WHERE id = ?", (feed_id,))
+    return cur.rowcount > 0
 
 
 async def resume_feed(db: aiosqlite.Connection, feed_id: int) -> bool:

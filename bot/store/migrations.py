@@ -204,6 +204,31 @@ CREATE TABLE pages (
 CREATE INDEX pages_fetched ON pages (fetched_at);
 """
 
+# The running bot's heartbeat, for ``newsdesk health`` (another process):
+# one row, rewritten every minute and on gateway changes and poll cycles.
+# Times are unix seconds; ``gateway`` is 'connecting', 'connected' or
+# 'disconnected' since ``gateway_since``; ``last_poll_ok_at`` is the end of
+# the last poll cycle in which not every due feed failed.
+MIGRATION_7 = """
+CREATE TABLE heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    pid INTEGER,
+    gateway TEXT NOT NULL CHECK (gateway IN ('connecting', 'connected', 'disconnected')),
+    gateway_since INTEGER NOT NULL,
+    poll_interval_s INTEGER NOT NULL,
+    last_poll_at INTEGER,
+    last_poll_ok_at INTEGER
+);
+"""
+
+# Feed routing: a feed's tags, lower case, comma-separated ('' for none); a
+# digest channel with tags= gets the stories of the feeds carrying one of them.
+MIGRATION_8 = """
+ALTER TABLE feeds ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -211,4 +236,6 @@ MIGRATIONS: list[str] = [
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
+    MIGRATION_8,
 ]

@@ -1269,6 +1269,7 @@ class FakeDiscord:
         webhook_id: str,
         webhook_token: str,
         message_id: str,
+        files: list[dict[str, Any]] | None = None,
         **_: Any,
     ) -> web.Response:
         handle = self._hook(webhook_id, webhook_token)
@@ -1276,7 +1277,14 @@ class FakeDiscord:
         if handle is None or message is None:
             return error_response(404, 10008, "Unknown Message")
         body = record.body or {}
-        edit_message(message, body)
+        before = list(message.get("attachments") or [])
+        edit_message(message, {k: v for k, v in body.items() if k != "attachments"})
+        if body.get("attachments") is not None or files:
+            # Like Discord: listed existing attachments stay, uploaded files are added.
+            keep = {str(a.get("id")) for a in body.get("attachments") or []}
+            message["attachments"] = [a for a in before if a["id"] in keep] + _attachments(
+                files or [], self.state.snowflake
+            )
         if message_id == "@original":
             handle.edits.append(body)
             channel = self.state.messages.by_channel[int(message["channel_id"])]
@@ -1346,10 +1354,19 @@ async def _read_multipart(request: web.Request) -> tuple[Any, list[dict[str, Any
                     "field": part.name,
                     "filename": part.filename,
                     "size": len(data),
+                    "data": bytes(data),  # for tests: FakeDiscord.attachment_data(url)
                     "content_type": part.headers.get("Content-Type", "application/octet-stream"),
                 }
             )
     return body, files, None
+
+
+_UPLOADED: dict[str, bytes] = {}  # attachment URL -> the bytes uploaded
+
+
+def attachment_data(url: str) -> bytes:
+    """The bytes uploaded as the attachment at ``url`` (tests read files the bot sent)."""
+    return _UPLOADED[url]
 
 
 def _attachments(files: list[dict[str, Any]], snowflake: Callable[[], int]) -> list[dict[str, Any]]:
@@ -1357,6 +1374,7 @@ def _attachments(files: list[dict[str, Any]], snowflake: Callable[[], int]) -> l
     for f in files:
         attachment_id = snowflake()
         url = f"https://cdn.invalid/attachments/{attachment_id}/{f['filename']}"
+        _UPLOADED[url] = f.get("data", b"")
         out.append(
             {
                 "id": str(attachment_id),

@@ -1,4 +1,4 @@
-"""/digest preview | now."""
+"""/digest preview (posting it now is /newsadmin digest now, in cogs/admin.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from discord.ext import commands
 from bot.render.discord_embeds import render_digest_messages
 from bot.search.dates import parse_day
 
-from ..checks import ensure_can_manage, manage_guild_only
-from ..common import bot_of, reply
+from ..common import bot_of
 from ..convert import message_kwargs
 
 RESULT_TEXT = {
@@ -30,7 +29,7 @@ RESULT_TEXT = {
 
 @app_commands.guild_only()
 class DigestCog(commands.GroupCog, group_name="digest", group_description="The daily digest"):
-    """Preview the digest privately, or post it now (admins)."""
+    """Preview the digest privately."""
 
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
@@ -53,23 +52,6 @@ class DigestCog(commands.GroupCog, group_name="digest", group_description="The d
         await interaction.edit_original_response(**message_kwargs(first))
         for payload in rest:
             await interaction.followup.send(ephemeral=True, **message_kwargs(payload))
-
-    @app_commands.command(name="now", description="Post today's digest in this channel now")
-    @manage_guild_only()
-    async def now(self, interaction: discord.Interaction) -> None:
-        ensure_can_manage(interaction)
-        bot = bot_of(interaction)
-        channel = bot.digest_channel_for(interaction)
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        day = dt.datetime.now(dt.UTC).astimezone(channel.tz).date()
-        result = await bot.run_digest(channel, day, force=True)
-        text = RESULT_TEXT.get(result.result, "Done: {status}.").format(
-            messages=len(result.message_ids),
-            stories=result.story_count,
-            status=result.result,
-            error=result.error or "unknown error",
-        )
-        await reply(interaction, text)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -1,4 +1,4 @@
-"""/feeds list | status | add | remove.
+"""/feeds list | status | add | remove | pause | resume | refresh | export.
 
 Feeds from the operator's settings are shared (guild 0); a feed added here
 belongs to this server only: its searches and digests see it, other servers
@@ -8,6 +8,7 @@ neither see nor can remove it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +22,13 @@ from bot.render.discord_embeds import COLOR, discord_timestamp
 from bot.render.markdown import clean_text, escape_fit, utf16_len
 from bot.store import digests as digest_store
 
-from ..checks import can_manage, ensure_can_manage, manage_guild_only
-from ..common import bot_of, guild_scope, reply
-from ..convert import to_embed
+from ..common import bot_of, guild_scope
+from ..convert import no_mentions, to_embed
 from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 8
+OPML_FILENAME = "newsdesk-feeds.opml"
+REFRESH_COOLDOWN_S = 60.0  # /newsadmin feeds refresh: once a minute per server
 AUTOCOMPLETE_MAX = 25
 FULLTEXT_CHOICES = [
     app_commands.Choice(name="auto: when the feed gives only a summary", value="auto"),
@@ -49,6 +51,8 @@ def _stamp(when: dt.datetime | None, never: str = "never") -> str:
 
 def feed_list_line(feed: FeedHealth) -> str:
     state = " · paused" if feed.paused else ""
+    if feed.tags:
+        state += f" · tags: {escape_fit(', '.join(feed.tags), 100)}"
     return (
         f"`#{feed.id}` **{escape_fit(_name(feed), 120)}** ({_owner(feed)}{state})\n"
         f"{escape_fit(feed.url, 300)}"
@@ -76,7 +80,7 @@ def pages_loader(lines: Sequence[str], title: str, extra: str = "") -> PageLoade
     async def load(page: int) -> tuple[discord.Embed, bool]:
         page = min(page, pages - 1)
         chunk = list(lines[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
-        body = "\n\n".join(chunk) or "No feeds yet. An admin can add one with /feeds add."
+        body = "\n\n".join(chunk) or "No feeds yet. An admin can add one with /newsadmin feeds add."
         if extra and page == 0:
             body = f"{extra}\n\n{body}"
         if utf16_len(body) > 4096:
@@ -119,7 +123,7 @@ class Feeds(
         notes = [
             f"⚠ I may not post in <#{c.channel_id}> (403 since {_stamp_unix(c.last_error_at)}); "
             "digests there are paused until I can. Give me View Channel, Send Messages and "
-            "Embed Links there, then run /digest now in it."
+            "Embed Links there, then run /newsadmin digest now in it."
             for c in blocked
         ]
         notes.extend(bot.digest_schedule_lines(guild_id))
@@ -128,76 +132,18 @@ class Feeds(
         await send_paginated(interaction, loader)
 
     @app_commands.command(
-        name="add", description="Subscribe this server to a feed (RSS, Atom or JSON Feed)"
+        name="export", description="The feeds this server reads as an OPML file, for any reader"
     )
-    @app_commands.describe(
-        url="The feed's address, https://…",
-        fulltext="Fetch each article's page for its full text (default: auto)",
-    )
-    @app_commands.choices(fulltext=FULLTEXT_CHOICES)
-    @manage_guild_only()
-    async def add(
-        self,
-        interaction: discord.Interaction,
-        url: app_commands.Range[str, 8, 2000],
-        fulltext: app_commands.Choice[str] | None = None,
-    ) -> None:
-        ensure_can_manage(interaction)
+    async def export(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True, ephemeral=True)
-        nd = bot_of(interaction).services
-        try:
-            feed = await nd.add_feed(
-                url,
-                guild_id=guild_scope(interaction),
-                added_by=interaction.user.id,
-                fulltext=fulltext.value if fulltext else None,
-            )
-        except OSError as exc:  # DNS failure or a blocked address
-            raise ValueError(f"I cannot reach {url}: {exc}") from None
-        text = f"Added feed `#{feed.id}` **{escape_fit(_name(feed), 150)}** for this server."
-        if feed.fulltext:
-            text += f" Full text: {feed.fulltext}."
-        await reply(interaction, text)
-
-    @app_commands.command(
-        name="remove", description="Unsubscribe this server from one of its feeds"
-    )
-    @app_commands.describe(feed="The feed to remove (start typing its name)")
-    @manage_guild_only()
-    async def remove(self, interaction: discord.Interaction, feed: int) -> None:
-        ensure_can_manage(interaction)
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        nd = bot_of(interaction).services
-        removed = await nd.remove_feed(feed, guild_id=guild_scope(interaction))
-        if removed:
-            text = f"Removed feed `#{feed}`."
-        else:
-            text = (
-                f"This server has no feed `#{feed}`. Shared feeds are set by the bot's operator "
-                "and cannot be removed here; see /feeds list."
-            )
-        await reply(interaction, text)
-
-    @remove.autocomplete("feed")
-    async def remove_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[int]]:
-        if not can_manage(interaction):
-            return []
-        guild_id = guild_scope(interaction)
-        feeds = await bot_of(interaction).services.list_feeds(guild_id=guild_id)
-        needle = current.strip().casefold()
-        choices = []
-        for f in feeds:
-            if f.guild_id != guild_id:
-                continue  # shared feeds cannot be removed from Discord
-            label = f"#{f.id} {_name(f)} — {f.url}"
-            if needle and needle not in label.casefold():
-                continue
-            choices.append(app_commands.Choice(name=label[:100], value=f.id))
-            if len(choices) == AUTOCOMPLETE_MAX:
-                break
-        return choices
+        data, count = await bot_of(interaction).services.feeds_opml(
+            guild_id=guild_scope(interaction)
+        )
+        await interaction.edit_original_response(
+            content=f"{count} feed(s), as OPML: import the file into any feed reader.",
+            attachments=[discord.File(io.BytesIO(data), filename=OPML_FILENAME)],
+            allowed_mentions=no_mentions(),
+        )
 
 
 def _stamp_unix(when: int | None) -> str:

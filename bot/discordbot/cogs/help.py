@@ -21,13 +21,17 @@ HELP = {
     ),
     "Daily digest": (
         "`/digest preview [date]`: privately see the digest this channel would get.\n"
-        "`/digest now`: post today's digest here now (Manage Server). Each channel gets at "
-        "most one digest a day."
+        "Each channel gets at most one digest a day."
     ),
     "Feeds": (
         "`/feeds list` and `/feeds status`: what this server reads and whether it works.\n"
-        "`/feeds add url`, `/feeds remove feed`: this server's own feeds (Manage Server). "
-        "Shared feeds come from the bot's operator."
+        "`/feeds export`: the feeds as an OPML file for any feed reader."
+    ),
+    "Server managers (Manage Server)": (
+        "`/newsadmin feeds add url`, `remove`, `pause`, `resume`: this server's own feeds. "
+        "Shared feeds come from the bot's operator.\n"
+        "`/newsadmin feeds refresh`: fetch this server's feeds now.\n"
+        "`/newsadmin digest now`: post today's digest here now."
     ),
 }
 

@@ -21,6 +21,14 @@ from ..views import PageLoader, send_paginated
 
 PAGE_SIZE = 5
 MAX_STORIES = 100
+# /news search and /news date: each member may run each this often (turning pages is free).
+COOLDOWN_RATE = 5
+COOLDOWN_SECONDS = 60.0
+
+
+def _per_user(interaction: discord.Interaction) -> tuple[int | None, int]:
+    """One cooldown bucket per member and server."""
+    return (interaction.guild_id, interaction.user.id)
 
 
 def list_loader(stories: Sequence[Any], title: str) -> PageLoader:
@@ -53,6 +61,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
         date_to="Only up to this day (included)",
         source="Only this outlet, e.g. Reuters",
     )
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_per_user)
     async def search(
         self,
         interaction: discord.Interaction,
@@ -61,10 +70,12 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
         date_to: app_commands.Range[str, 1, 50] | None = None,
         source: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
-        nd = bot_of(interaction).services
+        bot = bot_of(interaction)
+        nd = bot.services
+        tz = bot.digest_channel_for(interaction).tz  # days are this channel's days
         # Validate everything before deferring, so a typo gets a private answer.
-        start = nd.parse_dates(date_from)[0] if date_from else None
-        end = nd.parse_dates(date_to)[1] if date_to else None
+        start = nd.parse_dates(date_from, tz=tz)[0] if date_from else None
+        end = nd.parse_dates(date_to, tz=tz)[1] if date_to else None
         parse_query(query, allow_empty=bool(source or start or end))
         await interaction.response.defer(thinking=True)
         guild_id = guild_scope(interaction)
@@ -78,6 +89,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
                 source=source,
                 limit=PAGE_SIZE,
                 offset=page * PAGE_SIZE,
+                tz=tz,
             )
             shown = SimpleNamespace(
                 hits=result.hits,
@@ -91,16 +103,19 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
 
     @app_commands.command(name="date", description="The stories of a day or a range of days")
     @app_commands.describe(when="today, yesterday, 2023-09-17 or 2023-09-10..2023-09-17")
+    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_per_user)
     async def date(
         self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 50]
     ) -> None:
-        nd = bot_of(interaction).services
-        start, end = nd.parse_dates(when)
+        bot = bot_of(interaction)
+        channel = bot.digest_channel_for(interaction)  # days are this channel's days
+        start, end = bot.services.parse_dates(when, tz=channel.tz)
         await interaction.response.defer(thinking=True)
-        stories = await nd.stories_between(
+        stories = await bot.services.stories_between(
             start, end, guild_id=guild_scope(interaction), limit=MAX_STORIES
         )
-        await send_paginated(interaction, list_loader(stories, f"Stories: {when}"))
+        title = f"Stories: {when} · {channel.timezone} time"
+        await send_paginated(interaction, list_loader(stories, title))
 
     @app_commands.command(name="latest", description="The most recent stories")
     @app_commands.describe(count="How many stories (1 to 25, default 10)")
