@@ -173,3 +173,14 @@ def test_feedparser_alone_still_works(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feeds, "PARSERS", ("feedparser",))
     parsed = parse_feed(rss("<item><title>T</title><guid>g</guid></item>"))
     assert parsed.entries[0].title == "T"
+
+
+def test_an_rss_title_is_plain_text_unless_it_looks_like_html(used: list[str]) -> None:
+    parsed = parse_feed(
+        rss(
+            "<item><title>Vote &lt;t:0:R&gt; &lt;@123&gt;</title><guid>a</guid></item>"
+            "<item><title>Bold &lt;b&gt;move&lt;/b&gt;</title><guid>b</guid></item>"
+        )
+    )
+    assert used == ["feedparser-rs"]
+    assert [e.title for e in parsed.entries] == ["Vote <t:0:R> <@123>", "Bold  move "]

@@ -196,8 +196,7 @@ def _run_feedparser_rs(data: bytes) -> dict[str, Any]:
             resolve_relative_uris=False,
         )
         feed = parsed.feed
-        # RSS 1.0's dc:date is feedparser's update date; RSS 0.9x/2.0 pubDate is not.
-        rss = (parsed.version or "").startswith("rss") and parsed.version != "rss10"
+        version = parsed.version or ""
         return {
             "version": parsed.version or "",
             "bozo": bool(parsed.bozo),
@@ -207,7 +206,7 @@ def _run_feedparser_rs(data: bytes) -> dict[str, Any]:
                 "title_detail": _rs_detail(feed.title_detail),
                 "link": feed.link,
             },
-            "entries": [_rs_entry(entry, rss) for entry in parsed.entries],
+            "entries": [_rs_entry(entry, version) for entry in parsed.entries],
         }
     except Exception as exc:  # a Rust panic surfaces as an exception: let feedparser try
         return {"version": "", "bozo": True, "bozo_exception": exc, "entries": []}
@@ -284,21 +283,43 @@ def _rs_accepted(result: dict[str, Any], *, capped: bool = False) -> bool:
     return capped and _RS_UNCLOSED in str(result["bozo_exception"])
 
 
-def _rs_detail(detail: Any) -> dict[str, Any] | None:
-    return None if detail is None else {"type": detail.type}
+def _rs_detail(detail: Any, *, guess: bool = True) -> dict[str, Any] | None:
+    """A feedparser-rs text construct's type, as feedparser would give it.
+
+    feedparser-rs calls every RSS title "text/html"; feedparser calls it plain
+    text unless it looks like HTML (a closing tag or an entity, known HTML
+    elements only), and ``guess`` applies that rule. (An Atom text without a
+    ``type`` is HTML to feedparser-rs and plain text to feedparser: kept as
+    given, since guessing would take real HTML content with unusual elements
+    for text; an RSS description is HTML to both.)
+    """
+    if detail is None:
+        return None
+    kind = detail.type
+    if guess and kind == "text/html" and not _looks_like_html(detail.value or ""):
+        kind = "text/plain"
+    return {"type": kind}
 
 
-def _rs_entry(entry: Any, rss: bool) -> dict[str, Any]:
+def _looks_like_html(text: str) -> bool:
+    from feedparser.mixin import _FeedParserMixin
+
+    return bool(_FeedParserMixin.looks_like_html(text))
+
+
+def _rs_entry(entry: Any, version: str) -> dict[str, Any]:
     """One feedparser-rs entry -> the feedparser-shaped dict :func:`_entry` reads."""
+    rss = version.startswith("rss")
     updated_parsed = entry.updated_parsed
     updated_text = entry.updated
-    if rss and updated_text == entry.published:
+    # RSS 1.0's dc:date is feedparser's update date; an RSS 0.9x/2.0 pubDate is not.
+    if rss and version != "rss10" and updated_text == entry.published:
         # feedparser-rs copies an RSS 2.0 item's pubDate into ``updated``; feedparser
         # (and so the store) keeps an update date only when the item gives one.
         updated_parsed = updated_text = None
     return {
         "title": _c1(entry.title),
-        "title_detail": _rs_detail(entry.title_detail),
+        "title_detail": _rs_detail(entry.title_detail, guess=rss),
         "link": entry.link,
         "links": [{"href": link.href, "rel": link.rel or "alternate"} for link in entry.links],
         "id": entry.id,
@@ -308,7 +329,7 @@ def _rs_entry(entry: Any, rss: bool) -> dict[str, Any]:
         "published_parsed": entry.published_parsed or _struct_time(entry.published),
         "updated_parsed": updated_parsed or _struct_time(updated_text),
         "summary": _c1(entry.summary),
-        "summary_detail": _rs_detail(entry.summary_detail),
+        "summary_detail": _rs_detail(entry.summary_detail, guess=False),
         "content": [{"value": _c1(c.value), "type": c.type} for c in entry.content],
     }
 
