@@ -184,3 +184,11 @@ def test_an_rss_title_is_plain_text_unless_it_looks_like_html(used: list[str]) -
     )
     assert used == ["feedparser-rs"]
     assert [e.title for e in parsed.entries] == ["Vote <t:0:R> <@123>", "Bold  move "]
+
+
+def test_links_to_private_addresses_are_kept(used: list[str]) -> None:
+    parsed = parse_feed(
+        rss("<item><title>T</title><link>http://127.0.0.1:8080/news/1</link></item>")
+    )
+    assert used == ["feedparser"]  # feedparser-rs would blank such links
+    assert parsed.entries[0].url == "http://127.0.0.1:8080/news/1"

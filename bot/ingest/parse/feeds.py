@@ -165,9 +165,14 @@ def _run_parsers(
     result: dict[str, Any] = {}
     for name in PARSERS:
         if name == "feedparser-rs":
-            if b"xml:base" in data or _MARKUP_IN_TEXT_ELEMENT.search(data):
-                # feedparser-rs would ignore xml:base (relative links lost) or keep
-                # only the text before the first tag of unescaped markup.
+            if (
+                b"xml:base" in data
+                or _MARKUP_IN_TEXT_ELEMENT.search(data)
+                or _PRIVATE_HOST_LINK.search(data)
+            ):
+                # feedparser-rs would ignore xml:base (relative links lost), keep
+                # only the text before the first tag of unescaped markup, or blank
+                # links to loopback and private addresses.
                 continue
             result = _run_feedparser_rs(
                 _expand_empty_elements(_declare_utf8(data) if converted else data)
@@ -224,6 +229,13 @@ def _declare_utf8(data: bytes) -> bytes:
 # <description>What <em>is</em> it?</description>. Not valid RSS, but seen.
 _MARKUP_IN_TEXT_ELEMENT = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?(?:description|title)(?:\s[^<>]*)?>[^<]*<[A-Za-z]"
+)
+
+# A URL whose host is loopback, private or link-local (or an IPv6 literal):
+# feedparser-rs 0.7.1 blanks such links, feedparser keeps them.
+_PRIVATE_HOST_LINK = re.compile(
+    rb"://(?:localhost\b|127\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|\[)",
+    re.IGNORECASE,
 )
 
 # An empty-element tag outside CDATA sections and comments.
