@@ -13,27 +13,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiosqlite
 
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .digest.build import build_digest
-from .digest.models import Digest
-from .ingest.fetch import Fetcher, FetchError
-from .ingest.fulltext import FullText
-from .ingest.netguard import validate_feed_url
-from .ingest.parse import NotAnArticle, ParseError, parse_feed
-from .ingest.pipeline import Ingestor, IngestReport
-from .ingest.poll import PollReport, poll_due_feeds
-from .ingest.sources import (
-    Progress,
-    SourceOutcome,
-    ingest_document,
-    ingest_paths,
-    is_url,
-)
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
@@ -42,7 +27,18 @@ from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
 from .store import pages as page_store
 from .store import stories as story_store
-from .stories import StoryClusterer
+
+if TYPE_CHECKING:
+    # Imported where used: a command that only reads the store (search, digest,
+    # export) never loads the fetcher (aiohttp), the parsers and page extraction
+    # (trafilatura, lxml, feedparser) or the clusterer.
+    from .digest.models import Digest
+    from .ingest.fetch import Fetcher
+    from .ingest.fulltext import FullText
+    from .ingest.pipeline import Ingestor, IngestReport
+    from .ingest.poll import PollReport
+    from .ingest.sources import Progress, SourceOutcome
+    from .stories import StoryClusterer
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +77,20 @@ class Newsdesk:
         self.db = db
         self.database = database  # the file behind ``db`` (None: in memory)
         self.clock = clock  # the one clock of every service (tests pass a fixed one)
-        self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
-        self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
+
+    @functools.cached_property
+    def clusterer(self) -> StoryClusterer:
+        """The story clusterer (built on first use; assignable, as in tests)."""
+        from .stories import StoryClusterer
+
+        return StoryClusterer(window_hours=self.settings.cluster_window_hours)
+
+    @functools.cached_property
+    def ingestor(self) -> Ingestor:
+        """Stores entries once each; built on first use with :attr:`clusterer`."""
+        from .ingest.pipeline import Ingestor
+
+        return Ingestor(self.db, clusterer=self.clusterer, now=self.clock)
 
     @classmethod
     async def open(
@@ -103,6 +111,8 @@ class Newsdesk:
         await self.db.close()
 
     def fetcher(self) -> Fetcher:
+        from .ingest.fetch import Fetcher
+
         s = self.settings
         return Fetcher(
             user_agent=s.user_agent,
@@ -119,6 +129,8 @@ class Newsdesk:
         host holds up its own feed that long at most; pages still pending are
         left for the next cycle.
         """
+        from .ingest.fulltext import FullText
+
         s = self.settings
         return FullText(
             self.db,
@@ -152,6 +164,11 @@ class Newsdesk:
         ``outcome`` to watch the counts grow: each batch is added to it once
         committed (the CLI reports them if interrupted).
         """
+        from .ingest.fetch import FetchError
+        from .ingest.netguard import validate_feed_url
+        from .ingest.parse import NotAnArticle, ParseError
+        from .ingest.sources import SourceOutcome, ingest_document, ingest_paths, is_url
+
         outcome = outcome if outcome is not None else SourceOutcome()
         specs = list(specs)
         urls = [s for s in specs if is_url(s)]
@@ -213,6 +230,10 @@ class Newsdesk:
         ``fulltext`` (auto, always, never) sets the feed's own full-text mode;
         None keeps what it had (a new feed follows NEWSDESK_FULLTEXT).
         """
+        from .ingest.fetch import FetchError
+        from .ingest.netguard import validate_feed_url
+        from .ingest.parse import ParseError, parse_feed
+
         url = url.strip()
         if fulltext is not None:
             try:
@@ -296,6 +317,8 @@ class Newsdesk:
         ``progress(feeds_done, articles_stored)`` is called as each feed's
         fetch ends and as each feed's articles are committed.
         """
+        from .ingest.poll import poll_due_feeds
+
         span: list[datetime] = []  # publication times of what this cycle stored
         ingest: Any = functools.partial(self._ingest_feed, span=span)
         if progress is not None:
@@ -379,6 +402,8 @@ class Newsdesk:
     async def build_digest(
         self, channel: DigestChannel, day: date, *, now: datetime | None = None
     ) -> Digest:
+        from .digest.build import build_digest
+
         return await build_digest(
             self.db, channel, day, options=self.settings.digest_options, now=now or self.clock()
         )
