@@ -192,3 +192,21 @@ def test_links_to_private_addresses_are_kept(used: list[str]) -> None:
     )
     assert used == ["feedparser"]  # feedparser-rs would blank such links
     assert parsed.entries[0].url == "http://127.0.0.1:8080/news/1"
+
+
+def test_empty_element_rewrite_is_linear_on_unclosed_sections() -> None:
+    # A regex that skipped CDATA sections lazily went quadratic here
+    # (20,000 unclosed openers: about 90 s); the scan is one pass.
+    bomb = b"<![CDATA[" * 20_000 + b"<a/>"
+    assert feeds._expand_empty_elements(bomb) == bomb
+    comments = b"<!--" * 20_000 + b"<a/>"
+    assert feeds._expand_empty_elements(comments) == comments
+    assert feeds._expand_empty_elements(b"<a/><![CDATA[<b/>]]><c x='1' /><!-- <d/> --><e/>") == (
+        b"<a></a><![CDATA[<b/>]]><c x='1' ></c><!-- <d/> --><e></e>"
+    )
+
+
+def test_a_cdata_bomb_feed_is_read_quickly_enough_to_finish() -> None:
+    items = "<item><title>T</title><guid>g</guid></item>"
+    data = rss(items).replace(b"</channel>", b"<![CDATA[" * 20_000 + b"</channel>")
+    parse_feed(data)  # malformed: feedparser reads it; either way it ends

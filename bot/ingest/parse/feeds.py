@@ -238,29 +238,42 @@ _PRIVATE_HOST_LINK = re.compile(
     re.IGNORECASE,
 )
 
-# An empty-element tag outside CDATA sections and comments.
-_EMPTY_ELEMENT = re.compile(
-    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<([A-Za-z_][\w:.-]*)((?:\s[^<>]*?)?)\s*/>", re.DOTALL
-)
+# An empty-element tag. Linear: the lazy run stops at the first "<" or ">".
+_EMPTY_ELEMENT = re.compile(rb"<([A-Za-z_][\w:.-]*)(\s[^<>]*?)?/>")
+# Where a section whose text must stay as it is begins, and the end of each.
+_VERBATIM_START = re.compile(rb"<!\[CDATA\[|<!--")
+_VERBATIM_END = {b"<![CDATA[": b"]]>", b"<!--": b"-->"}
 
 
 def _expand_empty_elements(data: bytes) -> bytes:
-    """``<tag/>`` written as ``<tag></tag>`` (the same XML).
+    """``<tag/>`` written as ``<tag></tag>`` (the same XML), outside CDATA and comments.
 
     feedparser-rs 0.7.1 reads the element after an empty text element as its
     content: ``<link/><title>T</title>`` gave the link "T" and no title, and
-    ``<category/>`` took the next element's text as a category.
+    ``<category/>`` took the next element's text as a category. One pass, in
+    linear time whatever the input (an unclosed CDATA section runs to the end).
     """
     if b"/>" not in data:
         return data
-    return _EMPTY_ELEMENT.sub(_expanded, data)
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        opening = _VERBATIM_START.search(data, pos)
+        if opening is None:
+            out.append(_EMPTY_ELEMENT.sub(_expanded, data[pos:]))
+            return b"".join(out)
+        out.append(_EMPTY_ELEMENT.sub(_expanded, data[pos : opening.start()]))
+        close = data.find(_VERBATIM_END[opening.group(0)], opening.end())
+        if close < 0:
+            out.append(data[opening.start() :])
+            return b"".join(out)
+        pos = close + len(_VERBATIM_END[opening.group(0)])
+        out.append(data[opening.start() : pos])
 
 
 def _expanded(match: re.Match[bytes]) -> bytes:
     name = match.group(1)
-    if name is None:  # a CDATA section or a comment: as it was
-        return match.group(0)
-    return b"<" + name + match.group(2) + b"></" + name + b">"
+    return b"<" + name + (match.group(2) or b"") + b"></" + name + b">"
 
 
 _RS_LIMITS: Any = None
@@ -371,7 +384,7 @@ _C1 = re.compile("[\x80-\x9f]")
 
 def _c1(text: Any) -> Any:
     """``text`` with C1 controls read as windows-1252 (see :data:`_C1_TO_CP1252`)."""
-    if isinstance(text, str) and _C1.search(text):
+    if isinstance(text, str) and not text.isascii() and _C1.search(text):
         return text.translate(_C1_TO_CP1252)
     return text
 
