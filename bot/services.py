@@ -15,28 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiosqlite
 
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .digest.build import build_digest
-from .digest.models import Digest
-from .ingest.discover import discover_feeds
-from .ingest.fetch import Fetcher, FetchError
-from .ingest.fulltext import FullText
-from .ingest.netguard import validate_feed_url
-from .ingest.parse import NotAnArticle, ParseError, parse_feed
-from .ingest.pipeline import Ingestor, IngestReport
-from .ingest.poll import PollReport, poll_due_feeds
-from .ingest.sources import (
-    Progress,
-    SourceOutcome,
-    ingest_document,
-    ingest_paths,
-    is_url,
-)
 from .models import Entry, FeedHealth, ParsedFeed
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
@@ -46,7 +30,18 @@ from .store import feeds as feed_store
 from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
-from .stories import StoryClusterer
+
+if TYPE_CHECKING:
+    # Imported where used: a command that only reads the store (search, digest,
+    # export) never loads the fetcher (aiohttp), the parsers and page extraction
+    # (trafilatura, lxml, feedparser) or the clusterer.
+    from .digest.models import Digest
+    from .ingest.fetch import Fetcher
+    from .ingest.fulltext import FullText
+    from .ingest.pipeline import Ingestor, IngestReport
+    from .ingest.poll import PollReport
+    from .ingest.sources import Progress, SourceOutcome
+    from .stories import StoryClusterer
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +96,21 @@ class Newsdesk:
         self.db = db
         self.database = database  # the file behind ``db`` (None: in memory)
         self.clock = clock  # the one clock of every service (tests pass a fixed one)
-        self.clusterer = StoryClusterer(window_hours=settings.cluster_window_hours)
-        self.ingestor = Ingestor(db, clusterer=self.clusterer, now=clock)
         self._poll_lock = asyncio.Lock()
+
+    @functools.cached_property
+    def clusterer(self) -> StoryClusterer:
+        """The story clusterer (built on first use; assignable, as in tests)."""
+        from .stories import StoryClusterer
+
+        return StoryClusterer(window_hours=self.settings.cluster_window_hours)
+
+    @functools.cached_property
+    def ingestor(self) -> Ingestor:
+        """Stores entries once each; built on first use with :attr:`clusterer`."""
+        from .ingest.pipeline import Ingestor
+
+        return Ingestor(self.db, clusterer=self.clusterer, now=self.clock)
 
     @classmethod
     async def open(
@@ -124,6 +131,8 @@ class Newsdesk:
         await self.db.close()
 
     def fetcher(self) -> Fetcher:
+        from .ingest.fetch import Fetcher
+
         s = self.settings
         return Fetcher(
             user_agent=s.user_agent,
@@ -140,6 +149,8 @@ class Newsdesk:
         host holds up its own feed that long at most; pages still pending are
         left for the next cycle.
         """
+        from .ingest.fulltext import FullText
+
         s = self.settings
         return FullText(
             self.db,
@@ -173,6 +184,11 @@ class Newsdesk:
         ``outcome`` to watch the counts grow: each batch is added to it once
         committed (the CLI reports them if interrupted).
         """
+        from .ingest.fetch import FetchError
+        from .ingest.netguard import validate_feed_url
+        from .ingest.parse import NotAnArticle, ParseError
+        from .ingest.sources import SourceOutcome, ingest_document, ingest_paths, is_url
+
         outcome = outcome if outcome is not None else SourceOutcome()
         specs = list(specs)
         urls = [s for s in specs if is_url(s)]
@@ -241,12 +257,15 @@ class Newsdesk:
         ``tags`` (for channels routed with ``tags=``) replace the feed's; None
         keeps them.
         """
+        from .ingest.netguard import validate_feed_url
+
         url = url.strip()
         if fulltext is not None:
             try:
                 fulltext = check_fulltext_mode(fulltext)
             except ValueError as exc:
                 raise FeedError(str(exc)) from None
+
         await validate_feed_url(url, allow_private=self.settings.allow_private_addresses)
         title: str | None = None
         if check:
@@ -274,6 +293,11 @@ class Newsdesk:
 
         Returns the feed's URL (the page's when it is a feed itself) and the parsed feed.
         """
+        from .ingest.discover import discover_feeds
+        from .ingest.fetch import FetchError
+        from .ingest.netguard import validate_feed_url
+        from .ingest.parse import ParseError, parse_feed
+
         try:
             result = await fetcher.fetch(url)
         except FetchError as exc:
@@ -424,6 +448,8 @@ class Newsdesk:
     async def _poll(
         self, progress: PollProgress | None, *, everything: bool, guild_id: int | None
     ) -> PollReport:
+        from .ingest.poll import poll_due_feeds
+
         span: list[datetime] = []  # publication times of what this cycle stored
         ingest: Any = functools.partial(self._ingest_feed, span=span)
         if progress is not None:
@@ -579,6 +605,8 @@ class Newsdesk:
     async def build_digest(
         self, channel: DigestChannel, day: date, *, now: datetime | None = None
     ) -> Digest:
+        from .digest.build import build_digest
+
         feed_ids = await self.routed_feed_ids(channel) if channel.routed else None
         return await build_digest(
             self.db,

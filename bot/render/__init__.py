@@ -1,17 +1,30 @@
 """Turning digests and search results into Discord payloads, terminal output and JSON.
 
 Nothing here imports discord.py: payloads are plain dicts in Discord's API shape.
+The names below are loaded on first use (PEP 562): the terminal needs neither
+the Discord payloads nor the JSON output.
 """
 
-from .discord_embeds import render_digest_messages, render_search_page, render_story_embed
-from .jsonout import digest_to_json
-from .terminal import print_digest, print_search_page
+from __future__ import annotations
 
-__all__ = [
-    "digest_to_json",
-    "print_digest",
-    "print_search_page",
-    "render_digest_messages",
-    "render_search_page",
-    "render_story_embed",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "digest_to_json": ".jsonout",
+    "print_digest": ".terminal",
+    "print_search_page": ".terminal",
+    "render_digest_messages": ".discord_embeds",
+    "render_search_page": ".discord_embeds",
+    "render_story_embed": ".discord_embeds",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -21,9 +21,6 @@ import re
 import zlib
 from typing import Any
 
-import feedparser
-from feedparser.encodings import convert_to_utf8
-
 from bot.ingest.parse.dates import from_struct_time
 from bot.ingest.parse.errors import NotAnArticle, ParseError
 from bot.ingest.parse.jsonfeed import parse_json_feed
@@ -72,7 +69,10 @@ def parse_feed(
         return parse_json_feed(data, url=url, max_entries=max_entries)
     utf8, notes = _prepare(data, content_type)
     utf8, capped = _cap_entries(utf8, max(0, max_entries))
-    result = _run_feedparser(utf8, content_type if not notes.get("encoding") else None)
+    converted = bool(notes.get("encoding"))
+    result = _run_parsers(
+        utf8, None if converted else content_type, converted=converted, capped=capped
+    )
     entries = [_entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]]
     entries = [_main_text(entry) for entry in entries if entry is not None]
     version = result.get("version") or ""
@@ -121,6 +121,8 @@ def _prepare(data: bytes, content_type: str | None) -> tuple[bytes, dict[str, An
     """Convert to UTF-8 like feedparser would, then defuse entity declarations."""
     notes: dict[str, Any] = {}
     headers = {"content-type": content_type} if content_type else {}
+    from feedparser.encodings import convert_to_utf8
+
     try:
         utf8 = convert_to_utf8(headers, data, notes)
     except Exception:  # feedparser internals: fall back to the raw bytes
@@ -147,8 +149,250 @@ def _first_element(data: bytes) -> int:
     return match.start() if match else len(data)
 
 
+# The parsers tried in turn; the comparison benchmark (bench/parser_compare.py) pins one.
+PARSERS: tuple[str, ...] = ("feedparser-rs", "feedparser")
+
+
+def _run_parsers(
+    data: bytes, content_type: str | None, *, converted: bool = False, capped: bool = False
+) -> Any:
+    """The first parser in :data:`PARSERS` that reads ``data`` cleanly; else the last one's result.
+
+    ``converted``: ``data`` was re-encoded to UTF-8 (its XML declaration may still name
+    the original encoding, which feedparser-rs would believe). ``capped``: the
+    document was cut after the last entry kept (so it ends unclosed).
+    """
+    result: dict[str, Any] = {}
+    for name in PARSERS:
+        if name == "feedparser-rs":
+            if (
+                b"xml:base" in data
+                or _MARKUP_IN_TEXT_ELEMENT.search(data)
+                or _PRIVATE_HOST_LINK.search(data)
+            ):
+                # feedparser-rs would ignore xml:base (relative links lost), keep
+                # only the text before the first tag of unescaped markup, or blank
+                # links to loopback and private addresses.
+                continue
+            result = _run_feedparser_rs(
+                _expand_empty_elements(_declare_utf8(data) if converted else data)
+            )
+            if _rs_accepted(result, capped=capped):
+                return result
+        else:
+            return _run_feedparser(data, content_type)
+    return result
+
+
+def _run_feedparser_rs(data: bytes) -> dict[str, Any]:
+    """feedparser-rs on the bytes (never a str: a str that looks like a URL is fetched).
+
+    Its result is turned into the plain-dict shape of feedparser's, with only
+    the fields :func:`_entry` reads. Errors give an empty result (the next
+    parser then tries).
+    """
+    import feedparser_rs
+
+    try:
+        parsed = feedparser_rs.parse_with_limits(
+            bytes(data),
+            limits=_rs_limits(),
+            sanitize_html=False,  # as with feedparser: we only ever keep plain text
+            resolve_relative_uris=False,
+        )
+        feed = parsed.feed
+        version = parsed.version or ""
+        return {
+            "version": parsed.version or "",
+            "bozo": bool(parsed.bozo),
+            "bozo_exception": parsed.bozo_exception,
+            "feed": {
+                "title": feed.title,
+                "title_detail": _rs_detail(feed.title_detail),
+                "link": feed.link,
+            },
+            "entries": [_rs_entry(entry, version) for entry in parsed.entries],
+        }
+    except Exception as exc:  # a Rust panic surfaces as an exception: let feedparser try
+        return {"version": "", "bozo": True, "bozo_exception": exc, "entries": []}
+
+
+_XML_DECL_ENCODING = re.compile(rb"""\A(<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _declare_utf8(data: bytes) -> bytes:
+    """``data`` (UTF-8) with its XML declaration saying so."""
+    return _XML_DECL_ENCODING.sub(rb'\1"utf-8"', data.lstrip(_BOM_AND_SPACE), count=1)
+
+
+# Unescaped markup (a start tag, not CDATA) inside an RSS text element:
+# <description>What <em>is</em> it?</description>. Not valid RSS, but seen.
+_MARKUP_IN_TEXT_ELEMENT = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(?:description|title)(?:\s[^<>]*)?>[^<]*<[A-Za-z]"
+)
+
+# A URL whose host is loopback, private or link-local (or an IPv6 literal):
+# feedparser-rs 0.7.1 blanks such links, feedparser keeps them.
+_PRIVATE_HOST_LINK = re.compile(
+    rb"://(?:localhost\b|127\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|\[)",
+    re.IGNORECASE,
+)
+
+# An empty-element tag. Linear: the lazy run stops at the first "<" or ">".
+_EMPTY_ELEMENT = re.compile(rb"<([A-Za-z_][\w:.-]*)(\s[^<>]*?)?/>")
+# Where a section whose text must stay as it is begins, and the end of each.
+_VERBATIM_START = re.compile(rb"<!\[CDATA\[|<!--")
+_VERBATIM_END = {b"<![CDATA[": b"]]>", b"<!--": b"-->"}
+
+
+def _expand_empty_elements(data: bytes) -> bytes:
+    """``<tag/>`` written as ``<tag></tag>`` (the same XML), outside CDATA and comments.
+
+    feedparser-rs 0.7.1 reads the element after an empty text element as its
+    content: ``<link/><title>T</title>`` gave the link "T" and no title, and
+    ``<category/>`` took the next element's text as a category. One pass, in
+    linear time whatever the input (an unclosed CDATA section runs to the end).
+    """
+    if b"/>" not in data:
+        return data
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        opening = _VERBATIM_START.search(data, pos)
+        if opening is None:
+            out.append(_EMPTY_ELEMENT.sub(_expanded, data[pos:]))
+            return b"".join(out)
+        out.append(_EMPTY_ELEMENT.sub(_expanded, data[pos : opening.start()]))
+        close = data.find(_VERBATIM_END[opening.group(0)], opening.end())
+        if close < 0:
+            out.append(data[opening.start() :])
+            return b"".join(out)
+        pos = close + len(_VERBATIM_END[opening.group(0)])
+        out.append(data[opening.start() : pos])
+
+
+def _expanded(match: re.Match[bytes]) -> bytes:
+    name = match.group(1)
+    return b"<" + name + (match.group(2) or b"") + b"></" + name + b">"
+
+
+_RS_LIMITS: Any = None
+_RS_UNCLOSED = "truncated or has unclosed XML elements"  # feedparser-rs 0.7's words
+
+
+def _rs_limits() -> Any:
+    """feedparser-rs's resource limits: its defaults, entries capped as ours are."""
+    global _RS_LIMITS
+    if _RS_LIMITS is None:
+        import feedparser_rs
+
+        # Entries are cut to max_entries before parsing (_cap_entries); this is a second bound.
+        _RS_LIMITS = feedparser_rs.ParserLimits(
+            max_entries=100_000, max_feed_size_bytes=MAX_GUNZIPPED_BYTES
+        )
+    return _RS_LIMITS
+
+
+def _rs_accepted(result: dict[str, Any], *, capped: bool = False) -> bool:
+    """Whether feedparser-rs read the document cleanly (else feedparser reads it).
+
+    A document it found malformed (bozo) goes to feedparser, whose loose
+    parser recovers more of a broken feed (entries after the error, HTML
+    entities that XML does not define); so does one where it found no entry.
+    A document cut at the entry cap is unclosed by design: that alone is fine.
+    """
+    if not result["entries"]:
+        return False
+    if not result["bozo"]:
+        return True
+    return capped and _RS_UNCLOSED in str(result["bozo_exception"])
+
+
+def _rs_detail(detail: Any, *, guess: bool = True) -> dict[str, Any] | None:
+    """A feedparser-rs text construct's type, as feedparser would give it.
+
+    feedparser-rs calls every RSS title "text/html"; feedparser calls it plain
+    text unless it looks like HTML (a closing tag or an entity, known HTML
+    elements only), and ``guess`` applies that rule. (An Atom text without a
+    ``type`` is HTML to feedparser-rs and plain text to feedparser: kept as
+    given, since guessing would take real HTML content with unusual elements
+    for text; an RSS description is HTML to both.)
+    """
+    if detail is None:
+        return None
+    kind = detail.type
+    if guess and kind == "text/html" and not _looks_like_html(detail.value or ""):
+        kind = "text/plain"
+    return {"type": kind}
+
+
+def _looks_like_html(text: str) -> bool:
+    from feedparser.mixin import _FeedParserMixin
+
+    return bool(_FeedParserMixin.looks_like_html(text))
+
+
+def _rs_entry(entry: Any, version: str) -> dict[str, Any]:
+    """One feedparser-rs entry -> the feedparser-shaped dict :func:`_entry` reads."""
+    rss = version.startswith("rss")
+    updated_parsed = entry.updated_parsed
+    updated_text = entry.updated
+    # RSS 1.0's dc:date is feedparser's update date; an RSS 0.9x/2.0 pubDate is not.
+    if rss and version != "rss10" and updated_text == entry.published:
+        # feedparser-rs copies an RSS 2.0 item's pubDate into ``updated``; feedparser
+        # (and so the store) keeps an update date only when the item gives one.
+        updated_parsed = updated_text = None
+    return {
+        "title": _c1(entry.title),
+        "title_detail": _rs_detail(entry.title_detail, guess=rss),
+        "link": entry.link,
+        "links": [{"href": link.href, "rel": link.rel or "alternate"} for link in entry.links],
+        "id": entry.id,
+        "guidislink": entry.guidislink,
+        "author": entry.author,
+        "tags": [{"term": tag.term, "label": tag.label} for tag in entry.tags],
+        "published_parsed": entry.published_parsed or _struct_time(entry.published),
+        "updated_parsed": updated_parsed or _struct_time(updated_text),
+        "summary": _c1(entry.summary),
+        "summary_detail": _rs_detail(entry.summary_detail, guess=False),
+        "content": [{"value": _c1(c.value), "type": c.type} for c in entry.content],
+    }
+
+
+def _struct_time(text: Any) -> Any:
+    """A date feedparser-rs left unparsed, read by feedparser's date parser (as before)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    from feedparser.datetimes import _parse_date
+
+    try:
+        return _parse_date(text)
+    except Exception:  # feedparser's date handlers: any failure is "no date"
+        return None
+
+
+# C1 control characters (U+0080-U+009F) in feed text are almost always
+# windows-1252 punctuation written as numeric references (&#146; for ’), which
+# feedparser maps to the characters meant, as browsers do.
+_C1_TO_CP1252 = {
+    code: bytes([code]).decode("cp1252")
+    for code in range(0x80, 0xA0)
+    if code not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _c1(text: Any) -> Any:
+    """``text`` with C1 controls read as windows-1252 (see :data:`_C1_TO_CP1252`)."""
+    if isinstance(text, str) and not text.isascii() and _C1.search(text):
+        return text.translate(_C1_TO_CP1252)
+    return text
+
+
 def _run_feedparser(data: bytes, content_type: str | None) -> Any:
     """feedparser.parse on a stream (never a path or URL); errors become ParseError."""
+    import feedparser
+
     headers = {"content-type": content_type or "application/xml; charset=utf-8"}
     try:
         return feedparser.parse(
