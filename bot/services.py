@@ -42,6 +42,7 @@ from .store import database_files, open_db, transaction
 from .store import feeds as feed_store
 from .store import pages as page_store
 from .store import stories as story_store
+from .store.db import integrity_problems, rebuild_search_index
 from .stories import StoryClusterer
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,28 @@ class Newsdesk:
         *,
         database: str | Path | None = None,
         create: bool = True,
+        read_only: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> Newsdesk:
-        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`)."""
+        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`);
+        ``read_only=True`` (commands that only read) opens it read-only."""
         path = database if database is not None else settings.database
-        db = await open_db(path, create=create)
+        db = await open_db(path, create=create, read_only=read_only)
         file = None if str(path) == ":memory:" else Path(path)
         return cls(settings, db, database=file, clock=clock)
 
     async def close(self) -> None:
         await self.db.close()
+
+    # -- the store itself -------------------------------------------------
+
+    async def store_problems(self) -> list[str]:
+        """What the file's and the search index's integrity checks find wrong."""
+        return await integrity_problems(self.db)
+
+    async def repair_search_index(self) -> None:
+        """Rebuild the full-text index from the stored articles."""
+        await rebuild_search_index(self.db)
 
     def fetcher(self) -> Fetcher:
         s = self.settings
