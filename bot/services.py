@@ -23,7 +23,7 @@ from .digest.build import build_digest
 from .digest.models import Digest
 from .ingest.fetch import Fetcher, FetchError
 from .ingest.fulltext import FullText
-from .ingest.netguard import validate_feed_url
+from .ingest.netguard import UnsafeUrlError, validate_feed_url
 from .ingest.parse import NotAnArticle, ParseError, parse_feed
 from .ingest.pipeline import Ingestor, IngestReport
 from .ingest.poll import PollReport, poll_due_feeds
@@ -205,10 +205,29 @@ class Newsdesk:
                         outcome.skip(url, str(exc))
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
-        now = self.clock()
-        for url, title in outcome.distinct_feeds():
-            await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
+        await self._subscribe_opml_feeds(outcome)
         return outcome
+
+    async def _subscribe_opml_feeds(self, outcome: SourceOutcome) -> None:
+        """Subscribe to the feeds of OPML files named directly, each URL checked
+        as ``feeds add`` checks it; a refused one is a failure with the reason."""
+        # Names are not looked up here (an OPML file is often imported offline);
+        # the fetcher refuses a private address when it connects.
+        accepted: list[tuple[str, str | None]] = []
+        for url, title in outcome.distinct_feeds():
+            try:
+                await validate_feed_url(
+                    url, allow_private=self.settings.allow_private_addresses, resolve=False
+                )
+            except UnsafeUrlError as exc:
+                outcome.report.fail(f"OPML feed {url!r}", f"not subscribed: {exc}")
+                continue
+            accepted.append((url, title))  # stored as written, as `feeds add` does
+        kept = {url for url, _title in accepted}
+        outcome.feeds_found = [(u, t) for u, t in outcome.feeds_found if u in kept]
+        now = self.clock()
+        for url, title in accepted:
+            await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
 
     # -- feeds ----------------------------------------------------------
 
