@@ -26,18 +26,21 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.segment import Segment
 from rich.text import Text
 
 from . import __version__
@@ -67,7 +70,33 @@ class CliError(Exception):
         self.code = code
 
 
-class _Console(Console):
+# Control characters (but newline and tab), DEL, C1 and the bidi controls:
+# outside text (file names, URLs, feed titles, errors quoting a server) must
+# not move the cursor, recolour or reorder the terminal.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class _SafeConsole(Console):
+    """Every piece of text it writes has its control characters replaced by
+    U+FFFD (one cell, so the layout stays as measured); rich's own styling
+    codes are not text and pass. Outside text put into a markup string must
+    still go through :func:`_m` (rich markup) first."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            Segment(_TERMINAL_UNSAFE.sub("\ufffd", text), style, control)
+            if control is None and _TERMINAL_UNSAFE.search(text)
+            else Segment(text, style, control)
+            for text, style, control in buffer
+        )
+
+
+def _m(text: object) -> str:
+    """Outside text for a markup string: its square brackets escaped."""
+    return escape(str(text))
+
+
+class _Console(_SafeConsole):
     """A closed pipe ends the command with exit code 141, as everywhere else (rich exits 1)."""
 
     def on_broken_pipe(self) -> None:
@@ -80,7 +109,7 @@ def _console() -> Console:
 
 
 def _stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=False)
+    return _SafeConsole(stderr=True, highlight=False, soft_wrap=False)
 
 
 def _err(message: str) -> None:
@@ -246,7 +275,7 @@ def _flush_quietly() -> None:
 
 
 def _progress_console() -> Console:
-    return Console(stderr=True)
+    return _SafeConsole(stderr=True)
 
 
 class _CountColumn(ProgressColumn):
@@ -575,7 +604,7 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         for feed in await nd.list_feeds(guild_id=0):
             if feed.url == url and feed.guild_id == 0:
-                _console().print(f"already subscribed: #{feed.id} {feed.url}", soft_wrap=True)
+                _console().print(f"already subscribed: #{feed.id} {_m(feed.url)}", soft_wrap=True)
                 return EXIT_OK
         try:
             feed = await nd.add_feed(url, check=not args.no_check, fulltext=args.fulltext)
@@ -585,7 +614,8 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
         await nd.close()
     mode = f" (full text: {feed.fulltext})" if feed.fulltext else ""
     _console().print(
-        f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
+        f"subscribed: #{feed.id} {_m(feed.url)} {_m(feed.title or '')}".rstrip() + mode,
+        soft_wrap=True,
     )
     return EXIT_OK
 
@@ -889,7 +919,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 raise
             raise CliError(f"-o {output}: cannot write it ({exc.strerror or exc})") from None
     if output is not None:
-        _console().print(f"exported {count} article(s) to {output}", soft_wrap=True)
+        _console().print(f"exported {count} article(s) to {_m(output)}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -916,7 +946,7 @@ async def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
             report = await nd.rebuild_stories(since=since, progress=progress)
     finally:
         await nd.close()
-    _console().print(f"rebuilt stories: {report}")
+    _console().print(f"rebuilt stories: {_m(report)}")
     return EXIT_OK
 
 
@@ -1040,7 +1070,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         day = digest_day_covering(newest, channel)
         chatter.print(
             f"\n[dim]Digest for {day.isoformat()} (the sample corpus's newest day; "
-            f"database {db_path}):[/]\n",
+            f"database {_m(db_path)}):[/]\n",
             markup=True,
         )
         await _print_digest(nd, channel, day, args.json)

@@ -190,3 +190,57 @@ async def test_feed_urls_with_control_characters_are_refused(url: str):
 
     with pytest.raises(UnsafeUrlError, match="control characters"):
         await validate_feed_url(url, allow_private=True, resolve=False)
+
+
+def test_markup_and_escape_sequences_in_outside_text_print_literally(tmp_path: Path):
+    """File names, URLs, feed titles and stored errors holding rich markup
+    (``[/x]``, ``[bold]``) or escape sequences: every command prints them as
+    text, never crashes, never sends ESC to the terminal."""
+    folder = tmp_path / "in [" / "x] [bold]"  # the path reads "in [/x] [bold]"
+    folder.mkdir(parents=True)
+    story = folder / "bridge [b] \x1b[31mred\x07.txt"
+    story.write_text(
+        "Bridge [/x] reopens [bold]today\n\n"
+        "The harbour bridge reopened on Monday after six weeks of repairs to its deck, "
+        "officials said, and traffic returned to normal by the evening.\n"
+    )
+    opml = tmp_path / "in [" / "x] subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline title="Feed [/x] [red]title" xmlUrl="https://93.184.216.34/[/x]feed.xml"/>'
+        "</body></opml>"
+    )
+    db = tmp_path / "news.db"
+    runs = [newsdesk(tmp_path, db, "ingest", str(folder), str(opml))]
+    # A feed row written before control characters were kept out of the store.
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "UPDATE feeds SET last_error = 'HTTP 500 [/x] \x1b]0;pwned\x07\x1b[2J', "
+        "consecutive_failures = 1, last_fetch_at = 1700000000, last_error_at = 1700000000, "
+        "title = 'Old \x1b[31m[/x] title'"
+    )
+    conn.commit()
+    conn.close()
+    runs += [
+        newsdesk(tmp_path, db, "feeds", "list"),
+        newsdesk(tmp_path, db, "search", "bridge"),
+        newsdesk(tmp_path, db, "export", "-o", str(tmp_path / "in [" / "x] out.jsonl")),
+        newsdesk(tmp_path, db, "feeds", "add", "--no-check", "https://93.184.216.34/[/x]feed.xml"),
+        newsdesk(tmp_path, db, "ingest", str(tmp_path / "in [" / "x] missing \x1b[2J")),
+        newsdesk(tmp_path, db, "digest", "--date", "2020-01-01"),
+    ]
+    codes = [proc.returncode for proc in runs]
+    assert codes == [0, 0, 0, 0, 0, 1, 0], [(p.args, p.stderr) for p in runs]
+    for proc in runs:
+        text = proc.stdout + proc.stderr
+        assert "Traceback" not in text and "MarkupError" not in text, text
+        assert "\x1b" not in text and "\x07" not in text, repr(text)
+    ingest, feeds, search, export, add, missing, _digest = runs
+    assert "1 new" in ingest.stdout and "subscribed to 1 feed(s)" in ingest.stdout
+    flat = " ".join(feeds.stdout.split())
+    assert "[/x]feed.xml" in flat and "Old \ufffd[31m[/x] title" in flat, flat
+    assert "HTTP 500 [/x] \ufffd]0;pwned" in flat, flat
+    assert "Bridge [/x] reopens [bold]today" in search.stdout
+    assert "in [/x] out.jsonl" in export.stdout
+    assert "already subscribed: #1 https://93.184.216.34/[/x]feed.xml" in add.stdout
+    assert "in [/x] missing \ufffd[2J: no such file or folder" in missing.stdout
