@@ -204,6 +204,29 @@ CREATE TABLE pages (
 CREATE INDEX pages_fetched ON pages (fetched_at);
 """
 
+# A story rebuild in progress, kept durably so a killed rebuild resumes
+# instead of leaving articles without a story: where it started and the last
+# (published_at, id) regrouped, committed with each batch; and which articles
+# each channel had already been sent, so the rebuilt stories keep that history
+# (digest_items cascade away with the old stories).
+MIGRATION_7 = """
+CREATE TABLE rebuild_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    start INTEGER NOT NULL,                       -- unix seconds: articles published since
+    after_published INTEGER NOT NULL,             -- cursor: the last article regrouped
+    after_id INTEGER NOT NULL,
+    started_at INTEGER NOT NULL
+);
+CREATE TABLE rebuild_sent (
+    channel_id INTEGER NOT NULL,
+    digest_date TEXT NOT NULL,
+    source_count INTEGER NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    PRIMARY KEY (channel_id, digest_date, article_id)
+);  -- not WITHOUT ROWID: SQLite 3.40's quick_check then reports false NULLs
+CREATE INDEX rebuild_sent_article ON rebuild_sent (article_id);
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -211,4 +234,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 ]
