@@ -43,10 +43,24 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
     for number in range(version + 1, SCHEMA_VERSION + 1):
         script = MIGRATIONS[number - 1]
         log.debug("applying database migration %d", number)
-        # executescript() commits first; wrap the script so it is all-or-nothing.
-        await db.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
+        started = time.monotonic()
+        while True:
+            async with db.execute("PRAGMA user_version") as cur:
+                (now_at,) = await cur.fetchone()
+            if now_at >= number:  # another process applied it while we waited
+                break
+            try:
+                # executescript() commits first; wrap the script so it is all-or-nothing.
+                await db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or db.in_transaction:
+                    raise
+                _log_wait(started)
+                await asyncio.sleep(0.05)
+                continue
+            break
     return SCHEMA_VERSION
 
 
@@ -57,6 +71,7 @@ class DamagedDatabaseError(StoreError):
 # How long one attempt to take the write lock waits inside SQLite; a writer
 # that does not get it logs a wait and tries again, as long as it takes.
 BUSY_TIMEOUT_MS = 5000
+HOLD_LOG_SECONDS = 0.5  # longer write transactions are logged at DEBUG (measuring)
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -263,6 +278,7 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     """
     async with write_lock(db):
         await begin_immediate(db)
+        began = time.monotonic()
         try:
             yield db
         except BaseException:
@@ -276,6 +292,10 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
             raise
         else:
             await db.execute("COMMIT")
+        finally:
+            held = time.monotonic() - began
+            if held > HOLD_LOG_SECONDS:
+                log.debug("a write transaction held the database lock for %.2f s", held)
 
 
 async def begin_immediate(db: aiosqlite.Connection) -> None:
@@ -290,10 +310,7 @@ async def begin_immediate(db: aiosqlite.Connection) -> None:
             if not is_busy(exc):
                 raise
             waits += 1
-            log.warning(
-                "waiting for the database: another process is writing (%.0f s so far)",
-                time.monotonic() - started,
-            )
+            _log_wait(started)
             await asyncio.sleep(0.05)
             continue
         if waits:
@@ -341,3 +358,10 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
             raise
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
     return conn
+
+
+def _log_wait(started: float) -> None:
+    log.warning(
+        "waiting for the database: another process is writing (%.0f s so far)",
+        time.monotonic() - started,
+    )

@@ -47,7 +47,7 @@ POSTING_TERMS = 24  # story terms posted in the inverted index
 CENTROID_TERMS = 128  # terms kept in a story's centroid (sum of member vectors)
 GRAM_TERMS = 256  # 4-grams kept in a story's gram centroid (short members only)
 MAX_CANDIDATES = 8  # stories considered per article
-REBUILD_BATCH = 1000  # articles per rebuild transaction
+REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
 CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 # An undated story (no member has a date) posts its terms as if it were this
