@@ -22,21 +22,25 @@ import argparse
 import asyncio
 import contextlib
 import difflib
+import errno
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.segment import Segment
 from rich.text import Text
 
 from . import __version__
@@ -66,7 +70,33 @@ class CliError(Exception):
         self.code = code
 
 
-class _Console(Console):
+# Control characters (but newline and tab), DEL, C1 and the bidi controls:
+# outside text (file names, URLs, feed titles, errors quoting a server) must
+# not move the cursor, recolour or reorder the terminal.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class _SafeConsole(Console):
+    """Every piece of text it writes has its control characters replaced by
+    U+FFFD (one cell, so the layout stays as measured); rich's own styling
+    codes are not text and pass. Outside text put into a markup string must
+    still go through :func:`_m` (rich markup) first."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            Segment(_TERMINAL_UNSAFE.sub("\ufffd", text), style, control)
+            if control is None and _TERMINAL_UNSAFE.search(text)
+            else Segment(text, style, control)
+            for text, style, control in buffer
+        )
+
+
+def _m(text: object) -> str:
+    """Outside text for a markup string: its square brackets escaped."""
+    return escape(str(text))
+
+
+class _Console(_SafeConsole):
     """A closed pipe ends the command with exit code 141, as everywhere else (rich exits 1)."""
 
     def on_broken_pipe(self) -> None:
@@ -79,7 +109,7 @@ def _console() -> Console:
 
 
 def _stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=False)
+    return _SafeConsole(stderr=True, highlight=False, soft_wrap=False)
 
 
 def _err(message: str) -> None:
@@ -245,7 +275,7 @@ def _flush_quietly() -> None:
 
 
 def _progress_console() -> Console:
-    return Console(stderr=True)
+    return _SafeConsole(stderr=True)
 
 
 class _CountColumn(ProgressColumn):
@@ -341,17 +371,28 @@ def _database(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 async def _open(
-    args: argparse.Namespace, settings: Settings, *, create: bool, database: Path | None = None
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    create: bool,
+    database: Path | None = None,
+    read_only: bool = False,
 ) -> Any:
-    """The services over the store; one-line errors for a missing or unusable file."""
+    """The services over the store; one-line errors for a missing or unusable file.
+
+    ``read_only=True`` for commands that only read: they work on a read-only
+    file or disk."""
     from .services import Newsdesk
-    from .store import NoDatabaseError, StoreError
+    from .store import DamagedDatabaseError, NoDatabaseError, StoreError
 
     path = database or _database(args, settings)
+    _OPENED.path = path
     try:
-        return await Newsdesk.open(settings, database=path, create=create)
+        return await Newsdesk.open(settings, database=path, create=create, read_only=read_only)
     except NoDatabaseError:
         raise CliError(f"no database at {path} (set NEWSDESK_DATABASE or --db)") from None
+    except DamagedDatabaseError as exc:
+        raise CliError(f"database {path}: {exc}", EXIT_FAILED) from None
     except StoreError as exc:
         raise CliError(f"database {path}: {exc}") from None
     except OSError as exc:
@@ -361,10 +402,72 @@ async def _open(
             "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
         ) from None
     except sqlite3.Error as exc:
+        known = _storage_error(exc)
+        if known is not None:
+            raise known from None
+        if not read_only and _is_read_only_file(path):
+            raise CliError(_read_only_message(path), EXIT_FAILED) from None
         raise CliError(
             f"cannot open the database {path}: {exc}; "
             "set NEWSDESK_DATABASE or --db to a Newsdesk database file"
         ) from None
+
+
+class _Opened:
+    """The database the running command opened (for one-line storage errors)."""
+
+    path: Path | None = None
+
+
+_OPENED = _Opened()
+
+
+def _is_read_only_file(path: Path) -> bool:
+    """The file (or, for a new file, its folder) cannot be written by us."""
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        return True
+    try:
+        return bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _read_only_message(path: Path | None) -> str:
+    where = f"database {path}" if path else "the database"
+    return (
+        f"{where} is read-only: this command writes to it; make the file and its folder "
+        "writable (reading commands such as search, digest and export work as they are)"
+    )
+
+
+def _storage_error(exc: BaseException) -> CliError | None:
+    """The one line for a storage fault (disk full, damaged or read-only file,
+    locked database), or ``None`` for any other error."""
+    from .store.db import describe_sqlite_error
+
+    kind = describe_sqlite_error(exc)
+    path = _OPENED.path
+    where = f"database {path}" if path else "the database"
+    if kind == "disk full":
+        done = ""
+        if _INTERRUPT.stored is not None:
+            done = f": {_INTERRUPT.stored()} {_noun()} before it"
+        return CliError(f"disk full{done}; free space and run again", EXIT_FAILED)
+    if kind == "damaged":
+        return CliError(
+            f"{where} is damaged ({exc}); nothing more was written: restore it from a backup",
+            EXIT_FAILED,
+        )
+    if kind == "read-only":
+        return CliError(_read_only_message(path), EXIT_FAILED)
+    if kind == "locked":
+        return CliError(f"{where} is locked by another process; try again", EXIT_FAILED)
+    return None
+
+
+def _noun() -> str:
+    return "articles stored" if _INTERRUPT.noun == "stored" else f"articles {_INTERRUPT.noun}"
 
 
 # -- dates ---------------------------------------------------------------------
@@ -472,7 +575,7 @@ def _print_ingest_summary(outcome: Any, console: Console | None = None) -> None:
 async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     if args.feeds_command == "add":
         return await _feeds_add(args, settings)
-    nd = await _open(args, settings, create=False)
+    nd = await _open(args, settings, create=False, read_only=args.feeds_command == "list")
     console = _console()
     try:
         if args.feeds_command == "remove":
@@ -569,7 +672,9 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
                     feed = await nd.set_feed_options(feed.id, fulltext=args.fulltext, tags=tags)
                     notes.append(_feed_options(feed) or "options cleared")
                 said = "".join(f", {n}" for n in notes)
-                _console().print(f"already subscribed{said}: #{feed.id} {feed.url}", soft_wrap=True)
+                _console().print(
+                    f"already subscribed{_m(said)}: #{feed.id} {_m(feed.url)}", soft_wrap=True
+                )
                 return EXIT_OK
         try:
             tags = args.tags.split(",") if args.tags is not None else None
@@ -582,7 +687,8 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
         await nd.close()
     mode = f" ({_feed_options(feed)})" if _feed_options(feed) else ""
     _console().print(
-        f"subscribed: #{feed.id} {feed.url} {feed.title or ''}".rstrip() + mode, soft_wrap=True
+        f"subscribed: #{feed.id} {_m(feed.url)} {_m(feed.title or '')}".rstrip() + mode,
+        soft_wrap=True,
     )
     return EXIT_OK
 
@@ -727,7 +833,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(_search_json(text, None, args), indent=2))
         return EXIT_OK
-    nd = await _open(args, settings, create=False)
+    nd = await _open(args, settings, create=False, read_only=True)
     try:
         try:
             page = await nd.search(
@@ -837,7 +943,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"-o {output}: that is a folder; give a file name")
         if not output.parent.is_dir():
             raise CliError(f"-o {output}: no folder {output.parent}; create it first")
-    nd = await _open(args, settings, create=False)
+    nd = await _open(args, settings, create=False, read_only=True)
     try:
         total = await nd.article_count()
         records = nd.export_records  # called in the worker thread, which owns its connection
@@ -890,7 +996,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 raise
             raise CliError(f"-o {output}: cannot write it ({exc.strerror or exc})") from None
     if output is not None:
-        _console().print(f"exported {count} article(s) to {output}", soft_wrap=True)
+        _console().print(f"exported {count} article(s) to {_m(output)}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -917,7 +1023,40 @@ async def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
             report = await nd.rebuild_stories(since=since, progress=progress)
     finally:
         await nd.close()
-    _console().print(f"rebuilt stories: {report}")
+    _console().print(f"rebuilt stories: {_m(report)}")
+    return EXIT_OK
+
+
+async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    path = _database(args, settings)
+    if args.db_command == "check":
+        nd = await _open(args, settings, create=False)  # the index check needs a writer
+        try:
+            problems = await nd.store_problems()
+        finally:
+            await nd.close()
+        if problems:
+            _err(f"database {path}: " + "; ".join(" ".join(p.split()) for p in problems))
+            return EXIT_FAILED
+        _console().print(Text(f"database {path}: ok (file and search index)"), soft_wrap=True)
+        return EXIT_OK
+    nd = await _open(args, settings, create=False)
+    try:
+        problems = await nd.store_problems()
+        if any(p.startswith("file:") for p in problems):
+            raise CliError(
+                f"database {path} is damaged ({problems[0]}); the search index cannot be "
+                "rebuilt over it: restore it from a backup",
+                EXIT_FAILED,
+            )
+        await nd.repair_search_index()
+        left = await nd.store_problems()
+    finally:
+        await nd.close()
+    if left:
+        raise CliError(f"database {path}: still {left[0]} after the repair", EXIT_FAILED)
+    what = "rebuilt the search index" if problems else "nothing to repair; rebuilt the search index"
+    _console().print(Text(f"database {path}: {what}; ok"), soft_wrap=True)
     return EXIT_OK
 
 
@@ -967,7 +1106,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(
             f"--date {args.date!r} is {days} days; print at most {_MAX_DIGEST_DAYS} at a time"
         )
-    nd = await _open(args, settings, create=False)
+    nd = await _open(args, settings, create=False, read_only=True)
     try:
         digests = [await nd.build_digest(channel, first + timedelta(days=n)) for n in range(days)]
     finally:
@@ -1008,7 +1147,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         day = digest_day_covering(newest, channel)
         chatter.print(
             f"\n[dim]Digest for {day.isoformat()} (the sample corpus's newest day; "
-            f"database {db_path}):[/]\n",
+            f"database {_m(db_path)}):[/]\n",
             markup=True,
         )
         await _print_digest(nd, channel, day, args.json)
@@ -1254,6 +1393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_digest)
 
+    p = command("db", "database maintenance")
+    dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dsub.add_parser("check", help="check the file and the search index", parents=[common])
+    dsub.add_parser("repair", help="rebuild a damaged search index", parents=[common])
+    p.set_defaults(func=cmd_db)
+
     p = command("config", "configuration")
     csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     csub.add_parser(
@@ -1322,9 +1467,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except sqlite3.Error as exc:
+        known = _storage_error(exc)
+        if known is None:
+            raise
+        _err(known.message)
+        return known.code
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        full = _storage_error(sqlite3.OperationalError("database or disk is full"))
+        assert full is not None
+        _err(full.message)
+        return EXIT_FAILED
     except KeyboardInterrupt:  # Ctrl-C before or after the command itself
         _note("interrupted")
         return EXIT_INTERRUPTED

@@ -30,6 +30,7 @@ from .store import feeds as feed_store
 from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
+from .store.db import integrity_problems, rebuild_search_index
 
 if TYPE_CHECKING:
     # Imported where used: a command that only reads the store (search, digest,
@@ -119,16 +120,28 @@ class Newsdesk:
         *,
         database: str | Path | None = None,
         create: bool = True,
+        read_only: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> Newsdesk:
-        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`)."""
+        """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`);
+        ``read_only=True`` (commands that only read) opens it read-only."""
         path = database if database is not None else settings.database
-        db = await open_db(path, create=create)
+        db = await open_db(path, create=create, read_only=read_only)
         file = None if str(path) == ":memory:" else Path(path)
         return cls(settings, db, database=file, clock=clock)
 
     async def close(self) -> None:
         await self.db.close()
+
+    # -- the store itself -------------------------------------------------
+
+    async def store_problems(self) -> list[str]:
+        """What the file's and the search index's integrity checks find wrong."""
+        return await integrity_problems(self.db)
+
+    async def repair_search_index(self) -> None:
+        """Rebuild the full-text index from the stored articles."""
+        await rebuild_search_index(self.db)
 
     def fetcher(self) -> Fetcher:
         from .ingest.fetch import Fetcher
@@ -229,10 +242,31 @@ class Newsdesk:
                         outcome.skip(url, str(exc))
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
-        now = self.clock()
-        for url, title in outcome.distinct_feeds():
-            await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
+        await self._subscribe_opml_feeds(outcome)
         return outcome
+
+    async def _subscribe_opml_feeds(self, outcome: SourceOutcome) -> None:
+        """Subscribe to the feeds of OPML files named directly, each URL checked
+        as ``feeds add`` checks it; a refused one is a failure with the reason."""
+        from .ingest.netguard import UnsafeUrlError, validate_feed_url
+
+        # Names are not looked up here (an OPML file is often imported offline);
+        # the fetcher refuses a private address when it connects.
+        accepted: list[tuple[str, str | None]] = []
+        for url, title in outcome.distinct_feeds():
+            try:
+                await validate_feed_url(
+                    url, allow_private=self.settings.allow_private_addresses, resolve=False
+                )
+            except UnsafeUrlError as exc:
+                outcome.report.fail(f"OPML feed {url!r}", f"not subscribed: {exc}")
+                continue
+            accepted.append((url, title))  # stored as written, as `feeds add` does
+        kept = {url for url, _title in accepted}
+        outcome.feeds_found = [(u, t) for u, t in outcome.feeds_found if u in kept]
+        now = self.clock()
+        for url, title in accepted:
+            await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
 
     # -- feeds ----------------------------------------------------------
 

@@ -140,7 +140,8 @@ def check_database(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+    # rank = 1 compares the index with the articles; without it mismatches pass.
+    conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
     orphans = conn.execute(
         "SELECT COUNT(*) FROM stories s WHERE NOT EXISTS"
         " (SELECT 1 FROM articles a WHERE a.story_id = s.id)"

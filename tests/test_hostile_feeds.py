@@ -797,7 +797,9 @@ async def assert_store_consistent(nd: Newsdesk) -> None:
             row = await cur.fetchone()
         value = None if row is None else row[0]
         assert ok(value), (sql, value)
-    await nd.db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+    await nd.db.execute(
+        "INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)"
+    )
 
 
 # --- a time-boxed fuzz run is part of the suite -----------------------------------

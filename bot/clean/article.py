@@ -16,6 +16,15 @@ MAX_SUMMARY_CHARS = 5_000
 MAX_NAME_CHARS = 200
 MAX_GUID_CHARS = 1_000
 DERIVED_TITLE_CHARS = 150
+# Raw text is cut before cleaning, so a giant field never goes through the
+# cleaning passes whole: plain text to twice what is stored (cleaning drops
+# blanks and repeated lines), HTML to twenty times (markup is most of it).
+RAW_TEXT_CHARS = 2 * MAX_BODY_CHARS
+RAW_HTML_CHARS = 20 * MAX_BODY_CHARS
+RAW_LINE_CHARS = 10_000  # title, author, source, category, GUID before cleaning
+# Control characters a stored URL or GUID may not hold (they would reach logs,
+# terminals and Discord): refused in a URL, removed from a GUID.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s")
 
 
@@ -24,7 +33,7 @@ def to_article(
 ) -> Article | None:
     """Clean and identify ``entry``; None when it has neither a title nor body text."""
     body = _cap_body(_body(entry))
-    title = _cut(clean_line(entry.title), MAX_TITLE_CHARS)
+    title = _cut(clean_line(_raw(entry.title)), MAX_TITLE_CHARS)
     if not title and not body:
         return None
     if not title:
@@ -35,10 +44,10 @@ def to_article(
     return Article(
         title=title,
         body=body,
-        url=canonical_url(entry.url),
+        url=_url(entry.url),
         guid=_guid(entry),
         source=_source(entry, fallback_source),
-        author=_cut(clean_line(entry.author), MAX_NAME_CHARS) or None,
+        author=_cut(clean_line(_raw(entry.author)), MAX_NAME_CHARS) or None,
         category=_category(entry.categories),
         # An undated article is placed at the time it was first seen (for
         # ordering and digest windows) and marked undated: no date is invented.
@@ -50,17 +59,32 @@ def to_article(
     )
 
 
+def _raw(value: str | None) -> str | None:
+    """A one-line field cut before cleaning."""
+    return value[:RAW_LINE_CHARS] if isinstance(value, str) else value
+
+
+def _url(url: str | None) -> str | None:
+    """The canonical URL; none for a URL holding control characters (NUL...)."""
+    if isinstance(url, str) and _CONTROL.search(url.strip()):
+        return None
+    return canonical_url(url)
+
+
 def _as_text(value: str | None, is_html: bool) -> str:
     """Clean text of a content or summary field."""
     if not value:
         return ""
-    return html_to_text(value) if is_html else clean_text(value)
+    if is_html:
+        return html_to_text(value[:RAW_HTML_CHARS])
+    return clean_text(value[:RAW_TEXT_CHARS])
 
 
 def _body(entry: Entry) -> str:
     """Full content when present, else the summary, as clean text."""
     if entry.content_is_page_text and entry.content and not entry.content_is_html:
-        return clean_text(entry.content, dedupe=False)  # the page's own paragraphs
+        # the page's own paragraphs
+        return clean_text(entry.content[:RAW_TEXT_CHARS], dedupe=False)
     return _as_text(entry.content, entry.content_is_html) or _as_text(
         entry.summary, entry.content_is_html
     )
@@ -107,16 +131,16 @@ def _guid(entry: Entry) -> str | None:
     """The GUID when it identifies the article on its own (see is_trustworthy_guid)."""
     if not is_trustworthy_guid(entry.guid, entry.url):
         return None
-    return (entry.guid or "").strip()[:MAX_GUID_CHARS]
+    return _CONTROL.sub("", (entry.guid or "")[:RAW_LINE_CHARS]).strip()[:MAX_GUID_CHARS] or None
 
 
 def _source(entry: Entry, fallback: str | None) -> str:
     """Outlet name: the entry's, the caller's, the URL's host, or "unknown"."""
     for candidate in (entry.source, fallback):
-        name = _cut(clean_line(candidate), MAX_NAME_CHARS)
+        name = _cut(clean_line(_raw(candidate)), MAX_NAME_CHARS)
         if name:
             return name
-    return _host(entry.url) or "unknown"
+    return _host(_url(entry.url)) or "unknown"
 
 
 def _host(url: str | None) -> str | None:
@@ -133,7 +157,7 @@ def _host(url: str | None) -> str | None:
 def _category(categories: list[str]) -> str | None:
     """The first non-blank category, cleaned."""
     for category in categories or []:
-        name = _cut(clean_line(category), MAX_NAME_CHARS) if isinstance(category, str) else ""
+        name = _cut(clean_line(_raw(category)), MAX_NAME_CHARS) if isinstance(category, str) else ""
         if name:
             return name
     return None

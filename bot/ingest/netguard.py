@@ -189,14 +189,17 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-async def validate_feed_url(url: str, *, allow_private: bool) -> str:
+async def validate_feed_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     """Check a user-supplied feed URL and return it normalised.
 
     http/https only, a host, no credentials, and (unless ``allow_private``)
-    at least one public address. Raises :class:`UnsafeUrlError` with a
+    at least one public address (``resolve=False``: the host name is not
+    looked up; the fetcher refuses private addresses at connect time anyway). Raises :class:`UnsafeUrlError` with a
     message fit to show the user.
     """
     text = (url or "").strip()
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+        raise UnsafeUrlError("the URL holds control characters")
     try:
         parsed = URL(text)
     except (ValueError, TypeError) as exc:
@@ -211,7 +214,7 @@ async def validate_feed_url(url: str, *, allow_private: bool) -> str:
         raise UnsafeUrlError(f"{host!r} is not a valid host name")
     if _is_special_name(host, _INVALID_SUFFIXES):
         raise UnsafeUrlError(f"{host} does not exist")
-    if not allow_private and _literal_ip(host) is None:
+    if resolve and not allow_private and _literal_ip(host) is None:
         await _require_public_resolution(host, parsed.port or 0)
     return str(parsed.with_fragment(None))
 

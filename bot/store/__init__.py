@@ -2,6 +2,7 @@
 
 from .db import (
     SCHEMA_VERSION,
+    DamagedDatabaseError,
     NoDatabaseError,
     StoreError,
     database_files,
@@ -11,6 +12,7 @@ from .db import (
 )
 
 __all__ = [
+    "DamagedDatabaseError",
     "SCHEMA_VERSION",
     "NoDatabaseError",
     "StoreError",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from .db import connect_read_only
 
 _EXPORT = (
     "SELECT id, url, guid, source, title, body, published_at, updated_at, category,"
@@ -27,7 +28,7 @@ def iter_export(database: Path) -> Iterator[dict[str, Any]]:
     thread, so a large export neither holds the shared connection nor
     blocks the event loop.
     """
-    conn = sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True)
+    conn = connect_read_only(database)
     try:
         for row in conn.execute(_EXPORT):
             yield {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,11 +43,56 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
     for number in range(version + 1, SCHEMA_VERSION + 1):
         script = MIGRATIONS[number - 1]
         log.debug("applying database migration %d", number)
-        # executescript() commits first; wrap the script so it is all-or-nothing.
-        await db.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
+        started = time.monotonic()
+        while True:
+            async with db.execute("PRAGMA user_version") as cur:
+                (now_at,) = await cur.fetchone()
+            if now_at >= number:  # another process applied it while we waited
+                break
+            try:
+                # executescript() commits first; wrap the script so it is all-or-nothing.
+                await db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or db.in_transaction:
+                    raise
+                _log_wait(started)
+                await asyncio.sleep(0.05)
+                continue
+            break
     return SCHEMA_VERSION
+
+
+class DamagedDatabaseError(StoreError):
+    """``PRAGMA quick_check`` (or SQLite itself) found the file damaged."""
+
+
+# How long one attempt to take the write lock waits inside SQLite; a writer
+# that does not get it logs a wait and tries again, as long as it takes.
+BUSY_TIMEOUT_MS = 5000
+HOLD_LOG_SECONDS = 0.5  # longer write transactions are logged at DEBUG (measuring)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another connection holds the lock (``SQLITE_BUSY``/``SQLITE_LOCKED``)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "database is locked" in str(exc) or "database table is locked" in str(exc)
+    )
+
+
+def describe_sqlite_error(exc: BaseException) -> str | None:
+    """A plain name for the storage faults a user can act on, or ``None``."""
+    text = str(exc).lower()
+    if "database or disk is full" in text or getattr(exc, "errno", None) == 28:
+        return "disk full"
+    if "malformed" in text or "damaged" in text:
+        return "damaged"
+    if "readonly database" in text or "read-only" in text:
+        return "read-only"
+    if "database is locked" in text:
+        return "locked"
+    return None
 
 
 def _connect_target(path: str | Path, *, create: bool) -> str:
@@ -62,18 +109,10 @@ def _connect_target(path: str | Path, *, create: bool) -> str:
     return f"{Path(path).absolute().as_uri()}?mode=rw"
 
 
-async def open_db(path: str | Path, *, create: bool = True) -> aiosqlite.Connection:
-    """Open (creating if needed) and migrate the database at ``path``.
-
-    ``":memory:"`` gives a private in-memory database (tests). With
-    ``create=False`` a missing file raises :class:`NoDatabaseError` and
-    nothing is created (commands that only read must not leave an empty
-    database behind a mistyped path).
-    """
-    target = _connect_target(path, create=create)
-    connecting = aiosqlite.connect(target, isolation_level=None, uri=target != str(path))
+async def _connect(target: str, *, uri: bool) -> aiosqlite.Connection:
+    connecting = aiosqlite.connect(target, isolation_level=None, uri=uri)
     try:
-        db = await connecting
+        return await connecting
     except BaseException:
         # aiosqlite stops its worker thread after a failed connect but reports
         # that to this loop later; let it finish before anyone closes the loop.
@@ -81,13 +120,114 @@ async def open_db(path: str | Path, *, create: bool = True) -> aiosqlite.Connect
         if thread is not None and thread.is_alive():
             await asyncio.to_thread(thread.join, 5)
         raise
+
+
+async def _open_read_only(path: Path) -> aiosqlite.Connection | None:
+    """``path`` opened read-only (no WAL switch, no migration, no write), or
+    ``None`` when its schema is older than ours and needs a writer's migration.
+
+    A WAL database on a read-only disk without its ``-shm`` file can only be
+    read as ``immutable`` (nobody can be writing to it there)."""
+    uri = _read_only_uri(path)
+    last: BaseException | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        db = await _connect(uri + query, uri=True)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            async with db.execute("PRAGMA user_version") as cur:
+                (version,) = await cur.fetchone()
+        except sqlite3.OperationalError as exc:
+            await db.close()
+            if "unable to open" not in str(exc):
+                raise
+            last = exc
+            continue
+        except BaseException:
+            await db.close()
+            raise
+        if version > SCHEMA_VERSION:
+            await db.close()
+            raise StoreError(
+                f"database schema version {version} is newer than this Newsdesk "
+                f"understands ({SCHEMA_VERSION}); upgrade Newsdesk"
+            )
+        if version < SCHEMA_VERSION:
+            await db.close()
+            return None
+        return db
+    assert last is not None
+    raise last
+
+
+def _read_only_uri(path: Path) -> str:
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
+    if not path.is_file():
+        raise NoDatabaseError(path)
+    return path.absolute().as_uri()
+
+
+async def quick_check(db: aiosqlite.Connection) -> None:
+    """Raise :class:`DamagedDatabaseError` unless ``PRAGMA quick_check`` says ok."""
+    try:
+        rows = await db.execute_fetchall("PRAGMA quick_check(3)")
+    except sqlite3.DatabaseError as exc:
+        if describe_sqlite_error(exc) != "damaged":
+            raise
+        raise DamagedDatabaseError(_damaged(str(exc))) from None
+    problems = [row[0] for row in rows if row[0] != "ok"]
+    if problems:
+        raise DamagedDatabaseError(_damaged("; ".join(problems)))
+
+
+def _damaged(detail: str) -> str:
+    detail = " ".join(detail.split())[:200]
+    return f"the database file is damaged ({detail}); restore it from a backup"
+
+
+async def open_db(
+    path: str | Path, *, create: bool = True, read_only: bool = False, check: bool | None = None
+) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    ``":memory:"`` gives a private in-memory database (tests). With
+    ``create=False`` a missing file raises :class:`NoDatabaseError` and
+    nothing is created (commands that only read must not leave an empty
+    database behind a mistyped path).
+
+    ``read_only=True`` (commands that only read) opens the file read-only:
+    nothing is switched or written, so a read-only file or disk works; a
+    schema that still needs a migration is opened as a writer instead.
+    Writers (``check``, default: a file opened for writing) run
+    ``PRAGMA quick_check`` first and refuse a damaged file with
+    :class:`DamagedDatabaseError`.
+    """
+    if read_only and str(path) != ":memory:":
+        try:
+            db = await _open_read_only(Path(path))
+        except sqlite3.DatabaseError as exc:
+            if describe_sqlite_error(exc) == "damaged":
+                raise DamagedDatabaseError(_damaged(str(exc))) from None
+            raise
+        if db is not None:
+            return db
+    target = _connect_target(path, create=create)
+    db = await _connect(target, uri=target != str(path))
     try:
         db.row_factory = aiosqlite.Row
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if check if check is not None else str(path) != ":memory:":
+            await quick_check(db)
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA busy_timeout = 5000")
         await _apply_migrations(db)
+    except sqlite3.DatabaseError as exc:
+        await db.close()
+        if describe_sqlite_error(exc) == "damaged":
+            raise DamagedDatabaseError(_damaged(str(exc))) from None
+        raise
     except BaseException:
         await db.close()
         raise
@@ -137,11 +277,91 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     it holds :func:`write_lock` for its whole length (it is not re-entrant).
     """
     async with write_lock(db):
-        await db.execute("BEGIN IMMEDIATE")
+        await begin_immediate(db)
+        began = time.monotonic()
         try:
             yield db
         except BaseException:
-            await db.execute("ROLLBACK")
+            # A failed statement (disk full, I/O error) may have ended the
+            # transaction already; a second error would hide the first.
+            if db.in_transaction:
+                try:
+                    await db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    log.warning("rollback failed: %s", exc)
             raise
         else:
             await db.execute("COMMIT")
+        finally:
+            held = time.monotonic() - began
+            if held > HOLD_LOG_SECONDS:
+                log.debug("a write transaction held the database lock for %.2f s", held)
+
+
+async def begin_immediate(db: aiosqlite.Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting as long as another process holds the write
+    lock: each ``busy_timeout`` that passes logs one line, then it tries again."""
+    started = time.monotonic()
+    waits = 0
+    while True:
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            waits += 1
+            _log_wait(started)
+            await asyncio.sleep(0.05)
+            continue
+        if waits:
+            log.info("got the database lock after %.1f s", time.monotonic() - started)
+        return
+
+
+async def integrity_problems(db: aiosqlite.Connection) -> list[str]:
+    """What ``PRAGMA integrity_check`` and the full-text index's own check
+    (``'integrity-check'`` with ``rank = 1``, which also compares the index
+    with the articles) find wrong; empty when the store is sound."""
+    problems: list[str] = []
+    try:
+        rows = await db.execute_fetchall("PRAGMA integrity_check(5)")
+        problems += [f"file: {row[0]}" for row in rows if row[0] != "ok"]
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"file: {exc}")
+    if problems:
+        return problems
+    try:
+        await db.execute(
+            "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)"
+        )
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"search index: {exc} (run `newsdesk db repair`)")
+    return problems
+
+
+async def rebuild_search_index(db: aiosqlite.Connection) -> None:
+    """Rebuild the full-text index from the articles, in one transaction."""
+    async with transaction(db):
+        await db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A synchronous read-only connection (worker threads), with the same
+    ``immutable`` fallback as :func:`open_db` for a read-only disk."""
+    uri = path.absolute().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "unable to open" not in str(exc):
+            raise
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    return conn
+
+
+def _log_wait(started: float) -> None:
+    log.warning(
+        "waiting for the database: another process is writing (%.0f s so far)",
+        time.monotonic() - started,
+    )

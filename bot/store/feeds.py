@@ -11,6 +11,7 @@ success or a resume clears it (see :attr:`FeedRow.failing_since`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -124,6 +125,9 @@ async def add_feed(
     url = url.strip()
     if not url:
         raise ValueError("feed URL must not be empty")
+    if _CONTROLS.search(url):
+        raise ValueError("feed URL holds control characters")
+    title = _plain(title, _TITLE_MAX_CHARS)
     await db.execute(
         "INSERT INTO feeds (url, guild_id, title, added_at, added_by, next_poll_at, fulltext) "
         "VALUES (?, ?, ?, ?, ?, 0, ?) "
@@ -240,7 +244,15 @@ async def record_success(
         "UPDATE feeds SET etag = ?, last_modified = ?, last_fetch_at = ?, last_success_at = ?, "
         "consecutive_failures = 0, first_failure_at = NULL, next_poll_at = ?, "
         "title = COALESCE(title, ?) WHERE id = ?",
-        (etag, last_modified, ts, ts, to_ts(next_poll_at), title, feed_id),
+        (
+            etag,
+            last_modified,
+            ts,
+            ts,
+            to_ts(next_poll_at),
+            _plain(title, _TITLE_MAX_CHARS),
+            feed_id,
+        ),
     )
 
 
@@ -274,7 +286,7 @@ async def record_failure(
 ) -> int:
     """A fetch or parse failed; returns the new consecutive failure count."""
     ts = to_ts(now)
-    message = (error or "unknown error")[:_ERROR_MAX_CHARS]
+    message = _plain(error, _ERROR_MAX_CHARS) or "unknown error"
     async with db.execute(
         "UPDATE feeds SET last_fetch_at = ?, last_error = ?, last_error_at = ?, "
         "consecutive_failures = consecutive_failures + 1, "
@@ -326,3 +338,16 @@ async def resume_feed(db: aiosqlite.Connection, feed_id: int) -> bool:
         (feed_id,),
     )
     return cur.rowcount > 0
+
+
+# Outside text (feed titles, error messages quoting a server) is stored
+# without control characters: NUL, escape sequences and the like would reach
+# terminals and logs.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_TITLE_MAX_CHARS = 300
+
+
+def _plain(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    return " ".join(_CONTROLS.sub(" ", text[: limit * 2]).split())[:limit] or None

@@ -229,6 +229,29 @@ MIGRATION_8 = """
 ALTER TABLE feeds ADD COLUMN tags TEXT NOT NULL DEFAULT '';
 """
 
+# A story rebuild in progress, kept durably so a killed rebuild resumes
+# instead of leaving articles without a story: where it started and the last
+# (published_at, id) regrouped, committed with each batch; and which articles
+# each channel had already been sent, so the rebuilt stories keep that history
+# (digest_items cascade away with the old stories).
+MIGRATION_9 = """
+CREATE TABLE rebuild_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    start INTEGER NOT NULL,                       -- unix seconds: articles published since
+    after_published INTEGER NOT NULL,             -- cursor: the last article regrouped
+    after_id INTEGER NOT NULL,
+    started_at INTEGER NOT NULL
+);
+CREATE TABLE rebuild_sent (
+    channel_id INTEGER NOT NULL,
+    digest_date TEXT NOT NULL,
+    source_count INTEGER NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    PRIMARY KEY (channel_id, digest_date, article_id)
+);  -- not WITHOUT ROWID: SQLite 3.40's quick_check then reports false NULLs
+CREATE INDEX rebuild_sent_article ON rebuild_sent (article_id);
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -238,4 +261,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_9,
 ]

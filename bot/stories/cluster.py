@@ -26,6 +26,7 @@ import aiosqlite
 
 from ..models import Article
 from ..outlets import outlet_key
+from ..store import stories as story_store
 from ..store import transaction
 from . import features as ft
 from . import index
@@ -46,7 +47,7 @@ POSTING_TERMS = 24  # story terms posted in the inverted index
 CENTROID_TERMS = 128  # terms kept in a story's centroid (sum of member vectors)
 GRAM_TERMS = 256  # 4-grams kept in a story's gram centroid (short members only)
 MAX_CANDIDATES = 8  # stories considered per article
-REBUILD_BATCH = 1000  # articles per rebuild transaction
+REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
 CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 # An undated story (no member has a date) posts its terms as if it were this
@@ -558,19 +559,28 @@ class StoryClusterer:
         Runs in its own transactions (one to clear, then batches of
         ``REBUILD_BATCH`` articles in published order). Must not be called
         inside an open transaction.
+
+        Resumable: the clearing transaction records the rebuild and which
+        articles each channel was already sent (durably, in ``rebuild_sent``);
+        each batch commits with its cursor and the history of its articles'
+        new stories. A rebuild killed at any point is finished by the next
+        call before it does what it was asked.
         """
         stories_before = await _count(db, "SELECT COUNT(*) FROM stories")
         start = -(2**62) if since is None else _ts(since)
+        done = 0
+        pending = await story_store.pending_rebuild(db)
+        if pending is not None:
+            pending_start, cursor = pending
+            log.warning("finishing a story rebuild that was interrupted")
+            done += await self._regroup_from(db, cursor, progress)
+            if pending_start <= start:  # it covered what is asked now
+                stories_after = await _count(db, "SELECT COUNT(*) FROM stories")
+                return RebuildReport(
+                    articles=done, stories_before=stories_before, stories_after=stories_after
+                )
         async with transaction(db):
-            # Remember which articles each channel was already sent, so the
-            # rebuilt stories keep that history (digest_items cascade away).
-            await db.execute("DROP TABLE IF EXISTS temp.sent_articles")
-            await db.execute(
-                "CREATE TEMP TABLE sent_articles AS SELECT d.channel_id, d.digest_date,"
-                " d.source_count, a.id AS article_id FROM digest_items AS d"
-                " JOIN articles AS a ON a.story_id = d.story_id WHERE a.published_at >= ?",
-                (start,),
-            )
+            await story_store.begin_rebuild(db, start, now=_ts(datetime.now(UTC)))
             if since is None:
                 await index.clear_all(db)
             else:
@@ -582,31 +592,34 @@ class StoryClusterer:
                     ids = [r[0] for r in await cur.fetchall()]
                 for article_id in ids:
                     await self.forget(db, article_id)
+        done += await self._regroup_from(db, (start, -1), progress)
+        stories_after = await _count(db, "SELECT COUNT(*) FROM stories")
+        return RebuildReport(
+            articles=done, stories_before=stories_before, stories_after=stories_after
+        )
+
+    async def _regroup_from(
+        self,
+        db: aiosqlite.Connection,
+        cursor: tuple[int, int],
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        """Regroup the articles after ``cursor`` batch by batch, then finish the rebuild."""
         done = 0
-        cursor = (start, -1)
         while True:
             batch, after = await _article_batch(db, cursor, REBUILD_BATCH)
             if not batch:
                 break
             async with transaction(db):
                 await self.assign_batch(db, batch)
+                await story_store.advance_rebuild(db, after, [i for i, _a in batch])
             done += len(batch)
             if progress is not None:  # articles regrouped and committed
                 progress(len(batch))
             cursor = after
         async with transaction(db):
-            await db.execute(
-                "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date,"
-                " source_count) SELECT s.channel_id, a.story_id, s.digest_date,"
-                " MAX(s.source_count) FROM temp.sent_articles AS s"
-                " JOIN articles AS a ON a.id = s.article_id WHERE a.story_id IS NOT NULL"
-                " GROUP BY s.channel_id, a.story_id, s.digest_date"
-            )
-            await db.execute("DROP TABLE temp.sent_articles")
-        stories_after = await _count(db, "SELECT COUNT(*) FROM stories")
-        return RebuildReport(
-            articles=done, stories_before=stories_before, stories_after=stories_after
-        )
+            await story_store.finish_rebuild(db)
+        return done
 
 
 async def _count(db: aiosqlite.Connection, sql: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import ParseError
@@ -13,9 +13,40 @@ from bot.ingest.parse.page import with_page_text
 from bot.models import Entry
 
 MAX_TITLE_CHARS = 1000
+# A line longer than this is refused with its number (a whole web page in
+# ``html`` fits: the fetch limit is 5 MB by default). Decoding a 100 MB line
+# would take gigabytes.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_SKIP_CHUNK = 1 << 20
 
 
-def iter_jsonl(lines: Iterable[str | bytes]) -> Iterator[Entry | ParseError]:
+class LineTooLong:
+    """Stands for a line over :data:`MAX_LINE_BYTES` that was skipped unread."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def bounded_lines(fh: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes | LineTooLong]:
+    """The lines of a binary file, none held in memory beyond ``limit`` bytes:
+    a longer line is read past in chunks and given as :class:`LineTooLong`."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while True:  # skip the rest of the line without keeping it
+            chunk = fh.readline(_SKIP_CHUNK)
+            size += len(chunk)
+            if not chunk or chunk.endswith(b"\n"):
+                break
+        yield LineTooLong(size)
+
+
+def iter_jsonl(lines: Iterable[str | bytes | LineTooLong]) -> Iterator[Entry | ParseError]:
     """Yield an Entry per line ``{title, text | html, url, source, published_at,
     category?}`` (other keys ignored), or a ParseError naming the line number for
     a bad line, and go on. Blank lines are skipped.
@@ -24,6 +55,15 @@ def iter_jsonl(lines: Iterable[str | bytes]) -> Iterator[Entry | ParseError]:
     extraction as a page file (:func:`bot.ingest.parse.page.with_page_text`);
     a page that is not an article gives a :class:`NotAnArticle`."""
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, LineTooLong) or (
+            isinstance(line, str | bytes | bytearray) and len(line) > MAX_LINE_BYTES
+        ):
+            size = line.size if isinstance(line, LineTooLong) else len(line)
+            yield ParseError(
+                f"line {number}: {size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit "
+                "for one line; skipped"
+            )
+            continue
         if isinstance(line, bytes | bytearray):
             line = bytes(line).decode("utf-8", errors="replace")
         if not isinstance(line, str):
