@@ -582,7 +582,7 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
             feed = await nd.find_feed(args.feed, guild_id=0)
             if feed is None or not await nd.remove_feed(feed.id):
                 raise CliError(f"no shared feed {args.feed}; see `newsdesk feeds list`")
-            console.print(f"removed feed #{feed.id} {feed.url}", soft_wrap=True)
+            console.print(f"removed feed #{feed.id} {_m(feed.url)}", soft_wrap=True)
             return EXIT_OK
         if args.feeds_command == "export":
             return await _feeds_export(nd, args.output)
@@ -620,7 +620,7 @@ async def _feeds_export(nd: Any, output: str | None) -> int:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise CliError(f"-o {path}: cannot write it ({exc.strerror or exc})") from None
-    _stderr_console().print(f"wrote {count} feed(s) to {path}", soft_wrap=True)
+    _stderr_console().print(f"wrote {count} feed(s) to {_m(path)}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -631,17 +631,17 @@ async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
         raise CliError(f"no feed {ref}; see `newsdesk feeds list`")
     if pause:
         if feed.paused:
-            console.print(f"already paused: #{feed.id} {feed.url}", soft_wrap=True)
+            console.print(f"already paused: #{feed.id} {_m(feed.url)}", soft_wrap=True)
             return EXIT_OK
         await nd.pause_feed(feed.id)
-        console.print(f"paused feed #{feed.id} {feed.url}", soft_wrap=True)
+        console.print(f"paused feed #{feed.id} {_m(feed.url)}", soft_wrap=True)
         return EXIT_OK
     if not feed.paused:
-        console.print(f"not paused: #{feed.id} {feed.url}", soft_wrap=True)
+        console.print(f"not paused: #{feed.id} {_m(feed.url)}", soft_wrap=True)
         return EXIT_OK
     await nd.resume_feed(feed.id)
     console.print(
-        f"resumed feed #{feed.id} {feed.url}: it is fetched at the next poll", soft_wrap=True
+        f"resumed feed #{feed.id} {_m(feed.url)}: it is fetched at the next poll", soft_wrap=True
     )
     return EXIT_OK
 
@@ -687,7 +687,7 @@ async def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
         await nd.close()
     mode = f" ({_feed_options(feed)})" if _feed_options(feed) else ""
     _console().print(
-        f"subscribed: #{feed.id} {_m(feed.url)} {_m(feed.title or '')}".rstrip() + mode,
+        f"subscribed: #{feed.id} {_m(feed.url)} {_m(feed.title or '')}".rstrip() + _m(mode),
         soft_wrap=True,
     )
     return EXIT_OK
@@ -1185,7 +1185,7 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
         for line in report.problems:
             console.print(Text.assemble("  ", ("problem", "red"), f" {line}"), soft_wrap=True)
         for line in report.facts:
-            console.print(f"  {line}", soft_wrap=True)
+            console.print(f"  {_m(line)}", soft_wrap=True)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -1209,7 +1209,9 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
     finally:
         await nd.close()
-    _console().print(f"backed up {nd.database} to {target} ({size:,} bytes)", soft_wrap=True)
+    _console().print(
+        f"backed up {_m(nd.database)} to {_m(target)} ({size:,} bytes)", soft_wrap=True
+    )
     return EXIT_OK
 
 

@@ -244,3 +244,27 @@ def test_markup_and_escape_sequences_in_outside_text_print_literally(tmp_path: P
     assert "in [/x] out.jsonl" in export.stdout
     assert "already subscribed: #1 https://93.184.216.34/[/x]feed.xml" in add.stdout
     assert "in [/x] missing \ufffd[2J: no such file or folder" in missing.stdout
+
+
+def test_feed_admin_commands_print_outside_text_literally(tmp_path: Path):
+    """pause, resume, export, backup and remove name the feed as given: markup stays text."""
+    db = tmp_path / "news.db"
+    url = "https://93.184.216.34/[/x]feed.xml?[bold]"
+    (tmp_path / "in [").mkdir()
+    out = tmp_path / "in [" / "x] subs.opml"  # the path reads "in [/x] subs.opml"
+    copy = tmp_path / "in [" / "x] copy.db"
+    runs = [
+        newsdesk(tmp_path, db, "feeds", "add", "--no-check", "--tags", "a[/b]", url),
+        newsdesk(tmp_path, db, "feeds", "pause", url),
+        newsdesk(tmp_path, db, "feeds", "pause", url),
+        newsdesk(tmp_path, db, "feeds", "resume", url),
+        newsdesk(tmp_path, db, "feeds", "export", "-o", str(out)),
+        newsdesk(tmp_path, db, "backup", str(copy)),
+        newsdesk(tmp_path, db, "feeds", "remove", url),
+    ]
+    assert [p.returncode for p in runs] == [0] * len(runs), [(p.args, p.stderr) for p in runs]
+    for proc in runs:
+        text = proc.stdout + proc.stderr
+        assert "Traceback" not in text and "MarkupError" not in text, text
+        assert url in " ".join(text.split()) or "[/x]" in text, text
+    assert out.exists() and copy.exists()
