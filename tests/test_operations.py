@@ -256,3 +256,17 @@ async def test_a_restarted_bot_has_three_intervals_for_its_first_poll(tmp_path) 
         assert problem.startswith("no successful poll since the bot started 31 min ago")
     finally:
         await nd.close()
+
+
+async def test_a_closing_bot_writes_its_last_beat_and_then_no_more(
+    newsroom: Newsroom, caplog
+) -> None:
+    """close() records "disconnected" itself; a gateway event after it writes nothing
+    (the store may already be closing: no traceback at shutdown)."""
+    db = newsroom.nd.db
+    async with newsroom.running() as bot:
+        assert (await health_store.read_heartbeat(db)).gateway == "connected"
+    assert (await health_store.read_heartbeat(db)).gateway == "disconnected"
+    await newsroom.nd.db.close()  # as `newsdesk run` does once the bot has closed
+    await bot.on_disconnect()  # a late gateway event
+    assert "could not write the heartbeat" not in caplog.text

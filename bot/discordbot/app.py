@@ -85,6 +85,7 @@ class NewsdeskBot(commands.Bot):
         self.scheduler: NewsScheduler | None = None
         self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
         self._catch_up: asyncio.Task[Any] | None = None
+        self._closing = False
         self.tree.on_error = self.on_app_command_error
 
     # -- start-up ---------------------------------------------------------
@@ -122,7 +123,13 @@ class NewsdeskBot(commands.Bot):
         await self.beat(gateway="disconnected")
 
     async def beat(self, *, start: bool = False, gateway: str | None = None) -> None:
-        """The heartbeat ``newsdesk health`` reads; a failure here is logged, never raised."""
+        """The heartbeat ``newsdesk health`` reads; a failure here is logged, never raised.
+
+        Once the bot is closing, the last beat (written by :meth:`close`) stands:
+        a late gateway event must not write to a store its owner is closing.
+        """
+        if self._closing:
+            return
         try:
             if start:
                 await self.services.start_heartbeat()
@@ -246,6 +253,9 @@ class NewsdeskBot(commands.Bot):
             await asyncio.wait([self._catch_up], timeout=30)
         if self.scheduler is not None:
             await self.scheduler.shutdown()
+        if not self._closing:
+            await self.beat(gateway="disconnected")  # the last beat: going away
+            self._closing = True
         await super().close()
 
 
