@@ -243,7 +243,19 @@ class Newsdesk:
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
         await self._subscribe_opml_feeds(outcome)
+        # An archive is stored a batch at a time, each batch grouped with the
+        # stories before it: regroup what it touched together, as one batch.
+        await self._regroup_around(outcome.report.stored_times)
         return outcome
+
+    async def _regroup_around(self, stored: Sequence[datetime]) -> None:
+        """Regroup the stories running within the clustering window of ``stored``
+        (publication times of just-stored articles); see StoryClusterer.consolidate."""
+        if stored:
+            window = timedelta(hours=self.settings.cluster_window_hours)
+            await self.clusterer.consolidate(
+                self.db, since=min(stored) - window, until=max(stored) + window
+            )
 
     async def _subscribe_opml_feeds(self, outcome: SourceOutcome) -> None:
         """Subscribe to the feeds of OPML files named directly, each URL checked
@@ -508,11 +520,7 @@ class Newsdesk:
                 await page_store.prune_pages(
                     self.db, before=self.clock() - timedelta(days=PAGE_CACHE_DAYS)
                 )
-        if span:
-            window = timedelta(hours=self.settings.cluster_window_hours)
-            await self.clusterer.consolidate(
-                self.db, since=min(span) - window, until=max(span) + window
-            )
+        await self._regroup_around(span)
         return report
 
     # -- operations -----------------------------------------------------
