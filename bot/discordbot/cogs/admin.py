@@ -142,20 +142,7 @@ class Admin(
     async def pause(
         self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]
     ) -> None:
-        ensure_can_manage(interaction)
-        await interaction.response.defer(thinking=True, ephemeral=True)
-        found = await self._own_feed(interaction, feed)
-        if found is None:
-            return
-        name = escape_fit(_name(found), 150)
-        if found.paused:
-            await reply(interaction, f"Feed `#{found.id}` **{name}** is already paused.")
-            return
-        await bot_of(interaction).services.pause_feed(found.id)
-        await reply(
-            interaction,
-            f"Paused feed `#{found.id}` **{name}**. Resume it with /newsadmin feeds resume.",
-        )
+        await self._set_paused(interaction, feed, paused=True)
 
     @feeds.command(
         name="resume", description="Read a paused feed again (also one paused after failures)"
@@ -165,19 +152,30 @@ class Admin(
     async def resume(
         self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 2000]
     ) -> None:
+        await self._set_paused(interaction, feed, paused=False)
+
+    async def _set_paused(
+        self, interaction: discord.Interaction, feed: str, *, paused: bool
+    ) -> None:
+        """Pause or resume one of this server's feeds, saying what was done."""
         ensure_can_manage(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
         found = await self._own_feed(interaction, feed)
         if found is None:
             return
         name = escape_fit(_name(found), 150)
-        if not found.paused:
-            await reply(interaction, f"Feed `#{found.id}` **{name}** is not paused.")
+        if found.paused == paused:
+            state = "already paused" if paused else "not paused"
+            await reply(interaction, f"Feed `#{found.id}` **{name}** is {state}.")
             return
-        await bot_of(interaction).services.resume_feed(found.id)
-        await reply(
-            interaction, f"Resumed feed `#{found.id}` **{name}**: it is read at the next poll."
-        )
+        services = bot_of(interaction).services
+        if paused:
+            await services.pause_feed(found.id)
+            said = "Paused feed `#{id}` **{name}**. Resume it with /newsadmin feeds resume."
+        else:
+            await services.resume_feed(found.id)
+            said = "Resumed feed `#{id}` **{name}**: it is read at the next poll."
+        await reply(interaction, said.format(id=found.id, name=name))
 
     @feeds.command(
         name="refresh", description="Fetch this server's feeds now, without waiting for the poll"
