@@ -6,6 +6,8 @@ use :func:`shared_path`, which skips with a stated reason when it is absent.
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,20 @@ async def db(tmp_path):
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+def cli_isolated(tmp_path, monkeypatch):
+    """A CLI run as on a fresh machine: no NEWSDESK_* setting or token of the
+    developer's, an 80-column terminal, a temporary working folder, and the
+    root logger as it was afterwards (the CLI configures logging)."""
+    for key in list(os.environ):
+        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

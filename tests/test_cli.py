@@ -24,20 +24,7 @@ from bot.sample import SAMPLE_DIR
 SAMPLE_DAY = "2026-11-23"  # the sample corpus's newest digest day
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("cli_isolated")
 
 
 @pytest.fixture(scope="module")

@@ -24,20 +24,7 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback News<
 <pubDate>Sat, 01 Jun 2024 06:00:00 GMT</pubDate></item></channel></rss>"""
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("cli_isolated")
 
 
 async def open_nd(tmp_path: Path, **extra) -> Newsdesk:

@@ -15,7 +15,7 @@ import pytest
 from bot.clean import article as article_module
 from bot.clean.article import MAX_BODY_CHARS, to_article
 from bot.models import Entry
-from tests.test_storage_faults import check_store, child_env
+from tests.test_storage_faults import check_store, child_env, newsdesk
 
 pytestmark = pytest.mark.slow
 
@@ -33,17 +33,6 @@ import resource, subprocess, sys
 proc = subprocess.run(sys.argv[1:])
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, proc.returncode)
 """
-
-
-def newsdesk(cwd: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "--db", str(db), *args],
-        cwd=cwd,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_giant_json_lines_line_is_refused_with_its_number(tmp_path: Path):

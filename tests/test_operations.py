@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -26,19 +25,7 @@ UTC = dt.UTC
 T0 = dt.datetime(2024, 6, 1, 7, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("cli_isolated")
 
 
 class Clock:

@@ -22,19 +22,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_crash_recovery import child_env as crash_child_env
+
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 
 
 def child_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"
-    }
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env["NEWSDESK_LOG_LEVEL"] = "WARNING"
+    """A Newsdesk process's environment (see test_crash_recovery) on a wide terminal."""
+    env = crash_child_env()
     env["COLUMNS"] = "200"
     return env
 

@@ -20,14 +20,7 @@ from tests.conftest import shared_path
 SEEDS = ("000_e49189fab17ffecb.txt", "002_3f7df35fdd9a68e6.txt")
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("NEWSDESK_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_isolated")
 
 
 def export(capsys) -> list[dict]:
