@@ -2,6 +2,7 @@
 
 from .db import (
     SCHEMA_VERSION,
+    Connection,
     DamagedDatabaseError,
     NoDatabaseError,
     StoreError,
@@ -12,6 +13,7 @@ from .db import (
 )
 
 __all__ = [
+    "Connection",
     "DamagedDatabaseError",
     "SCHEMA_VERSION",
     "NoDatabaseError",

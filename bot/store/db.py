@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The handle every store function takes. Code outside ``bot/store`` names it
+# only as this alias (under TYPE_CHECKING), never by importing the driver.
+Connection = aiosqlite.Connection
+
 
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file, ...)."""
