@@ -133,3 +133,20 @@ class PageRecord:
     retry_at: datetime | None = None  # thin or failed: not before; None: never again
     error: str | None = None
     article_body: str | None = None
+
+
+@dataclass(slots=True)
+class StoryDetail:
+    """A story and its (visible) articles, newest first."""
+
+    id: int
+    headline: str | None
+    first_published_at: datetime  # aware UTC
+    last_published_at: datetime  # aware UTC
+    article_count: int
+    source_count: int  # distinct outlets
+    category: str | None
+    articles: list[StoredArticle] = field(default_factory=list)
+    # A short summary of the story for display (the faces fill it through
+    # services; the store leaves it None).
+    summary: str | None = None

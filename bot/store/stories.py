@@ -9,29 +9,14 @@ are then those of the visible articles. ``guild_id=None`` applies no filter.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiosqlite
 
-from ..models import StoredArticle
+from ..models import StoredArticle, StoryDetail
 from ..outlets import outlet_key
 
 DEFAULT_LIMIT = 200
-
-
-@dataclass(slots=True)
-class StoryDetail:
-    """A story and its (visible) articles, newest first."""
-
-    id: int
-    headline: str | None
-    first_published_at: datetime  # aware UTC
-    last_published_at: datetime  # aware UTC
-    article_count: int
-    source_count: int  # distinct outlets
-    category: str | None
-    articles: list[StoredArticle] = field(default_factory=list)
 
 
 def _dt(ts: int) -> datetime:
