@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.models import Article, Entry
 from bot.store import open_db
-from bot.stories import StoryClusterer
+from bot.clustering import StoryClusterer
 
 from .common import Result, fmt_ratio, ratio, spread, summary
 from .context import SMALL_STORE, Context

@@ -32,8 +32,8 @@ if str(REPO) not in sys.path:
 
 from bot.models import Article  # noqa: E402
 from bot.store import open_db, transaction  # noqa: E402
-from bot.stories import StoryClusterer  # noqa: E402
-from bot.stories.cluster import DEFAULT_THRESHOLD  # noqa: E402
+from bot.clustering import StoryClusterer  # noqa: E402
+from bot.stories.planner import DEFAULT_THRESHOLD  # noqa: E402
 from bot.stories.metrics import bcubed, pairwise  # noqa: E402
 
 

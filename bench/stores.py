@@ -164,7 +164,7 @@ async def cluster_all(path: Path, *, window_hours: float = 72.0, since: int | No
     """Group stored articles (published since ``since``, all when None) into stories
     with Newsdesk's own clusterer (``StoryClusterer.rebuild``)."""
     from bot.store import open_db
-    from bot.stories import StoryClusterer
+    from bot.clustering import StoryClusterer
 
     db = await open_db(path)
     try:

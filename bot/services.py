@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .ingest.pipeline import Ingestor, IngestReport
     from .ingest.poll import PollReport
     from .ingest.sources import Progress, SourceOutcome
-    from .stories import StoryClusterer
+    from .clustering import RebuildReport, StoryClusterer
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ class Newsdesk:
     @functools.cached_property
     def clusterer(self) -> StoryClusterer:
         """The story clusterer (built on first use; assignable, as in tests)."""
-        from .stories import StoryClusterer
+        from .clustering import StoryClusterer
 
-        return StoryClusterer(window_hours=self.settings.cluster_window_hours)
+        return StoryClusterer(window_hours=self.settings.cluster_window_hours, clock=self.clock)
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:
@@ -638,7 +638,7 @@ class Newsdesk:
 
     async def rebuild_stories(
         self, *, since: datetime | None = None, progress: Callable[[int], None] | None = None
-    ):
+    ) -> RebuildReport:
         """Regroup stories; ``progress(articles)`` after each committed batch."""
         return await self.clusterer.rebuild(self.db, since=since, progress=progress)
 

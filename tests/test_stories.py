@@ -13,7 +13,7 @@ import pytest
 from bot.models import Article
 from bot.store import transaction
 from bot.store.stories import get_story, latest_stories, stories_between
-from bot.stories import StoryClusterer
+from bot.clustering import StoryClusterer
 from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import REPO
@@ -469,7 +469,6 @@ async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
         (first_story,),
     )
     strict = StoryClusterer()  # the normal threshold, as the bot runs it
-    strict.window, strict.span = clusterer.window, clusterer.span
     moved = await strict.consolidate(db, since=T0 - timedelta(days=1))
     rows = await db.execute_fetchall("SELECT title, story_id FROM articles")
     story_of = dict(rows)
