@@ -30,11 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bot.clustering import StoryClusterer  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.store import open_db, transaction  # noqa: E402
-from bot.clustering import StoryClusterer  # noqa: E402
-from bot.stories.planner import DEFAULT_THRESHOLD  # noqa: E402
 from bot.stories.metrics import bcubed, pairwise  # noqa: E402
+from bot.stories.planner import DEFAULT_THRESHOLD  # noqa: E402
 
 
 @dataclass

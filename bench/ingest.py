@@ -29,8 +29,9 @@ INTO_BIG_BATCH = 2_000
 RSS_ARTICLES = 2_000
 
 
-async def ingest_paths(database: Path, paths: list[Path], *, cluster: bool = True
-                       ) -> dict[str, Any]:
+async def ingest_paths(
+    database: Path, paths: list[Path], *, cluster: bool = True
+) -> dict[str, Any]:
     """Ingest files into the store at ``database``; seconds and counts.
 
     ``cluster=False`` leaves the clusterer out (a diagnostic: what the rest costs).
@@ -97,8 +98,9 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
     return {**spent, "rest": total - spent["clean"] - spent["cluster"], "total": total}
 
 
-def _fresh_runs(ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
-                ) -> dict[str, Any]:
+def _fresh_runs(
+    ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
+) -> dict[str, Any]:
     """``ctx.reps`` ingests of ``paths``, each into a new store."""
     runs = []
     with ctx.scratch() as tmp:
@@ -138,8 +140,9 @@ def _into_big(ctx: Context) -> dict[str, Any] | None:
         shutil.copyfile(big, work)
         for rep in range(ctx.reps):
             start = ctx.size + rep * INTO_BIG_BATCH
-            (part,) = split_jsonl(ctx.corpus(), tmp / f"batch{rep}", start=start,
-                                  stop=start + INTO_BIG_BATCH, parts=1)
+            (part,) = split_jsonl(
+                ctx.corpus(), tmp / f"batch{rep}", start=start, stop=start + INTO_BIG_BATCH, parts=1
+            )
             run = asyncio.run(ingest_paths(work, [part]))
             runs.append(run["entries"] / run["seconds"])
             ctx.log(f"  into big store rep {rep + 1}: {run['entries']:,} in {run['seconds']:.2f} s")
@@ -158,15 +161,21 @@ def run_ingest(ctx: Context) -> Result:
         stages = asyncio.run(stage_shares(tmp / "stages.db", [sample]))
     result.data["jsonl"] = jsonl
     result.data["jsonl_without_clustering"] = bare
-    result.row(f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
-               spread(jsonl["rate"], lambda v: fmt_rate(v)))
-    result.row("  same, clusterer switched off (diagnostic)",
-               spread(bare["rate"], lambda v: fmt_rate(v)),
-               note="the gap is the cost of story clustering")
+    result.row(
+        f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
+        spread(jsonl["rate"], lambda v: fmt_rate(v)),
+    )
+    result.row(
+        "  same, clusterer switched off (diagnostic)",
+        spread(bare["rate"], lambda v: fmt_rate(v)),
+        note="the gap is the cost of story clustering",
+    )
     result.data["jsonl_stages_s"] = stages
-    result.row("  share of ingest time: clean / cluster / rest",
-               " / ".join(f"{stages[k] / stages['total']:.0%}" for k in ("clean", "cluster", "rest")),
-               note="rest: read, parse, identify, insert, FTS index")
+    result.row(
+        "  share of ingest time: clean / cluster / rest",
+        " / ".join(f"{stages[k] / stages['total']:.0%}" for k in ("clean", "cluster", "rest")),
+        note="rest: read, parse, identify, insert, FTS index",
+    )
     result.row("store size per article (pipeline)", f"{jsonl['db_bytes_per_article']:,.0f} B")
 
     feeds = real_feeds()
@@ -174,20 +183,26 @@ def run_ingest(ctx: Context) -> Result:
         ctx.log(f"ingest: {len(feeds)} real feed files")
         real = _fresh_runs(ctx, feeds, "feeds")
         result.data["real_feeds"] = real
-        result.row(f"real feed files ({real['files']} files, {real['entries']:,} entries)",
-                   spread(real["rate"], lambda v: fmt_rate(v)))
+        result.row(
+            f"real feed files ({real['files']} files, {real['entries']:,} entries)",
+            spread(real["rate"], lambda v: fmt_rate(v)),
+        )
     rss = synthetic_feeds(ctx.spec, articles=min(ctx.sample, RSS_ARTICLES))
     ctx.log(f"ingest: {len(rss)} synthetic RSS files")
     synth = _fresh_runs(ctx, rss, "rss")
     result.data["synthetic_rss"] = synth
-    result.row(f"synthetic RSS ({synth['files']} files, {synth['entries']:,} items)",
-               spread(synth["rate"], lambda v: fmt_rate(v)))
+    result.row(
+        f"synthetic RSS ({synth['files']} files, {synth['entries']:,} items)",
+        spread(synth["rate"], lambda v: fmt_rate(v)),
+    )
 
     big = _into_big(ctx)
     if big is not None:
         result.data["jsonl_into_big"] = big
-        result.row(f"JSON Lines -> store of {ctx.size:,} ({big['batch']:,}/batch)",
-                   spread(big["rate"], lambda v: fmt_rate(v)))
+        result.row(
+            f"JSON Lines -> store of {ctx.size:,} ({big['batch']:,}/batch)",
+            spread(big["rate"], lambda v: fmt_rate(v)),
+        )
     return result
 
 
@@ -215,7 +230,10 @@ def run_floor(ctx: Context, newsdesk_rate: float | None = None) -> Result:
     share = ratio(newsdesk_rate, float(floor["median"]))
     result.data["newsdesk_jsonl_rate"] = newsdesk_rate
     result.data["fraction_of_floor"] = share
-    result.row("Newsdesk JSON Lines / floor", f"{share:.0%}" if share is not None else "n/a",
-               target=f">= {FLOOR_TARGET:.0%}",
-               ok=None if share is None else share >= FLOOR_TARGET)
+    result.row(
+        "Newsdesk JSON Lines / floor",
+        f"{share:.0%}" if share is not None else "n/a",
+        target=f">= {FLOOR_TARGET:.0%}",
+        ok=None if share is None else share >= FLOOR_TARGET,
+    )
     return result

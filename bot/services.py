@@ -36,13 +36,13 @@ if TYPE_CHECKING:
     # Imported where used: a command that only reads the store (search, digest,
     # export) never loads the fetcher (aiohttp), the parsers and page extraction
     # (trafilatura, lxml, feedparser) or the clusterer.
+    from .clustering import RebuildReport, StoryClusterer
     from .digest.models import Digest
     from .ingest.fetch import Fetcher
     from .ingest.fulltext import FullText
     from .ingest.pipeline import Ingestor, IngestReport
     from .ingest.poll import PollReport
     from .ingest.sources import Progress, SourceOutcome
-    from .clustering import RebuildReport, StoryClusterer
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
-from bot.clustering import StoryClusterer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BODY = (

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.models import Article
 from bot.store import transaction
 from bot.store.stories import get_story, latest_stories, stories_between
-from bot.clustering import StoryClusterer
 from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import REPO
