@@ -117,7 +117,12 @@ def _short(exc: BaseException) -> str:
 
 
 class Delivery:
-    """Delivers digests exactly once per channel and local day."""
+    """Delivers digests exactly once per channel and local day.
+
+    ``clock`` gives unix seconds of real time (claim and finish times, the
+    age of a claim): the resend window is Discord's, which runs on real
+    time, so it is not the services' clock, which tests may hold still.
+    """
 
     def __init__(
         self,
