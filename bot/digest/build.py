@@ -57,7 +57,7 @@ class _Story:
 
     story_id: int
     story_category: str | None
-    rows: list[DigestArticle]
+    articles: list[DigestArticle]
     latest_in_window: int
     lead: DigestArticle | None = None
     headline: str = ""
@@ -69,12 +69,12 @@ class _Story:
 
     def finish(self) -> None:
         """Pick the lead article and headline; index outlets (lead's URL preferred)."""
-        linked = [r for r in self.rows if _is_web_url(r.url)]
-        pool = linked or self.rows  # a lead we can link to, when there is one
+        linked = [r for r in self.articles if _is_web_url(r.url)]
+        pool = linked or self.articles  # a lead we can link to, when there is one
         titles = [clean_headline(r.title, r.source) for r in pool]
         index = choose_headline(titles)
         self.lead, self.headline = pool[index], titles[index]
-        for row in self.rows:
+        for row in self.articles:
             key = outlet_key(row.source, row.id)
             known = self.sources.get(key)
             if known is None or (not known.url and row.url):
@@ -90,7 +90,7 @@ class _Story:
     def category(self) -> str | None:
         counts: Counter[str] = Counter()
         display: dict[str, str] = {}
-        for row in self.rows:
+        for row in self.articles:
             if row.category and row.category.strip():
                 key = row.category.strip().casefold()
                 counts[key] += 1
@@ -101,7 +101,7 @@ class _Story:
 
     def filter_text(self) -> str:
         parts = [self.headline]
-        for row in self.rows:
+        for row in self.articles:
             parts.append(row.title)
             if row.summary:
                 parts.append(row.summary)
@@ -112,14 +112,14 @@ def _is_web_url(url: str | None) -> bool:
     return url is not None and url.lower().startswith(("http://", "https://"))
 
 
-def _summary_rows(story: _Story) -> list[DigestArticle]:
+def _summary_articles(story: _Story) -> list[DigestArticle]:
     assert story.lead is not None
-    others = [r for r in story.rows if r.id != story.lead.id]
+    others = [r for r in story.articles if r.id != story.lead.id]
     return [story.lead, *others[: SUMMARY_ARTICLES - 1]]
 
 
 def _summarize_story(story: _Story, bodies: dict[int, str]) -> str:
-    for row in _summary_rows(story):
+    for row in _summary_articles(story):
         for text in (bodies.get(row.id, ""), row.summary or ""):
             summary = summarize(story.headline, text)
             if summary:
@@ -138,7 +138,7 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         headline=story.headline,
         summary=summary,
         source_count=len(story.sources),
-        article_count=len(story.rows),
+        article_count=len(story.articles),
         links=links,
         more_links=len(others) - len(links),
         published_at=dt.datetime.fromtimestamp(story.latest_in_window, UTC),
@@ -146,7 +146,7 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         developing=developing,
         lead_source=story.lead.source,
         lead_url=story.lead.url,
-        dated=any(row.dated for row in story.rows),
+        dated=any(row.dated for row in story.articles),
     )
 
 
@@ -242,7 +242,7 @@ async def build_digest(
             story.lead.source, story.lead.id
         ):
             story.lead_with(cand.lead_source)  # its first choice leads enough stories
-    bodies = await article_bodies(db, [r.id for s in picked for r in _summary_rows(s)])
+    bodies = await article_bodies(db, [r.id for s in picked for r in _summary_articles(s)])
     items = [
         _item(s, _summarize_story(s, bodies), s.story_id in developing, options.max_links)
         for s in picked
