@@ -31,6 +31,11 @@ def channel(**kw) -> DigestChannel:
     return DigestChannel(**base)
 
 
+# The builder's own tests need stories of an exact make-up (which articles,
+# outlets, times, guilds), so ``story`` and ``article`` write those rows
+# directly: clustering (the product's way to file an article under a story)
+# would make every case here depend on its similarity heuristics. Everything
+# else (history, feeds) is seeded through the store and the ingest pipeline.
 async def story(db, story_id: int, category: str | None = None) -> int:
     await db.execute(
         "INSERT INTO stories (id, first_published_at, last_published_at, category)"
