@@ -10,7 +10,7 @@ Nothing here knows about Discord, SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(slots=True)
@@ -283,3 +283,86 @@ class ArticleKey:
     guild_id: int
     version: int  # unix time of its update, else of its publication
     source: str
+
+
+# -- digests and feeds
+
+
+@dataclass(slots=True)
+class FeedRow:
+    """What the poller needs to fetch one feed."""
+
+    id: int
+    url: str
+    guild_id: int
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    added_at: datetime
+    first_failure_at: datetime | None = None
+    fulltext: str | None = None  # the feed's own full-text mode; None: the global setting
+
+    @property
+    def failing_since(self) -> datetime:
+        """When the current failure streak began (best estimate on old rows)."""
+        return self.first_failure_at or self.last_success_at or self.added_at
+
+
+@dataclass(slots=True)
+class DigestRecord:
+    """The claim on one channel's digest for one local day (a ``digests`` row).
+
+    ``status`` moves ``claimed -> sent | failed | missed | empty``; times are
+    unix seconds; ``message_ids`` are the messages confirmed so far.
+    """
+
+    channel_id: int
+    digest_date: date
+    guild_id: int
+    status: str
+    nonce: str
+    claimed_at: int
+    finished_at: int | None
+    story_count: int
+    message_ids: list[int]
+    error: str | None
+
+
+@dataclass(slots=True)
+class ChannelState:
+    """The last send error seen in a channel (a ``channel_state`` row)."""
+
+    channel_id: int
+    guild_id: int
+    forbidden: bool
+    last_error: str | None
+    last_error_at: int | None
+
+
+@dataclass(slots=True)
+class DigestArticle:
+    """What the digest reads of one article (no body): a story's coverage."""
+
+    id: int
+    source: str
+    published_ts: int  # unix seconds
+    title: str
+    summary: str | None
+    url: str | None
+    category: str | None
+    dated: bool = True  # False: the source gave no date (published_ts is when first seen)
+
+
+@dataclass(slots=True)
+class WindowStory:
+    """A story with an article in a digest's window, and its recent visible articles.
+
+    ``articles`` run oldest first (ties by id); ``latest_in_window`` is the
+    publication time (unix seconds) of its newest article inside the window.
+    """
+
+    story_id: int
+    category: str | None  # the story's own category (its articles' may differ)
+    articles: list[DigestArticle]
+    latest_in_window: int
