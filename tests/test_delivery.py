@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.config import DigestChannel
 from bot.delivery import (
     QUIET_LINE,
@@ -19,7 +20,6 @@ from bot.digest.models import DigestItem
 from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
 from bot.store import digests as store
-from bot.stories import StoryClusterer
 
 DAY = dt.date(2024, 3, 31)
 CHANNEL = DigestChannel(channel_id=111111111111111111, time=dt.time(8), timezone="UTC", guild_id=5)

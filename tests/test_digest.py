@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.config import DigestChannel, DigestOptions
 from bot.digest import already_sent, build_digest, digest_window, record_sent
 from bot.digest.rank import Candidate, keep_by_keywords, rank
@@ -14,7 +15,6 @@ from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
 from bot.store import digest_history
 from bot.store.feeds import add_feed
-from bot.stories import StoryClusterer
 
 UTC = dt.UTC
 DAY = dt.date(2024, 6, 3)
