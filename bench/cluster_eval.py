@@ -64,10 +64,10 @@ class _TimedClusterer(StoryClusterer):
         self.seconds = 0.0
         self.calls = 0
 
-    async def assign_batch(self, db, items):  # type: ignore[override]
+    async def plan(self, db, items):  # type: ignore[override]
         start = time.perf_counter()
         try:
-            return await super().assign_batch(db, items)
+            return await super().plan(db, items)
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += len(items)

@@ -60,8 +60,9 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
     """One ingest with cleaning and clustering timed apart: seconds per stage.
 
     ``clean`` is ``bot.ingest.pipeline.clean_entries`` (HTML/text cleaning,
-    identity), ``cluster`` is ``StoryClusterer.assign_batch``; ``rest`` is
-    everything else (reading, parsing, lookups, inserts, FTS indexing).
+    identity), ``cluster`` is ``StoryClusterer.plan`` (story lookups and grouping,
+    outside the write transaction); ``rest`` is everything else (reading,
+    parsing, identity lookups, inserts, story writes, FTS indexing).
     """
     import bot.ingest.pipeline as pipeline
 
@@ -77,16 +78,16 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
 
     desk = await Newsdesk.open(settings_for(database), database=database)
     clusterer = desk.ingestor.clusterer
-    original_assign = clusterer.assign_batch
+    original_plan = clusterer.plan
 
-    async def timed_assign(*args: Any, **kwargs: Any) -> Any:
+    async def timed_plan(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
-            return await original_assign(*args, **kwargs)
+            return await original_plan(*args, **kwargs)
         finally:
             spent["cluster"] += time.perf_counter() - start
 
-    clusterer.assign_batch = timed_assign  # type: ignore[method-assign]
+    clusterer.plan = timed_plan  # type: ignore[method-assign]
     pipeline.clean_entries = timed_clean
     try:
         start = time.perf_counter()
