@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,12 @@ log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
 CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
+# A story this big is settled: consolidation compares it as one node (its
+# bounded summary) instead of regrouping its articles, so regrouping a
+# window costs the same whether its news is one event of 5,000 articles or
+# many small ones. Arrival-order mistakes are made while a story is young
+# and small; small stories still regroup freely, and may join a settled one.
+SETTLED_SIZE = 32
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 
 
@@ -234,12 +241,21 @@ class StoryClusterer:
                     CONSOLIDATE_MAX,
                 )
                 return None
-            if len(rows) < 2:
+            sizes = Counter(r.story_id for r in rows)
+            fixed = {
+                s.story_id: s
+                for s in await cluster_store.story_states(
+                    db, [sid for sid, n in sizes.items() if sid is not None and n >= SETTLED_SIZE]
+                )
+            }
+            rows = [r for r in rows if r.story_id not in fixed]
+            if len(rows) < 2 and not (rows and fixed):
                 return None
             counts = [ft.article_counts(r.title, r.text, r.source) for r in rows]
             dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
             nodes = self.planner.regroup_nodes(rows, counts, dfs, n_docs)
-            return self.planner.regroup(rows, await self._group(nodes))
+            nodes += self.planner.nodes([], [], fixed.values())
+            return self.planner.regroup(rows, await self._group(nodes), fixed)
 
         async def write(plan: ClusterPlan) -> int:
             await cluster_store.apply_plan(db, plan)

@@ -20,6 +20,7 @@ and has the store apply the plan in one short transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -276,42 +277,51 @@ class StoryPlanner:
         for cluster in clusters:
             if not cluster.members:
                 continue
-            members = sorted(
-                (items[k] for k in cluster.members), key=lambda m: (m.published_at, m.id)
-            )
             story = stories.get(cluster.anchor) if cluster.anchor is not None else None
-            sources = dict(story.sources) if story else {}
-            for article in members:
-                key = outlet_key(article.source, article.id)
-                sources[key] = sources.get(key, 0) + 1
-            times = [a.published_at for a in members if a.dated]
-            if story is not None and story.dated:
-                times += [story.first_published_at, story.last_published_at]
-            dated = bool(times)
-            if not dated:
-                times = [a.published_at for a in members]
-                if story is not None:
-                    times += [story.first_published_at, story.last_published_at]
-            first, last = min(times), max(times)
             if story is None:
                 ref, fresh = fresh, fresh - 1
             else:
                 ref = story.story_id
-            if dated:
-                plan.placed.update((a.id, last) for a in members if not a.dated)
-                if story is not None and not story.dated:
-                    plan.date_undated[story.story_id] = last
-            fields = StoryFields(
-                first_published_at=first,
-                last_published_at=last,
-                article_count=(story.article_count if story else 0) + len(members),
-                source_count=len(sources),
-                headline=(story.headline if story else None) or members[0].title,
-                category=next((a.category for a in members if a.category), None),
-                dated=dated,
-            )
-            plan.stories.append(_planned(ref, fields, cluster, sources, replace=False))
-            plan.assign.update((a.id, ref) for a in members)
+            self._settle(ref, story, cluster, [items[k] for k in cluster.members], plan)
+
+    @staticmethod
+    def _settle(
+        ref: int,
+        story: StoryState | None,
+        cluster: Node,
+        joining: list[ClusterArticle],
+        plan: ClusterPlan,
+    ) -> None:
+        """Plan ``joining`` into ``story`` (None: a new story ``ref``), as ``cluster`` holds them."""
+        members = sorted(joining, key=lambda m: (m.published_at, m.id))
+        sources = dict(story.sources) if story else {}
+        for article in members:
+            key = outlet_key(article.source, article.id)
+            sources[key] = sources.get(key, 0) + 1
+        times = [a.published_at for a in members if a.dated]
+        if story is not None and story.dated:
+            times += [story.first_published_at, story.last_published_at]
+        dated = bool(times)
+        if not dated:
+            times = [a.published_at for a in members]
+            if story is not None:
+                times += [story.first_published_at, story.last_published_at]
+        first, last = min(times), max(times)
+        if dated:
+            plan.placed.update((a.id, last) for a in members if not a.dated)
+            if story is not None and not story.dated:
+                plan.date_undated[story.story_id] = last
+        fields = StoryFields(
+            first_published_at=first,
+            last_published_at=last,
+            article_count=(story.article_count if story else 0) + len(members),
+            source_count=len(sources),
+            headline=(story.headline if story else None) or members[0].title,
+            category=next((a.category for a in members if a.category), None),
+            dated=dated,
+        )
+        plan.stories.append(_planned(ref, fields, cluster, sources, replace=False))
+        plan.assign.update((a.id, ref) for a in members)
 
     # -- forgetting: articles leaving their story ---------------------------
 
@@ -403,19 +413,31 @@ class StoryPlanner:
             for k, (r, c) in enumerate(zip(rows, counts, strict=True))
         ]
 
-    def regroup(self, rows: Sequence[ClusterArticle], clusters: list[Node]) -> ClusterPlan | None:
+    def regroup(
+        self,
+        rows: Sequence[ClusterArticle],
+        clusters: list[Node],
+        fixed: Mapping[int, StoryState] | None = None,
+    ) -> ClusterPlan | None:
         """The plan that turns the stories of ``rows`` into ``clusters``; None if unchanged.
 
         ``rows`` are in published order. Each new group keeps the id of the old
         story it shares most articles with, so links and digest history stay
         valid; a story that disappears hands its digest history to the group
-        holding most of its articles.
+        holding most of its articles. ``fixed`` stories took part as whole
+        nodes (anchors): articles that joined one are planned into it as new
+        articles join a story.
         """
+        fixed = fixed or {}
         old: dict[int, set[int]] = {}
         for k, r in enumerate(rows):
             assert r.story_id is not None
             old.setdefault(r.story_id, set()).add(k)
-        if {frozenset(m) for m in old.values()} == {frozenset(c.members) for c in clusters}:
+        grown = [c for c in clusters if c.anchor is not None and c.members]
+        clusters = [c for c in clusters if c.anchor is None]
+        if not grown and {frozenset(m) for m in old.values()} == {
+            frozenset(c.members) for c in clusters
+        }:
             return None
         overlaps = sorted(
             (
@@ -462,6 +484,13 @@ class StoryPlanner:
                 plan.stories.append(
                     _planned(owner[n], fields, cluster, sources, replace=owner[n] > 0)
                 )
+        for cluster in grown:
+            assert cluster.anchor is not None
+            joining = [
+                r if r.dated else dataclasses.replace(r, published_at=r.fetched_at)
+                for r in (rows[k] for k in cluster.members)
+            ]  # an undated article joins as it first arrived, at the time first seen
+            self._settle(cluster.anchor, fixed[cluster.anchor], cluster, joining, plan)
         for story_id in set(old) - set(owner.values()):
             where = Counter(plan.assign[rows[k].id] for k in old[story_id])
             plan.heirs[story_id] = where.most_common(1)[0][0]
