@@ -1,9 +1,9 @@
 """Story queries: a story with its articles, stories of a period, the latest stories.
 
-Guild visibility: with ``guild_id=g`` only articles shared by every server
-(``guild_id = 0``), owned by ``g`` or reached through a feed of ``g`` are
-shown, and a story with no such article is not returned at all; its counts
-are then those of the visible articles. ``guild_id=None`` applies no filter.
+Guild visibility (:mod:`bot.store.visibility`): with ``guild_id=g`` only the
+articles ``g`` may see are shown, and a story with none of them is not
+returned at all; its counts are then those of the visible articles.
+``guild_id=None`` applies no filter.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import aiosqlite
 
 from ..models import StoredArticle, StoryDetail
 from ..outlets import outlet_key
+from .visibility import visible_params, visible_sql
 
 DEFAULT_LIMIT = 200
 
@@ -27,15 +28,6 @@ def _ts(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValueError("datetimes passed to story queries must be timezone-aware")
     return int(value.timestamp())
-
-
-def _visible(alias: str) -> str:
-    """SQL condition: article ``alias`` is visible to the guild bound as two ``?``."""
-    return (
-        f"({alias}.guild_id IN (0, ?) OR EXISTS (SELECT 1 FROM article_feeds AS af"  # noqa: S608
-        f" JOIN feeds AS f ON f.id = af.feed_id"
-        f" WHERE af.article_id = {alias}.id AND f.guild_id = ?))"
-    )
 
 
 _ARTICLE_COLUMNS = (
@@ -77,8 +69,8 @@ async def _articles_of(
         )
         params: list[object] = list(chunk)
         if guild_id is not None:
-            sql += f" AND {_visible('a')}"
-            params += [guild_id, guild_id]
+            sql += f" AND {visible_sql('a', '?')}"
+            params += visible_params(guild_id)
         sql += " ORDER BY a.published_at DESC, a.id DESC"
         async with db.execute(sql, params) as cur:
             for row in await cur.fetchall():
@@ -148,8 +140,8 @@ async def stories_between(
     )
     params: list[object] = [_ts(start), _ts(end)]
     if guild_id is not None:
-        sql += f" AND {_visible('a')}"
-        params += [guild_id, guild_id]
+        sql += f" AND {visible_sql('a', '?')}"
+        params += visible_params(guild_id)
     sql += ") ORDER BY s.last_published_at DESC, s.id DESC LIMIT ?"
     params.append(limit)
     async with db.execute(sql, params) as cur:
@@ -167,9 +159,9 @@ async def latest_stories(
     if guild_id is not None:
         sql += (
             " WHERE EXISTS (SELECT 1 FROM articles AS a WHERE a.story_id = s.id"  # noqa: S608
-            f" AND {_visible('a')})"
+            f" AND {visible_sql('a', '?')})"
         )
-        params += [guild_id, guild_id]
+        params += visible_params(guild_id)
     sql += " ORDER BY s.last_published_at DESC, s.id DESC LIMIT ?"
     params.append(max(count, 0))
     async with db.execute(sql, params) as cur:
