@@ -8,6 +8,12 @@ the threshold merges first (best-first), which beats any arrival order.
 Two existing stories never merge. Lance-Williams updates keep every merge
 cheap: ``sim(A+B, C) = (|A| sim(A, C) + |B| sim(B, C)) / (|A| + |B|)``.
 
+Small inputs run on dicts. From DENSE_FROM nodes up (a batch of a feed or an
+archive, a consolidation window) pair similarities come from sparse matrix
+products (scipy) and merging runs on a dense matrix (numpy): same merges,
+same groups, and a batch on one topic, where nearly every pair is scored,
+costs a few times less than with a dict intersection per pair.
+
 An undated node (articles whose source gave no date) has no time to damp
 by: it is compared by content across any gap, but its similarity is
 weighted by :data:`UNDATED_WEIGHT`, so it needs a closer match to join.
@@ -20,7 +26,11 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Any
 
+MATRIX_PAIRS = 2_000  # from this many pairs up, similarities come from a matrix product
+DENSE_NODES = 4_000  # up to this many nodes the product is read as a dense array
+DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a dense matrix
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # An undated pair counts for this share of its cosine: at the default
 # threshold (0.18) it needs a cosine of 0.30 where a simultaneous dated pair
@@ -103,12 +113,159 @@ def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
     return pairs
 
 
+def _similarities(nodes: list[Node], pairs: list[tuple[int, int]], span_s: float) -> list[float]:
+    """:func:`similarity` of each pair of ``nodes``.
+
+    From MATRIX_PAIRS pairs up, the sums of products come from one sparse
+    matrix product (scipy) instead of a dict intersection per pair: a batch on
+    one topic shares most terms, and its pairs are most pairs. Same figures,
+    to rounding.
+    """
+    if len(pairs) < MATRIX_PAIRS:
+        return [similarity(nodes[i], nodes[j], span_s) for i, j in pairs]
+    import numpy as np
+
+    left = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
+    right = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
+    return list(_similarity_array(nodes, left, right, span_s).tolist())
+
+
+def _similarity_array(nodes: list[Node], left: Any, right: Any, span_s: float) -> Any:
+    """:func:`similarity` of the pairs ``(left[k], right[k])`` as a numpy array."""
+    import numpy as np
+
+    size = np.array([n.size for n in nodes], dtype=float)
+    first = np.array([n.first for n in nodes], dtype=float)
+    last = np.array([n.last for n in nodes], dtype=float)
+    dated = np.array([n.dated for n in nodes], dtype=bool)
+    n_pairs = size[left] * size[right]
+    cosine = _products([n.vector for n in nodes], left, right) / n_pairs
+    shorts = [k for k, n in enumerate(nodes) if n.short > 0.0]
+    if shorts:
+        slot = np.full(len(nodes), -1, dtype=np.int64)
+        slot[shorts] = np.arange(len(shorts))
+        both = (slot[left] >= 0) & (slot[right] >= 0)
+        if both.any():
+            grams = _products([nodes[k].grams for k in shorts], slot[left[both]], slot[right[both]])
+            grams /= n_pairs[both]
+            share = np.array([n.short / n.size for n in nodes], dtype=float)
+            short = np.minimum(share[left[both]], share[right[both]])
+            cosine[both] += np.where(
+                grams > GRAM_BIAS, GRAM_WEIGHT * short * (grams - GRAM_BIAS), 0.0
+            )
+    gap = np.maximum(
+        0.0, np.maximum(first[left], first[right]) - np.minimum(last[left], last[right])
+    )
+    damp = np.where(dated[left] & dated[right], np.maximum(0.0, 1.0 - gap / span_s), UNDATED_WEIGHT)
+    return cosine * damp
+
+
+def _products(vectors: list[dict[str, float]], left: Any, right: Any) -> Any:
+    """``sum(x[t] * y[t])`` for each pair ``(vectors[left[k]], vectors[right[k]])``."""
+    import numpy as np
+    from scipy import sparse
+
+    index: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for r, vector in enumerate(vectors):
+        for term, weight in vector.items():
+            rows.append(r)
+            cols.append(index.setdefault(term, len(index)))
+            vals.append(weight)
+    m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(vectors), max(len(index), 1)))
+    product = m @ m.T
+    if len(vectors) <= DENSE_NODES:
+        return np.asarray(product.toarray()[left, right], dtype=float)
+    return np.asarray(product.tocsr()[left, right], dtype=float).ravel()
+
+
+def _pair_array(nodes: list[Node]) -> tuple[Any, Any]:
+    """:func:`_pairs` as two index arrays (``left < right``), from a matrix product."""
+    import numpy as np
+    from scipy import sparse
+
+    index: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for r, node in enumerate(nodes):
+        for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
+            rows.append(r)
+            cols.append(index.setdefault(term, len(index)))
+    incidence = sparse.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(len(nodes), max(len(index), 1))
+    )
+    shared = (incidence @ incidence.T).toarray() > 0
+    anchored = np.array([n.anchor is not None for n in nodes], dtype=bool)
+    shared &= ~(anchored[:, None] & anchored[None, :])
+    left, right = np.nonzero(np.triu(shared, 1))
+    return left, right
+
+
+def _agglomerate_dense(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
+    """:func:`agglomerate` on a dense similarity matrix (numpy): each merge is a
+    row update (Lance-Williams) and a look at the rows whose best pair changed.
+
+    Merges in the same order as the dict version (the best pair first, ties
+    to the lowest indices), and gives the same groups.
+    """
+    import numpy as np
+
+    n = len(nodes)
+    left, right = _pair_array(nodes)
+    sims = np.zeros((n, n))
+    if len(left):
+        values = np.maximum(_similarity_array(nodes, left, right, span_s), 0.0)
+        sims[left, right] = values
+        sims[right, left] = values
+    anchored = np.array([node.anchor is not None for node in nodes], dtype=bool)
+    alive = np.ones(n, dtype=bool)
+    size = np.array([node.size for node in nodes], dtype=float)
+    best = sims.max(axis=1)
+    arg = sims.argmax(axis=1)
+    while True:
+        k = int(np.argmax(best))
+        if best[k] < threshold or best[k] <= 0.0:
+            break
+        i, j = sorted((k, int(arg[k])))
+        na, nb = size[i], size[j]
+        merged = (na * sims[i] + nb * sims[j]) / (na + nb)
+        if anchored[i] or anchored[j]:
+            merged[anchored] = 0.0  # two existing stories never merge
+            anchored[i] = True
+        alive[j] = False
+        merged[~alive] = 0.0
+        merged[i] = 0.0
+        sims[i, :] = merged
+        sims[:, i] = merged
+        sims[j, :] = 0.0
+        sims[:, j] = 0.0
+        size[i] = na + nb
+        _absorb(nodes[i], nodes[j])
+        stale = (arg == i) | (arg == j)
+        stale[i] = True
+        stale &= alive
+        grown = ~stale & alive & (merged > best)
+        best[grown] = merged[grown]
+        arg[grown] = i
+        rows = np.nonzero(stale)[0]
+        if len(rows):
+            best[rows] = sims[rows].max(axis=1)
+            arg[rows] = sims[rows].argmax(axis=1)
+        best[j] = -1.0
+    kept = [node for k, node in enumerate(nodes) if alive[k]]
+    return _attach_strays(kept, threshold=threshold, span_s=span_s)
+
+
 def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
     """Merge nodes best-first while the average-link similarity >= ``threshold``."""
+    if DENSE_FROM <= len(nodes) <= DENSE_NODES:
+        return _agglomerate_dense(nodes, threshold=threshold, span_s=span_s)
     sims: dict[int, dict[int, float]] = defaultdict(dict)
     heap: list[tuple[float, int, int]] = []
-    for i, j in _pairs(nodes):
-        s = similarity(nodes[i], nodes[j], span_s)
+    pairs = list(_pairs(nodes))
+    for (i, j), s in zip(pairs, _similarities(nodes, pairs, span_s), strict=True):
         if s > 0.0:
             sims[i][j] = sims[j][i] = s
             if s >= threshold:
@@ -181,18 +338,27 @@ def _attach_strays(clusters: list[Node], *, threshold: float, span_s: float) -> 
     for i, node in enumerate(established):
         for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
             postings[term].append(i)
+    strays = [c for c in clusters if c.size < STRAY_SIZE]
+    near: list[tuple[int, int]] = []  # (stray, established) pairs sharing a heavy term
+    for k, stray in enumerate(strays):
+        near.extend(
+            (k, i)
+            for i in {
+                i
+                for term, _ in heapq.nlargest(PAIR_TERMS, stray.vector.items(), key=itemgetter(1))
+                for i in postings.get(term, ())
+                if stray.anchor is None or established[i].anchor is None
+            }
+        )
+    both = [*strays, *established]
+    pairs = [(k, len(strays) + i) for k, i in near]
+    scores: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for (k, i), score in zip(near, _similarities(both, pairs, span_s), strict=True):
+        scores[k].append((score, i))
     kept: list[Node] = []
     joins: list[tuple[int, Node]] = []
-    for stray in clusters:
-        if stray.size >= STRAY_SIZE:
-            continue
-        near = {
-            i
-            for term, _ in heapq.nlargest(PAIR_TERMS, stray.vector.items(), key=itemgetter(1))
-            for i in postings.get(term, ())
-            if stray.anchor is None or established[i].anchor is None
-        }
-        scored = sorted((similarity(stray, established[i], span_s), i) for i in near)
+    for k, stray in enumerate(strays):
+        scored = sorted(scores.get(k, ()))
         best, runner_up = (
             (scored[-1] if scored else (0.0, -1)),
             (scored[-2][0] if len(scored) > 1 else 0.0),
