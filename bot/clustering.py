@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
-CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
+CONSOLIDATE_MAX = 20_000  # articles of unsettled stories regrouped at most in one pass
 # A story this big is settled: consolidation compares it as one node (its
 # bounded summary) instead of regrouping its articles, so regrouping a
 # window costs the same whether its news is one event of 5,000 articles or
@@ -234,13 +234,6 @@ class StoryClusterer:
             rows = await cluster_store.running_articles(
                 db, _ts(since), 2**62 if until is None else _ts(until)
             )
-            if len(rows) > CONSOLIDATE_MAX:
-                log.warning(
-                    "stories not consolidated: %d young articles, more than %d",
-                    len(rows),
-                    CONSOLIDATE_MAX,
-                )
-                return None
             sizes = Counter(r.story_id for r in rows)
             fixed = {
                 s.story_id: s
@@ -249,6 +242,14 @@ class StoryClusterer:
                 )
             }
             rows = [r for r in rows if r.story_id not in fixed]
+            if len(rows) > CONSOLIDATE_MAX:
+                log.warning(
+                    "stories not consolidated: %d young articles in unsettled stories,"
+                    " more than %d",
+                    len(rows),
+                    CONSOLIDATE_MAX,
+                )
+                return None
             if len(rows) < 2 and not (rows and fixed):
                 return None
             counts = [ft.article_counts(r.title, r.text, r.source) for r in rows]
