@@ -29,7 +29,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -382,8 +381,13 @@ async def _open(
 
     ``read_only=True`` for commands that only read: they work on a read-only
     file or disk."""
-    from .services import Newsdesk
-    from .store import DamagedDatabaseError, NoDatabaseError, StoreError
+    from .services import (
+        DamagedDatabaseError,
+        DriverError,
+        Newsdesk,
+        NoDatabaseError,
+        StoreError,
+    )
 
     path = database or _database(args, settings)
     _OPENED.path = path
@@ -401,7 +405,7 @@ async def _open(
             f"cannot create the database {path}: {folder}: {exc.strerror or exc}; "
             "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
         ) from None
-    except sqlite3.Error as exc:
+    except DriverError as exc:
         known = _storage_error(exc)
         if known is not None:
             raise known from None
@@ -444,9 +448,9 @@ def _read_only_message(path: Path | None) -> str:
 def _storage_error(exc: BaseException) -> CliError | None:
     """The one line for a storage fault (disk full, damaged or read-only file,
     locked database), or ``None`` for any other error."""
-    from .store.db import describe_sqlite_error
+    from .services import describe_storage_error
 
-    kind = describe_sqlite_error(exc)
+    kind = describe_storage_error(exc)
     path = _OPENED.path
     where = f"database {path}" if path else "the database"
     if kind == "disk full":
@@ -1198,6 +1202,8 @@ def _check_backup_target(target: Path) -> None:
 
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """An online copy of the database (safe while the bot runs)."""
+    from .services import DriverError
+
     target = Path(args.file)
     _check_backup_target(target)
     nd = await _open(args, settings, create=False)
@@ -1205,7 +1211,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         size = await nd.backup(target)
     except ValueError as exc:
         raise CliError(f"backup {target}: {exc}") from None
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, DriverError) as exc:
         raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
     finally:
         await nd.close()
@@ -1453,6 +1459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     args.db = getattr(args, "db", None)
     _INTERRUPT = _Interrupt()
+    from .services import DriverError  # storage faults below are reported in one line
     try:
         args.env_file_used = _env_file(args)
         settings = load_settings(args.env_file_used)
@@ -1469,7 +1476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except sqlite3.Error as exc:
+    except DriverError as exc:
         known = _storage_error(exc)
         if known is None:
             raise
@@ -1481,7 +1488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise
-        full = _storage_error(sqlite3.OperationalError("database or disk is full"))
+        full = _storage_error(exc)
         assert full is not None
         _err(full.message)
         return EXIT_FAILED

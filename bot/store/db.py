@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import sqlite3
 import time
@@ -22,6 +23,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # The handle every store function takes. Code outside ``bot/store`` names it
 # only as this alias (under TYPE_CHECKING), never by importing the driver.
 Connection = aiosqlite.Connection
+
+
+# Every error the driver raises (``sqlite3.Error`` and its subclasses). Code
+# outside the store catches it under this name, never by importing the driver.
+DriverError = sqlite3.Error
 
 
 class StoreError(Exception):
@@ -85,10 +91,12 @@ def is_busy(exc: BaseException) -> bool:
     )
 
 
-def describe_sqlite_error(exc: BaseException) -> str | None:
-    """A plain name for the storage faults a user can act on, or ``None``."""
+def describe_storage_error(exc: BaseException) -> str | None:
+    """A plain name for the storage faults a user can act on, or ``None``:
+    ``"disk full"`` (also an ``OSError`` with ``ENOSPC``), ``"damaged"``,
+    ``"read-only"`` or ``"locked"``."""
     text = str(exc).lower()
-    if "database or disk is full" in text or getattr(exc, "errno", None) == 28:
+    if "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
         return "disk full"
     if "malformed" in text or "damaged" in text:
         return "damaged"
@@ -177,7 +185,7 @@ async def quick_check(db: aiosqlite.Connection) -> None:
     try:
         rows = await db.execute_fetchall("PRAGMA quick_check(3)")
     except sqlite3.DatabaseError as exc:
-        if describe_sqlite_error(exc) != "damaged":
+        if describe_storage_error(exc) != "damaged":
             raise
         raise DamagedDatabaseError(_damaged(str(exc))) from None
     problems = [row[0] for row in rows if row[0] != "ok"]
@@ -211,7 +219,7 @@ async def open_db(
         try:
             db = await _open_read_only(Path(path))
         except sqlite3.DatabaseError as exc:
-            if describe_sqlite_error(exc) == "damaged":
+            if describe_storage_error(exc) == "damaged":
                 raise DamagedDatabaseError(_damaged(str(exc))) from None
             raise
         if db is not None:
@@ -229,7 +237,7 @@ async def open_db(
         await _apply_migrations(db)
     except sqlite3.DatabaseError as exc:
         await db.close()
-        if describe_sqlite_error(exc) == "damaged":
+        if describe_storage_error(exc) == "damaged":
             raise DamagedDatabaseError(_damaged(str(exc))) from None
         raise
     except BaseException:
