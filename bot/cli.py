@@ -1460,6 +1460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.db = getattr(args, "db", None)
     _INTERRUPT = _Interrupt()
     from .services import DriverError  # storage faults below are reported in one line
+
     try:
         args.env_file_used = _env_file(args)
         settings = load_settings(args.env_file_used)
