@@ -1300,7 +1300,7 @@ DATE_HELP = (
 def build_parser() -> argparse.ArgumentParser:
     # Global options are accepted before or after the command: every parser
     # knows them, with SUPPRESS so a later parser does not reset them.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--env-file", default=argparse.SUPPRESS, help="settings file (default: .env if present)"
     )

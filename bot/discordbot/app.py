@@ -86,7 +86,7 @@ class NewsdeskBot(commands.Bot):
         self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
         self._catch_up: asyncio.Task[Any] | None = None
         self._closing = False
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
 
     def clock(self) -> dt.datetime:
         """Now, by the services' clock (the scheduler's and the digest commands' too)."""

@@ -42,9 +42,15 @@ class NoDatabaseError(StoreError):
         self.path = path
 
 
-async def _apply_migrations(db: aiosqlite.Connection) -> int:
+async def _user_version(db: aiosqlite.Connection) -> int:
+    """The schema version the file says it has (0: a new file)."""
     async with db.execute("PRAGMA user_version") as cur:
-        (version,) = await cur.fetchone()
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def _apply_migrations(db: aiosqlite.Connection) -> int:
+    version = await _user_version(db)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"database schema version {version} is newer than this Newsdesk "
@@ -55,9 +61,7 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
         log.debug("applying database migration %d", number)
         started = time.monotonic()
         while True:
-            async with db.execute("PRAGMA user_version") as cur:
-                (now_at,) = await cur.fetchone()
-            if now_at >= number:  # another process applied it while we waited
+            if await _user_version(db) >= number:  # another process applied it while we waited
                 break
             try:
                 # executescript() commits first; wrap the script so it is all-or-nothing.
@@ -147,8 +151,7 @@ async def _open_read_only(path: Path) -> aiosqlite.Connection | None:
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            async with db.execute("PRAGMA user_version") as cur:
-                (version,) = await cur.fetchone()
+            version = await _user_version(db)
         except sqlite3.OperationalError as exc:
             await db.close()
             if "unable to open" not in str(exc):
