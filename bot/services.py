@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -743,7 +743,7 @@ class Newsdesk:
         """Every outlet name in the archive (for "did you mean")."""
         return await article_store.source_names(self.db)
 
-    def export_records(self) -> Iterator[dict[str, Any]]:
+    def export_records(self) -> Generator[dict[str, Any], None, None]:
         """Every article as a JSON Lines record; synchronous, for a worker thread."""
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
@@ -782,9 +782,10 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return f"{span} ago ({then:%Y-%m-%d %H:%M} UTC)"
 
 
-def export_records(database: Path) -> Iterator[dict[str, Any]]:
-    """Every article of the store at ``database`` as a JSON Lines record (read-only, synchronous)."""
-    return article_store.iter_export(database)
+def export_records(database: Path) -> Generator[dict[str, Any], None, None]:
+    """Every article of the store at ``database`` as a JSON Lines record (read-only,
+    synchronous); closing the generator early closes its connection."""
+    yield from article_store.iter_export(database)
 
 
 PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments
