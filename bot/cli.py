@@ -1465,8 +1465,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     args.db = getattr(args, "db", None)
     _INTERRUPT = _Interrupt()
-    from .services import DriverError  # storage faults below are reported in one line
-
     try:
         args.env_file_used = _env_file(args)
         settings = load_settings(args.env_file_used)
@@ -1483,12 +1481,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except DriverError as exc:
-        known = _storage_error(exc)
-        if known is None:
-            raise
-        _err(known.message)
-        return known.code
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
@@ -1502,6 +1494,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before or after the command itself
         _note("interrupted")
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        known = _storage_error(exc) if _is_driver_error(exc) else None
+        if known is None:
+            raise
+        _err(known.message)
+        return known.code
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """An error of the database driver (loaded with the store only when a command opens it)."""
+    from .services import DriverError
+
+    return isinstance(exc, DriverError)
 
 
 def _silence_stdout() -> None:
