@@ -25,17 +25,13 @@ from .config import DigestChannel, Settings, check_fulltext_mode
 from .models import Entry, FeedHealth, ParsedFeed, StoryDetail
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
-from .store import (
-    DamagedDatabaseError,
-    DriverError,
-    NoDatabaseError,
-    StoreError,
-    database_files,
-    describe_storage_error,
-    open_db,
-    transaction,
-)
+from .store import DamagedDatabaseError as DamagedDatabaseError  # re-exported for the faces
+from .store import DriverError as DriverError
+from .store import NoDatabaseError as NoDatabaseError
+from .store import StoreError as StoreError
 from .store import articles as article_store
+from .store import database_files, open_db, transaction
+from .store import describe_storage_error as describe_storage_error
 from .store import digests as digest_store
 from .store import feeds as feed_store
 from .store import health as health_store
@@ -57,18 +53,6 @@ if TYPE_CHECKING:
     from .store import Connection
     from .store.digests import ChannelState
     from .stories import RebuildReport, StoryClusterer
-
-# For the faces, which never import bot.store (see the module docstring).
-__all__ = [
-    "DamagedDatabaseError",
-    "DriverError",
-    "FeedError",
-    "HealthReport",
-    "Newsdesk",
-    "NoDatabaseError",
-    "StoreError",
-    "describe_storage_error",
-]
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +106,8 @@ class Newsdesk:
         self.settings = settings
         self.db = db
         self.database = database  # the file behind ``db`` (None: in memory)
-        # The one clock of every service and face (the bot's scheduler, its
-        # digest commands, the delivery): tests pass or assign a fixed one.
+        # The one clock of every service and face (the bot's scheduler and
+        # digest commands too): tests pass or assign a fixed one.
         self.clock = clock
         self._poll_lock = asyncio.Lock()
 
@@ -699,10 +683,11 @@ class Newsdesk:
 
     @functools.cached_property
     def delivery(self) -> Delivery:
-        """Posts digests exactly once per channel and day, on :attr:`clock`."""
+        """Posts digests exactly once per channel and day (its claims age in real
+        time, as Discord's nonce window does: see :class:`Delivery`)."""
         from .delivery import Delivery
 
-        return Delivery(self.db, clock=lambda: self.clock().timestamp())
+        return Delivery(self.db)
 
     async def forbidden_channels(self, *, guild_id: int | None = None) -> list[ChannelState]:
         """Digest channels where Discord refused a post (403), optionally of one guild."""

@@ -48,7 +48,6 @@ async def test_the_bot_and_the_services_share_one_clock(newsroom: Newsroom) -> N
         newsroom.clock_now = dt.datetime(2024, 6, 3, 12, 0, tzinfo=UTC)
         assert bot.clock() == newsroom.nd.clock() == bot.scheduler.clock() == newsroom.clock_now
         assert newsroom.nd.ingestor.now() == newsroom.clock_now  # built once, still follows
-        assert newsroom.nd.delivery.clock() == newsroom.clock_now.timestamp()
 
 
 async def test_digest_preview_and_digest_now_are_of_the_clocks_day(newsroom: Newsroom) -> None:
