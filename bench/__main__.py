@@ -26,6 +26,7 @@ def _runner(name: str) -> Callable[[Context, dict[str, Result]], Result]:
     """The benchmark called ``name`` (imported late: each pulls in its own deps)."""
     if name == "ingest":
         from .ingest import run_ingest
+
         return lambda ctx, _done: run_ingest(ctx)
     if name == "floor":
         from .ingest import run_floor
@@ -36,21 +37,27 @@ def _runner(name: str) -> Callable[[Context, dict[str, Result]], Result]:
             if ingest is not None:
                 rate = float(ingest.data["jsonl"]["rate"]["median"])
             return run_floor(ctx, rate)
+
         return floor
     if name == "reader":
         from .reader_cmp import run_reader
+
         return lambda ctx, _done: run_reader(ctx)
     if name == "search":
         from .search import run_search
+
         return lambda ctx, _done: run_search(ctx)
     if name == "cluster":
         from .cluster import run_cluster
+
         return lambda ctx, _done: run_cluster(ctx)
     if name == "digest":
         from .digest import run_digest
+
         return lambda ctx, _done: run_digest(ctx)
     if name == "memory":
         from .memory import run_memory
+
         return lambda ctx, _done: run_memory(ctx)
     raise ValueError(f"unknown benchmark {name!r}")
 
@@ -73,8 +80,17 @@ def write_summary(results: list[Result], ctx: Context, *, out_dir: Path = RESULT
     label = size_label(ctx.size)
     path = out_dir / f"all-{label}.json"
     path.write_text(
-        json.dumps({"size": ctx.size, "reps": ctx.reps, "machine": machine_info(),
-                    "results": [r.as_json() for r in results]}, indent=2, default=str) + "\n",
+        json.dumps(
+            {
+                "size": ctx.size,
+                "reps": ctx.reps,
+                "machine": machine_info(),
+                "results": [r.as_json() for r in results],
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n",
         encoding="utf-8",
     )
     (out_dir / f"all-{label}.md").write_text(markdown_table(results) + "\n", encoding="utf-8")
@@ -97,23 +113,36 @@ def load_results(size: int, *, out_dir: Path = RESULTS) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", choices=("all", *BENCHMARKS, "report"),
-                        help="report: print the saved results of --size as Markdown")
+    parser.add_argument(
+        "benchmark",
+        choices=("all", *BENCHMARKS, "report"),
+        help="report: print the saved results of --size as Markdown",
+    )
     parser.add_argument("--size", default="10k", help="stored articles: 10k, 100k, 1m or a count")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per measurement")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed")
-    parser.add_argument("--sample", type=int, default=None,
-                        help="articles per fresh-store ingest (default 10,000 or --size)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="articles per fresh-store ingest (default 10,000 or --size)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
-    parser.add_argument("--stale-ok", action="store_true",
-                        help="reuse cached stores built by older clustering code")
+    parser.add_argument(
+        "--stale-ok", action="store_true", help="reuse cached stores built by older clustering code"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     try:
-        ctx = Context.from_args(args.size, reps=args.reps, seed=args.seed,
-                                progress=not args.quiet, stale_ok=args.stale_ok)
+        ctx = Context.from_args(
+            args.size,
+            reps=args.reps,
+            seed=args.seed,
+            progress=not args.quiet,
+            stale_ok=args.stale_ok,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     if args.sample is not None:
@@ -133,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(results, ctx, out_dir=args.out)
     from rich.console import Console
 
-    Console(width=None if sys.stdout.isatty() else 140).print(render_table(results, title=f"Newsdesk benchmarks, {ctx.size:,} articles"))
+    Console(width=None if sys.stdout.isatty() else 140).print(
+        render_table(results, title=f"Newsdesk benchmarks, {ctx.size:,} articles")
+    )
     return 0
 
 

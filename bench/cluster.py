@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.clustering import StoryClusterer
 from bot.models import Article, Entry
 from bot.store import open_db
-from bot.stories import StoryClusterer
 
 from .common import Result, fmt_ratio, ratio, spread, summary
 from .context import SMALL_STORE, Context
@@ -81,7 +81,10 @@ def run_cluster(ctx: Context) -> Result:
     count = min(BATCH, ctx.reserve)
     articles = new_articles(ctx, count)
     small_n = min(SMALL_STORE, ctx.size)
-    stores = {"small": (small_n, ctx.store(ctx.size - small_n, ctx.size)), "large": (ctx.size, ctx.store())}
+    stores = {
+        "small": (small_n, ctx.store(ctx.size - small_n, ctx.size)),
+        "large": (ctx.size, ctx.store()),
+    }
     data: dict[str, Any] = {"batch": len(articles), "feed_batch": FEED_BATCH}
     for mode in ("single", "batch"):
         data[mode] = {}
@@ -94,12 +97,17 @@ def run_cluster(ctx: Context) -> Result:
         label = "assign (one at a time)" if mode == "single" else f"assign_batch ({FEED_BATCH})"
         for key in ("small", "large"):
             d = data[mode][key]
-            result.row(f"{label}, {d['stored']:,} stored",
-                       spread(d["ms_per_article"], lambda v: f"{v:.2f} ms") + "/article")
+            result.row(
+                f"{label}, {d['stored']:,} stored",
+                spread(d["ms_per_article"], lambda v: f"{v:.2f} ms") + "/article",
+            )
         share = ratio(float(large["median"]), float(small["median"]))
         data[mode]["ratio"] = share
-        result.row(f"{label}: {ctx.size:,} / {small_n:,} stored", fmt_ratio(share),
-                   target=f"<= {RATIO_TARGET}x",
-                   ok=None if share is None else share <= RATIO_TARGET)
+        result.row(
+            f"{label}: {ctx.size:,} / {small_n:,} stored",
+            fmt_ratio(share),
+            target=f"<= {RATIO_TARGET}x",
+            ok=None if share is None else share <= RATIO_TARGET,
+        )
     result.data.update(data)
     return result

@@ -30,11 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bot.clustering import StoryClusterer  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.store import open_db, transaction  # noqa: E402
-from bot.stories import StoryClusterer  # noqa: E402
-from bot.stories.cluster import DEFAULT_THRESHOLD  # noqa: E402
 from bot.stories.metrics import bcubed, pairwise  # noqa: E402
+from bot.stories.planner import DEFAULT_THRESHOLD  # noqa: E402
 
 
 @dataclass
@@ -64,10 +64,10 @@ class _TimedClusterer(StoryClusterer):
         self.seconds = 0.0
         self.calls = 0
 
-    async def assign_batch(self, db, items):  # type: ignore[override]
+    async def plan(self, db, items):  # type: ignore[override]
         start = time.perf_counter()
         try:
-            return await super().assign_batch(db, items)
+            return await super().plan(db, items)
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += len(items)

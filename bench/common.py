@@ -87,8 +87,9 @@ class Result:
     data: dict[str, Any] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
 
-    def row(self, metric: str, value: str, *, target: str = "", ok: bool | None = None,
-            note: str = "") -> None:
+    def row(
+        self, metric: str, value: str, *, target: str = "", ok: bool | None = None, note: str = ""
+    ) -> None:
         self.rows.append(Row(metric, value, target, ok, note))
 
     def as_json(self) -> dict[str, Any]:

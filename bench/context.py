@@ -68,7 +68,11 @@ class Context:
             self.corpus()
             self.log(f"store of records {start:,}..{stop:,} (built once, then cached) ...")
             self._paths[key] = bulk_store(
-                self.spec, start=start, stop=stop, progress=self.progress, cache=self.cache,
+                self.spec,
+                start=start,
+                stop=stop,
+                progress=self.progress,
+                cache=self.cache,
                 stale_ok=self.stale_ok,
             )
         return self._paths[key]

@@ -35,7 +35,16 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 FEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "feeds"  # ../shared beside the repo
 VERSION = 1  # bump when the generator's output changes
 START = 1_735_689_600  # 2025-01-01T00:00:00Z
-CATEGORIES = ("politics", "business", "science", "sport", "world", "technology", "health", "culture")
+CATEGORIES = (
+    "politics",
+    "business",
+    "science",
+    "sport",
+    "world",
+    "technology",
+    "health",
+    "culture",
+)
 FUNCTION_WORDS = (
     "the of and to in a is that for on was with as by at it from his be an are have has "
     "not this but were they which had their its been or who after more than also over into "
@@ -204,9 +213,7 @@ class Generator:
         self.words = _Words(self.rng)
         n_outlets = max(50, min(500, round(math.sqrt(spec.size) / 2)))
         self.outlets = _outlets(self.rng, self.words, n_outlets)
-        self.outlet_cum = list(
-            itertools.accumulate(1.0 / (r + 3) ** 0.8 for r in range(n_outlets))
-        )
+        self.outlet_cum = list(itertools.accumulate(1.0 / (r + 3) ** 0.8 for r in range(n_outlets)))
         self.coverage_cum = list(itertools.accumulate(_coverage_weights()))
         self.event_gap = 86_400 * _mean_coverage() / spec.per_day  # mean seconds between events
 
@@ -276,14 +283,17 @@ class Generator:
         k = bisect.bisect(self.coverage_cum, rng.random() * self.coverage_cum[-1]) + 1
         for outlet in self._pick_outlets(k):
             delay = min(rng.expovariate(1 / 14_400), 172_800)  # mean 4 h, at most 48 h
-            yield int(t0 + delay), {
-                "title": self._title(event, outlet),
-                "text": self._body(event),
-                "source": outlet.name,
-                "category": event.category,
-                "label": event.label,
-                "_domain": outlet.domain,
-            }
+            yield (
+                int(t0 + delay),
+                {
+                    "title": self._title(event, outlet),
+                    "text": self._body(event),
+                    "source": outlet.name,
+                    "category": event.category,
+                    "label": event.label,
+                    "_domain": outlet.domain,
+                },
+            )
 
     def records(self) -> Iterator[dict]:
         """The corpus, ``spec.size`` records in publication order."""
@@ -420,7 +430,7 @@ def rss_document(records: list[dict], *, title: str) -> str:
         items.append(
             "<item>"
             f"<title>{_xml(r['title'])}</title><link>{_xml(r['url'])}</link>"
-            f"<guid isPermaLink=\"true\">{_xml(r['url'])}</guid>"
+            f'<guid isPermaLink="true">{_xml(r["url"])}</guid>'
             f"<pubDate>{moment:%a, %d %b %Y %H:%M:%S} +0000</pubDate>"
             f"<category>{_xml(r['category'])}</category>"
             f"<description>{_xml(r['text'][:300])}</description>"

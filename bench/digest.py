@@ -67,11 +67,18 @@ async def digest_times(path: Path, reps: int) -> dict[str, Any]:
                 runs.append(elapsed * 1000)
         rows = await desk.db.execute_fetchall(
             "SELECT count(DISTINCT story_id) FROM articles WHERE published_at >= ?"
-            " AND published_at < ?", (int(start.timestamp()), int(end.timestamp())))
+            " AND published_at < ?",
+            (int(start.timestamp()), int(end.timestamp())),
+        )
     finally:
         await desk.close()
-    return {"ms": summary(runs), "day": day.isoformat(), "articles": articles,
-            "stories_in_window": int(rows[0][0]), "digest_items": stories}
+    return {
+        "ms": summary(runs),
+        "day": day.isoformat(),
+        "articles": articles,
+        "stories_in_window": int(rows[0][0]),
+        "digest_items": stories,
+    }
 
 
 async def slash_times(path: Path, queries: list[Any], reps: int) -> dict[str, Any]:
@@ -85,8 +92,9 @@ async def slash_times(path: Path, queries: list[Any], reps: int) -> dict[str, An
         for rep in range(reps + 1):
             for q in queries:
                 t = time.perf_counter()
-                await desk.search(q.text, date_from=q.date_from, date_to=q.date_to,
-                                  source=q.source, now=now)
+                await desk.search(
+                    q.text, date_from=q.date_from, date_to=q.date_to, source=q.source, now=now
+                )
                 if rep:
                     search_s.append(time.perf_counter() - t)
             for text in DATE_TEXTS:
@@ -107,15 +115,20 @@ def run_digest(ctx: Context) -> Result:
     ctx.log(f"digest: last full day of {ctx.size:,} stored")
     dg = asyncio.run(digest_times(store, reps))
     result.data["digest"] = dg
-    result.row(f"build_digest, day of {dg['articles']:,} articles "
-               f"({dg['stories_in_window']:,} stories)", spread(dg["ms"], fmt_ms))
+    result.row(
+        f"build_digest, day of {dg['articles']:,} articles ({dg['stories_in_window']:,} stories)",
+        spread(dg["ms"], fmt_ms),
+    )
     ctx.log("slash commands: /news search and /news date service calls")
     mix = context_mix(ctx)
     sl = asyncio.run(slash_times(store, mix, reps))
     result.data["slash"] = sl
-    for name, label in (("search", "/news search (Newsdesk.search)"),
-                        ("date", "/news date (parse_dates + stories_between)")):
+    for name, label in (
+        ("search", "/news search (Newsdesk.search)"),
+        ("date", "/news date (parse_dates + stories_between)"),
+    ):
         s = sl[name]
-        result.row(f"{label} p50 / p95 ({ctx.size:,})",
-                   f"{fmt_ms(s['p50_ms'])} / {fmt_ms(s['p95_ms'])}")
+        result.row(
+            f"{label} p50 / p95 ({ctx.size:,})", f"{fmt_ms(s['p50_ms'])} / {fmt_ms(s['p95_ms'])}"
+        )
     return result

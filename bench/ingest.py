@@ -29,8 +29,9 @@ INTO_BIG_BATCH = 2_000
 RSS_ARTICLES = 2_000
 
 
-async def ingest_paths(database: Path, paths: list[Path], *, cluster: bool = True
-                       ) -> dict[str, Any]:
+async def ingest_paths(
+    database: Path, paths: list[Path], *, cluster: bool = True
+) -> dict[str, Any]:
     """Ingest files into the store at ``database``; seconds and counts.
 
     ``cluster=False`` leaves the clusterer out (a diagnostic: what the rest costs).
@@ -59,8 +60,9 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
     """One ingest with cleaning and clustering timed apart: seconds per stage.
 
     ``clean`` is ``bot.ingest.pipeline.clean_entries`` (HTML/text cleaning,
-    identity), ``cluster`` is ``StoryClusterer.assign_batch``; ``rest`` is
-    everything else (reading, parsing, lookups, inserts, FTS indexing).
+    identity), ``cluster`` is ``StoryClusterer.plan`` (story lookups and grouping,
+    outside the write transaction); ``rest`` is everything else (reading,
+    parsing, identity lookups, inserts, story writes, FTS indexing).
     """
     import bot.ingest.pipeline as pipeline
 
@@ -76,16 +78,16 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
 
     desk = await Newsdesk.open(settings_for(database), database=database)
     clusterer = desk.ingestor.clusterer
-    original_assign = clusterer.assign_batch
+    original_plan = clusterer.plan
 
-    async def timed_assign(*args: Any, **kwargs: Any) -> Any:
+    async def timed_plan(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
-            return await original_assign(*args, **kwargs)
+            return await original_plan(*args, **kwargs)
         finally:
             spent["cluster"] += time.perf_counter() - start
 
-    clusterer.assign_batch = timed_assign  # type: ignore[method-assign]
+    clusterer.plan = timed_plan  # type: ignore[method-assign]
     pipeline.clean_entries = timed_clean
     try:
         start = time.perf_counter()
@@ -97,8 +99,9 @@ async def stage_shares(database: Path, paths: list[Path]) -> dict[str, float]:
     return {**spent, "rest": total - spent["clean"] - spent["cluster"], "total": total}
 
 
-def _fresh_runs(ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
-                ) -> dict[str, Any]:
+def _fresh_runs(
+    ctx: Context, paths: list[Path], label: str, *, cluster: bool = True
+) -> dict[str, Any]:
     """``ctx.reps`` ingests of ``paths``, each into a new store."""
     runs = []
     with ctx.scratch() as tmp:
@@ -138,8 +141,9 @@ def _into_big(ctx: Context) -> dict[str, Any] | None:
         shutil.copyfile(big, work)
         for rep in range(ctx.reps):
             start = ctx.size + rep * INTO_BIG_BATCH
-            (part,) = split_jsonl(ctx.corpus(), tmp / f"batch{rep}", start=start,
-                                  stop=start + INTO_BIG_BATCH, parts=1)
+            (part,) = split_jsonl(
+                ctx.corpus(), tmp / f"batch{rep}", start=start, stop=start + INTO_BIG_BATCH, parts=1
+            )
             run = asyncio.run(ingest_paths(work, [part]))
             runs.append(run["entries"] / run["seconds"])
             ctx.log(f"  into big store rep {rep + 1}: {run['entries']:,} in {run['seconds']:.2f} s")
@@ -158,15 +162,21 @@ def run_ingest(ctx: Context) -> Result:
         stages = asyncio.run(stage_shares(tmp / "stages.db", [sample]))
     result.data["jsonl"] = jsonl
     result.data["jsonl_without_clustering"] = bare
-    result.row(f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
-               spread(jsonl["rate"], lambda v: fmt_rate(v)))
-    result.row("  same, clusterer switched off (diagnostic)",
-               spread(bare["rate"], lambda v: fmt_rate(v)),
-               note="the gap is the cost of story clustering")
+    result.row(
+        f"JSON Lines -> fresh store ({jsonl['entries']:,} articles)",
+        spread(jsonl["rate"], lambda v: fmt_rate(v)),
+    )
+    result.row(
+        "  same, clusterer switched off (diagnostic)",
+        spread(bare["rate"], lambda v: fmt_rate(v)),
+        note="the gap is the cost of story clustering",
+    )
     result.data["jsonl_stages_s"] = stages
-    result.row("  share of ingest time: clean / cluster / rest",
-               " / ".join(f"{stages[k] / stages['total']:.0%}" for k in ("clean", "cluster", "rest")),
-               note="rest: read, parse, identify, insert, FTS index")
+    result.row(
+        "  share of ingest time: clean / cluster / rest",
+        " / ".join(f"{stages[k] / stages['total']:.0%}" for k in ("clean", "cluster", "rest")),
+        note="rest: read, parse, identify, insert, FTS index",
+    )
     result.row("store size per article (pipeline)", f"{jsonl['db_bytes_per_article']:,.0f} B")
 
     feeds = real_feeds()
@@ -174,20 +184,26 @@ def run_ingest(ctx: Context) -> Result:
         ctx.log(f"ingest: {len(feeds)} real feed files")
         real = _fresh_runs(ctx, feeds, "feeds")
         result.data["real_feeds"] = real
-        result.row(f"real feed files ({real['files']} files, {real['entries']:,} entries)",
-                   spread(real["rate"], lambda v: fmt_rate(v)))
+        result.row(
+            f"real feed files ({real['files']} files, {real['entries']:,} entries)",
+            spread(real["rate"], lambda v: fmt_rate(v)),
+        )
     rss = synthetic_feeds(ctx.spec, articles=min(ctx.sample, RSS_ARTICLES))
     ctx.log(f"ingest: {len(rss)} synthetic RSS files")
     synth = _fresh_runs(ctx, rss, "rss")
     result.data["synthetic_rss"] = synth
-    result.row(f"synthetic RSS ({synth['files']} files, {synth['entries']:,} items)",
-               spread(synth["rate"], lambda v: fmt_rate(v)))
+    result.row(
+        f"synthetic RSS ({synth['files']} files, {synth['entries']:,} items)",
+        spread(synth["rate"], lambda v: fmt_rate(v)),
+    )
 
     big = _into_big(ctx)
     if big is not None:
         result.data["jsonl_into_big"] = big
-        result.row(f"JSON Lines -> store of {ctx.size:,} ({big['batch']:,}/batch)",
-                   spread(big["rate"], lambda v: fmt_rate(v)))
+        result.row(
+            f"JSON Lines -> store of {ctx.size:,} ({big['batch']:,}/batch)",
+            spread(big["rate"], lambda v: fmt_rate(v)),
+        )
     return result
 
 
@@ -215,7 +231,10 @@ def run_floor(ctx: Context, newsdesk_rate: float | None = None) -> Result:
     share = ratio(newsdesk_rate, float(floor["median"]))
     result.data["newsdesk_jsonl_rate"] = newsdesk_rate
     result.data["fraction_of_floor"] = share
-    result.row("Newsdesk JSON Lines / floor", f"{share:.0%}" if share is not None else "n/a",
-               target=f">= {FLOOR_TARGET:.0%}",
-               ok=None if share is None else share >= FLOOR_TARGET)
+    result.row(
+        "Newsdesk JSON Lines / floor",
+        f"{share:.0%}" if share is not None else "n/a",
+        target=f">= {FLOOR_TARGET:.0%}",
+        ok=None if share is None else share >= FLOOR_TARGET,
+    )
     return result

@@ -55,8 +55,13 @@ COMMENTS = (
 )
 COMMENTERS = ("jdoe42", "MaryK", "newsreader", "Pat_from_Ohio", "skeptic99", "lucy.w")
 #: Phrases that only the page clutter contains; in a stored body they mean clutter leaked.
-CLUTTER_MARKERS = (COOKIE_TEXT[:40], NEWSLETTER_TEXT[:30], "Leave a reply", "All rights reserved",
-                   *COMMENTS)
+CLUTTER_MARKERS = (
+    COOKIE_TEXT[:40],
+    NEWSLETTER_TEXT[:30],
+    "Leave a reply",
+    "All rights reserved",
+    *COMMENTS,
+)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -122,7 +127,9 @@ class Outlets:
         self.hits: Counter[str] = Counter()  # "feed", "feed-304", "page", "404"
         names = sorted({i.outlet for i in self.items})
         span = LAST_HOST - FIRST_HOST + 1
-        self._outlets = {n: _Outlet(n, f"127.0.0.{FIRST_HOST + k % span}") for k, n in enumerate(names)}
+        self._outlets = {
+            n: _Outlet(n, f"127.0.0.{FIRST_HOST + k % span}") for k, n in enumerate(names)
+        }
         rng = random.Random(seed)
         titles = [i.title for i in self.items]
         used: Counter[tuple[str, str]] = Counter()
@@ -144,8 +151,9 @@ class Outlets:
     async def start(self) -> Outlets:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         for outlet in self._outlets.values():
             site = web.TCPSite(self._runner, outlet.host, 0)
@@ -198,11 +206,15 @@ class Outlets:
         for item in self._visible(outlet):
             if item.path == request.path:
                 self.hits["page"] += 1
-                return web.Response(text=render_page(item, outlet.name, outlet.base),
-                                    content_type="text/html", charset="utf-8")
+                return web.Response(
+                    text=render_page(item, outlet.name, outlet.base),
+                    content_type="text/html",
+                    charset="utf-8",
+                )
         if request.path == "/":
-            return web.Response(text=_home(outlet, self._visible(outlet)),
-                                content_type="text/html", charset="utf-8")
+            return web.Response(
+                text=_home(outlet, self._visible(outlet)), content_type="text/html", charset="utf-8"
+            )
         self.hits["404"] += 1
         return web.Response(status=404, text="Page not found")
 
@@ -214,14 +226,20 @@ class Outlets:
         etag = f'"{tag}"'
         headers = {"ETag": etag}
         if visible:
-            headers["Last-Modified"] = format_datetime(max(i.published for i in visible), usegmt=True)
+            headers["Last-Modified"] = format_datetime(
+                max(i.published for i in visible), usegmt=True
+            )
         if request.headers.get("If-None-Match") == etag:
             self.hits["feed-304"] += 1
             return web.Response(status=304, headers=headers)
         self.hits["feed"] += 1
         body = render_feed(outlet.name, outlet.base, visible, self.style)
-        return web.Response(body=body.encode("utf-8"), headers=headers,
-                            content_type="application/rss+xml", charset="utf-8")
+        return web.Response(
+            body=body.encode("utf-8"),
+            headers=headers,
+            content_type="application/rss+xml",
+            charset="utf-8",
+        )
 
 
 # -- documents ---------------------------------------------------------------------
@@ -329,6 +347,8 @@ def render_page(item: NewsItem, name: str, base: str) -> str:
 
 def _home(outlet: _Outlet, items: Sequence[NewsItem]) -> str:
     links = "".join(f'<li><a href="{_x(i.url)}">{_x(i.title)}</a></li>' for i in items[:20])
-    return (f"<!DOCTYPE html><html><head><title>{_x(outlet.name)}</title>"
-            f'<link rel="alternate" type="application/rss+xml" href="{_x(outlet.base)}/feed.xml">'
-            f"</head><body><h1>{_x(outlet.name)}</h1><ul>{links}</ul></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><title>{_x(outlet.name)}</title>"
+        f'<link rel="alternate" type="application/rss+xml" href="{_x(outlet.base)}/feed.xml">'
+        f"</head><body><h1>{_x(outlet.name)}</h1><ul>{links}</ul></body></html>"
+    )

@@ -72,9 +72,11 @@ def compare(ctx: Context, root: Path, paths: list[Path], label: str) -> dict[str
             n = asyncio.run(ingest_paths(tmp / f"newsdesk-{label}-{rep}.db", paths))
             runs["reader"].append(r)
             runs["newsdesk"].append(n)
-            ctx.log(f"  {label} rep {rep + 1}: reader {r['seconds']:.2f} s "
-                    f"({r['entries']:,} entries), newsdesk {n['seconds']:.2f} s "
-                    f"({n['entries']:,} entries)")
+            ctx.log(
+                f"  {label} rep {rep + 1}: reader {r['seconds']:.2f} s "
+                f"({r['entries']:,} entries), newsdesk {n['seconds']:.2f} s "
+                f"({n['entries']:,} entries)"
+            )
     out: dict[str, Any] = {"files": len(paths)}
     for name, items in runs.items():
         out[name] = {
@@ -102,10 +104,15 @@ def run_reader(ctx: Context) -> Result:
         result.data[label.replace(" ", "_")] = data
         for name in ("reader", "newsdesk"):
             d = data[name]
-            result.row(f"{label}: {name} ({d['entries']:,} entries)",
-                       spread(d["seconds"], lambda v: f"{v:.2f} s"))
+            result.row(
+                f"{label}: {name} ({d['entries']:,} entries)",
+                spread(d["seconds"], lambda v: f"{v:.2f} s"),
+            )
         speedup = data["speedup"]
-        result.row(f"{label}: Newsdesk speed-up over reader", fmt_ratio(speedup),
-                   target=f">= {SPEEDUP_TARGET:.0f}x",
-                   ok=None if speedup is None else speedup >= SPEEDUP_TARGET)
+        result.row(
+            f"{label}: Newsdesk speed-up over reader",
+            fmt_ratio(speedup),
+            target=f">= {SPEEDUP_TARGET:.0f}x",
+            ok=None if speedup is None else speedup >= SPEEDUP_TARGET,
+        )
     return result

@@ -77,8 +77,11 @@ def query_mix(records: list[dict[str, Any]], *, common: list[str], seed: int = 7
         words = _words(r["title"], skip)
         rng.shuffle(words)
         body = [w.strip(".,").lower() for w in r["text"].split()]
-        pairs = [f"{a} {b}" for a, b in zip(body, body[1:], strict=False)
-                 if a not in stop and b not in stop and a.isalpha() and b.isalpha()]
+        pairs = [
+            f"{a} {b}"
+            for a, b in zip(body, body[1:], strict=False)
+            if a not in stop and b not in stop and a.isalpha() and b.isalpha()
+        ]
         phrase = rng.choice(pairs) if pairs else " ".join(words[:2])
         out += [
             Query("one word", words[0]),
@@ -103,10 +106,14 @@ def _raw_sql(q: Query) -> tuple[str, list[Any]]:
     match = to_fts(parse_query(q.text))
     rank = "bm25(articles_fts, 5.0, 1.0)"
     if q.date_from is None and q.source is None:
-        return (f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY {rank}"
-                " LIMIT 10", [match])
-    sql = ("SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-           " WHERE articles_fts MATCH ?")
+        return (
+            f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY {rank} LIMIT 10",
+            [match],
+        )
+    sql = (
+        "SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+        " WHERE articles_fts MATCH ?"
+    )
     params: list[Any] = [match]
     if q.date_from is not None and q.date_to is not None:
         sql += " AND a.published_at >= ? AND a.published_at < ?"
@@ -117,8 +124,9 @@ def _raw_sql(q: Query) -> tuple[str, list[Any]]:
     return f"{sql} ORDER BY {rank} LIMIT 10", params
 
 
-async def _newsdesk_latencies(path: Path, mix: list[Query], reps: int, now: datetime
-                              ) -> dict[str, Any]:
+async def _newsdesk_latencies(
+    path: Path, mix: list[Query], reps: int, now: datetime
+) -> dict[str, Any]:
     desk = await Newsdesk.open(settings_for(path), database=path)
     samples: dict[str, list[float]] = {}
     hits = 0
@@ -126,8 +134,9 @@ async def _newsdesk_latencies(path: Path, mix: list[Query], reps: int, now: date
         for rep in range(reps + 1):
             for q in mix:
                 start = time.perf_counter()
-                page = await desk.search(q.text, date_from=q.date_from, date_to=q.date_to,
-                                         source=q.source, now=now)
+                page = await desk.search(
+                    q.text, date_from=q.date_from, date_to=q.date_to, source=q.source, now=now
+                )
                 elapsed = time.perf_counter() - start
                 if rep:
                     samples.setdefault(q.kind, []).append(elapsed)
@@ -223,20 +232,33 @@ def run_search(ctx: Context) -> Result:
     raw = asyncio.run(_raw_latencies(store, mix, reps))
     result.data.update(newsdesk=nd, raw_fts=raw)
     p95, raw95 = nd["all"]["p95_ms"], raw["all"]["p95_ms"]
-    result.row(f"Newsdesk.search p50 / p99 ({ctx.size:,})",
-               f"{fmt_ms(nd['all']['p50_ms'])} / {fmt_ms(nd['all']['p99_ms'])}")
-    result.row(f"Newsdesk.search p95 ({ctx.size:,})", fmt_ms(p95),
-               target=f"< {P95_TARGET_MS:.0f} ms", ok=p95 < P95_TARGET_MS)
-    result.row(f"raw FTS5 MATCH p50 / p95 / p99 ({ctx.size:,})",
-               f"{fmt_ms(raw['all']['p50_ms'])} / {fmt_ms(raw95)} / {fmt_ms(raw['all']['p99_ms'])}")
+    result.row(
+        f"Newsdesk.search p50 / p99 ({ctx.size:,})",
+        f"{fmt_ms(nd['all']['p50_ms'])} / {fmt_ms(nd['all']['p99_ms'])}",
+    )
+    result.row(
+        f"Newsdesk.search p95 ({ctx.size:,})",
+        fmt_ms(p95),
+        target=f"< {P95_TARGET_MS:.0f} ms",
+        ok=p95 < P95_TARGET_MS,
+    )
+    result.row(
+        f"raw FTS5 MATCH p50 / p95 / p99 ({ctx.size:,})",
+        f"{fmt_ms(raw['all']['p50_ms'])} / {fmt_ms(raw95)} / {fmt_ms(raw['all']['p99_ms'])}",
+    )
     share = ratio(p95, raw95)
-    result.row("search p95 / raw p95", fmt_ratio(share), target=f"<= {RAW_RATIO_TARGET}x",
-               ok=None if share is None else share <= RAW_RATIO_TARGET)
+    result.row(
+        "search p95 / raw p95",
+        fmt_ratio(share),
+        target=f"<= {RAW_RATIO_TARGET}x",
+        ok=None if share is None else share <= RAW_RATIO_TARGET,
+    )
     for kind, stat in nd["by_kind"].items():
         raw_kind = raw["by_kind"][kind]
-        result.row(f"  {kind}: p50 / p95 (raw p95)",
-                   f"{fmt_ms(stat['p50_ms'])} / {fmt_ms(stat['p95_ms'])} "
-                   f"({fmt_ms(raw_kind['p95_ms'])})")
+        result.row(
+            f"  {kind}: p50 / p95 (raw p95)",
+            f"{fmt_ms(stat['p50_ms'])} / {fmt_ms(stat['p95_ms'])} ({fmt_ms(raw_kind['p95_ms'])})",
+        )
 
     n = min(READER_ARTICLES, ctx.size)
     try:
@@ -245,18 +267,23 @@ def run_search(ctx: Context) -> Result:
         result.row("reader search", "n/a", note="reader not installed (pip install -e .[bench])")
         return result
     small = store if n == ctx.size else ctx.store(0, n)
-    plain = [q for q in context_mix(ctx, n)
-             if q.date_from is None and q.source is None]
+    plain = [q for q in context_mix(ctx, n) if q.date_from is None and q.source is None]
     small_now = now
     rd = _reader_latencies(reader_path, plain, reps)
     nd_small = asyncio.run(_newsdesk_latencies(small, plain, reps, small_now))
     result.data["reader_comparison"] = {"articles": n, "reader": rd, "newsdesk": nd_small}
-    result.row(f"reader search_entries p50 / p95 ({n:,})",
-               f"{fmt_ms(rd['all']['p50_ms'])} / {fmt_ms(rd['all']['p95_ms'])}")
-    result.row(f"Newsdesk.search p50 / p95 ({n:,}, same queries)",
-               f"{fmt_ms(nd_small['all']['p50_ms'])} / {fmt_ms(nd_small['all']['p95_ms'])}")
-    result.row("reader p95 / Newsdesk p95",
-               fmt_ratio(ratio(rd["all"]["p95_ms"], nd_small["all"]["p95_ms"])))
+    result.row(
+        f"reader search_entries p50 / p95 ({n:,})",
+        f"{fmt_ms(rd['all']['p50_ms'])} / {fmt_ms(rd['all']['p95_ms'])}",
+    )
+    result.row(
+        f"Newsdesk.search p50 / p95 ({n:,}, same queries)",
+        f"{fmt_ms(nd_small['all']['p50_ms'])} / {fmt_ms(nd_small['all']['p95_ms'])}",
+    )
+    result.row(
+        "reader p95 / Newsdesk p95",
+        fmt_ratio(ratio(rd["all"]["p95_ms"], nd_small["all"]["p95_ms"])),
+    )
     return result
 
 

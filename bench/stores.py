@@ -159,12 +159,13 @@ def load_articles(
     return count
 
 
-async def cluster_all(path: Path, *, window_hours: float = 72.0, since: int | None = None
-                      ) -> dict[str, Any]:
+async def cluster_all(
+    path: Path, *, window_hours: float = 72.0, since: int | None = None
+) -> dict[str, Any]:
     """Group stored articles (published since ``since``, all when None) into stories
     with Newsdesk's own clusterer (``StoryClusterer.rebuild``)."""
+    from bot.clustering import StoryClusterer
     from bot.store import open_db
-    from bot.stories import StoryClusterer
 
     db = await open_db(path)
     try:
@@ -178,7 +179,12 @@ async def cluster_all(path: Path, *, window_hours: float = 72.0, since: int | No
 
 
 def build_store(
-    path: Path, source: Path, *, start: int, stop: int, workers: int = 1,
+    path: Path,
+    source: Path,
+    *,
+    start: int,
+    stop: int,
+    workers: int = 1,
     progress: bool = False,
 ) -> dict[str, Any]:
     """A store of records ``start..stop``: rows by plain SQL, stories by ``StoryClusterer.rebuild``."""
@@ -207,8 +213,13 @@ def build_store(
     for leftover in (Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         leftover.unlink(missing_ok=True)
     tmp.replace(path)
-    info = {"articles": count, "stories": stories["stories"], "load_s": t1 - t0,
-            "cluster_s": t2 - t1, "clustered": stories["articles"]}
+    info = {
+        "articles": count,
+        "stories": stories["stories"],
+        "load_s": t1 - t0,
+        "cluster_s": t2 - t1,
+        "clustered": stories["articles"],
+    }
     path.with_suffix(".json").write_text(json.dumps(info), encoding="utf-8")
     if progress:
         print(f"  clustered into {info['stories']:,} stories in {t2 - t1:,.0f} s", flush=True)
@@ -240,8 +251,14 @@ _CODE_VERSION = _code_version()
 
 
 def bulk_store(
-    spec: CorpusSpec, *, start: int, stop: int, workers: int | None = None,
-    progress: bool = False, cache: Path = CACHE, stale_ok: bool = False,
+    spec: CorpusSpec,
+    *,
+    start: int,
+    stop: int,
+    workers: int | None = None,
+    progress: bool = False,
+    cache: Path = CACHE,
+    stale_ok: bool = False,
 ) -> Path:
     """The cached bulk store of ``spec``'s records ``start..stop`` (built when missing).
 
@@ -250,8 +267,9 @@ def bulk_store(
     """
     path = cache / f"store-{spec.name}-{start}-{stop}-{code_version()}.db"
     if not path.exists() and stale_ok:
-        older = sorted(cache.glob(f"store-{spec.name}-{start}-{stop}-*.db"),
-                       key=lambda p: p.stat().st_mtime)
+        older = sorted(
+            cache.glob(f"store-{spec.name}-{start}-{stop}-*.db"), key=lambda p: p.stat().st_mtime
+        )
         if older:
             return older[-1]
     if not path.exists():

@@ -33,14 +33,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from bot.config import DigestChannel
 from bot.digest.history import record_sent as default_record_sent
+from bot.digest.models import DigestItem
+from bot.models import DigestRecord
 from bot.store import digests as store
-from bot.store.db import transaction
+from bot.store import transaction
+
+if TYPE_CHECKING:
+    from bot.store import Connection
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,7 @@ QUIET_LINE = "No new stories since the last digest."
 
 Payload = dict[str, Any]
 SendFn = Callable[[Payload, str], Awaitable[int]]
-
-
-RecordSent = Callable[[aiosqlite.Connection, int, dt.date, Sequence[Any]], Awaitable[Any]]
+RecordSent = Callable[["Connection", int, dt.date, Sequence[DigestItem]], Awaitable[object]]
 
 
 class SendForbidden(Exception):
@@ -64,7 +65,7 @@ class PreparedDigest:
     """A rendered digest: message payloads and the items they show."""
 
     payloads: list[Payload]
-    items: Sequence[Any] = ()
+    items: Sequence[DigestItem] = ()
 
     @property
     def story_count(self) -> int:
@@ -116,11 +117,16 @@ def _short(exc: BaseException) -> str:
 
 
 class Delivery:
-    """Delivers digests exactly once per channel and local day."""
+    """Delivers digests exactly once per channel and local day.
+
+    ``clock`` gives unix seconds of real time (claim and finish times, the
+    age of a claim): the resend window is Discord's, which runs on real
+    time, so it is not the services' clock, which tests may hold still.
+    """
 
     def __init__(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         *,
         resend_window: float = RESEND_WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -212,7 +218,7 @@ class Delivery:
                 return DeliveryResult(cid, day, "already")
         return await self._send_all(channel, day, prepared, payloads, send, done)
 
-    async def _resumable(self, record: store.DigestRecord, force: bool) -> DeliveryResult | None:
+    async def _resumable(self, record: DigestRecord, force: bool) -> DeliveryResult | None:
         """``None`` when the claim may be (re)sent; otherwise the result to return."""
         cid, day = record.channel_id, record.digest_date
         if record.status == store.CLAIMED:
@@ -318,14 +324,14 @@ class Delivery:
         self,
         channel: DigestChannel,
         day: dt.date,
-        record: store.DigestRecord | None,
+        record: DigestRecord | None,
         error: str,
     ) -> DeliveryResult:
         await self._final(channel, day, record, store.FAILED, error)
         return DeliveryResult(channel.channel_id, day, "failed", error=error)
 
     async def _empty(
-        self, channel: DigestChannel, day: dt.date, record: store.DigestRecord | None
+        self, channel: DigestChannel, day: dt.date, record: DigestRecord | None
     ) -> DeliveryResult:
         await self._final(channel, day, record, store.EMPTY, None)
         return DeliveryResult(channel.channel_id, day, "empty")
@@ -334,7 +340,7 @@ class Delivery:
         self,
         channel: DigestChannel,
         day: dt.date,
-        record: store.DigestRecord | None,
+        record: DigestRecord | None,
         status: str,
         error: str | None,
     ) -> None:
@@ -385,8 +391,11 @@ class Delivery:
                     )
             if not inserted:
                 record = await store.get_digest(self.db, channel.channel_id, day)
-                stale = record and record.status == store.CLAIMED
-                if stale and self._now() - record.claimed_at > self.resend_window:
+                if (
+                    record is not None
+                    and record.status == store.CLAIMED
+                    and self._now() - record.claimed_at > self.resend_window
+                ):
                     await self._resumable(record, False)  # marks it failed ("uncertain")
         if inserted:
             log.info(

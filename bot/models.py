@@ -10,7 +10,7 @@ Nothing here knows about Discord, SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(slots=True)
@@ -150,3 +150,219 @@ class StoryDetail:
     # A short summary of the story for display (the faces fill it through
     # services; the store leaves it None).
     summary: str | None = None
+
+
+# -- stories: what story clustering reads from the store and hands back to it ----------
+# Times in this section are unix seconds (the clusterer's arithmetic is on
+# seconds). A "ref" is a stored id when positive; a negative ref names a row
+# the same write creates (new article -1, -2, ... of a batch; new story -1, ...).
+
+
+@dataclass(slots=True)
+class StoryState:
+    """A story as the clusterer compares with new articles: its times, counts and
+    bounded summary (centroid, outlets, 4-gram centroid), never its members."""
+
+    story_id: int
+    first_published_at: int
+    last_published_at: int
+    article_count: int
+    headline: str | None
+    centroid: dict[str, float]  # top terms of the sum of its members' unit vectors
+    sources: dict[str, int]  # outlet key -> articles
+    members: int = 1  # members summed in the centroid
+    dated: bool = True  # False: no member has a date; the times are when first seen
+    grams: dict[str, float] = field(default_factory=dict)  # short members' 4-grams
+    short: float = 0.0  # sum of the members' shortness
+
+
+@dataclass(slots=True)
+class ClusterArticle:
+    """An article as clustering reads it back (rebuild, consolidation, forgetting)."""
+
+    id: int
+    title: str
+    text: str  # body, else the publisher's summary
+    source: str
+    published_at: int
+    fetched_at: int
+    dated: bool
+    story_id: int | None
+    category: str | None
+
+
+@dataclass(slots=True)
+class StoryRemainder:
+    """What is left of a story once some of its articles leave it."""
+
+    story_id: int
+    count: int
+    first_published_at: int | None
+    last_published_at: int | None
+    dated: bool
+    first_title: str | None  # headline candidate: the earliest remaining title
+    undated_seen: list[int] = field(default_factory=list)  # first-seen times of undated ones
+
+
+@dataclass(slots=True)
+class StoryFields:
+    """The columns of a story row."""
+
+    first_published_at: int
+    last_published_at: int
+    article_count: int
+    source_count: int
+    headline: str | None
+    category: str | None
+    dated: bool
+
+
+@dataclass(slots=True)
+class PlannedStory:
+    """A story a clustering plan creates (``ref < 0``) or rewrites (a stored id)."""
+
+    ref: int
+    fields: StoryFields
+    centroid: dict[str, float]
+    sources: dict[str, int]
+    members: int
+    grams: dict[str, float]
+    short: float
+    postings: dict[str, float]  # salient terms, posted at ``posted_at``
+    posted_at: int
+    replace_postings: bool = False  # drop its old postings first
+
+
+@dataclass(slots=True)
+class ClusterPlan:
+    """One clustering step, computed away from the database and applied in one write.
+
+    ``assign`` maps article refs to story refs; ``detach`` lists articles that
+    leave their story without joining another (yet). ``placed`` moves undated
+    articles to a time; ``date_undated`` does so for every undated article of a
+    story; ``restore_seen`` puts a story's undated articles back at the time
+    they were first seen. ``heirs`` hands a vanished story's digest history to
+    the story (ref) that took most of its articles.
+    """
+
+    stories: list[PlannedStory] = field(default_factory=list)
+    assign: dict[int, int] = field(default_factory=dict)
+    detach: list[int] = field(default_factory=list)
+    placed: dict[int, int] = field(default_factory=dict)
+    date_undated: dict[int, int] = field(default_factory=dict)
+    restore_seen: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    heirs: dict[int, int] = field(default_factory=dict)
+    df_delta: dict[str, int] = field(default_factory=dict)  # "" counts documents
+
+    def empty(self) -> bool:
+        return not (self.stories or self.assign or self.detach or self.deleted or self.df_delta)
+
+
+@dataclass(slots=True)
+class RebuildCursor:
+    """How far a story rebuild has got: articles published since ``start``,
+    regrouped up to ``(after_published, after_id)`` in published order."""
+
+    start: int
+    after_published: int
+    after_id: int
+
+
+# -- articles: identity -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ArticleKey:
+    """A stored article's identity: what a new article is matched against."""
+
+    id: int
+    url: str | None
+    guid: str | None
+    content_hash: str
+    guild_id: int
+    version: int  # unix time of its update, else of its publication
+    source: str
+
+
+# -- digests and feeds
+
+
+@dataclass(slots=True)
+class FeedRow:
+    """What the poller needs to fetch one feed."""
+
+    id: int
+    url: str
+    guild_id: int
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+    last_success_at: datetime | None
+    added_at: datetime
+    first_failure_at: datetime | None = None
+    fulltext: str | None = None  # the feed's own full-text mode; None: the global setting
+
+    @property
+    def failing_since(self) -> datetime:
+        """When the current failure streak began (best estimate on old rows)."""
+        return self.first_failure_at or self.last_success_at or self.added_at
+
+
+@dataclass(slots=True)
+class DigestRecord:
+    """The claim on one channel's digest for one local day (a ``digests`` row).
+
+    ``status`` moves ``claimed -> sent | failed | missed | empty``; times are
+    unix seconds; ``message_ids`` are the messages confirmed so far.
+    """
+
+    channel_id: int
+    digest_date: date
+    guild_id: int
+    status: str
+    nonce: str
+    claimed_at: int
+    finished_at: int | None
+    story_count: int
+    message_ids: list[int]
+    error: str | None
+
+
+@dataclass(slots=True)
+class ChannelState:
+    """The last send error seen in a channel (a ``channel_state`` row)."""
+
+    channel_id: int
+    guild_id: int
+    forbidden: bool
+    last_error: str | None
+    last_error_at: int | None
+
+
+@dataclass(slots=True)
+class DigestArticle:
+    """What the digest reads of one article (no body): a story's coverage."""
+
+    id: int
+    source: str
+    published_ts: int  # unix seconds
+    title: str
+    summary: str | None
+    url: str | None
+    category: str | None
+    dated: bool = True  # False: the source gave no date (published_ts is when first seen)
+
+
+@dataclass(slots=True)
+class WindowStory:
+    """A story with an article in a digest's window, and its recent visible articles.
+
+    ``articles`` run oldest first (ties by id); ``latest_in_window`` is the
+    publication time (unix seconds) of its newest article inside the window.
+    """
+
+    story_id: int
+    category: str | None  # the story's own category (its articles' may differ)
+    articles: list[DigestArticle]
+    latest_in_window: int

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .models import Entry, FeedHealth, ParsedFeed, StoryDetail
+from .models import ChannelState, Entry, FeedHealth, ParsedFeed, StoryDetail
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
 from .store import DamagedDatabaseError as DamagedDatabaseError  # re-exported for the faces
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     # Imported where used: a command that only reads the store (search, digest,
     # export) never loads the fetcher (aiohttp), the parsers and page extraction
     # (trafilatura, lxml, feedparser) or the clusterer.
+    from .clustering import RebuildReport, StoryClusterer
     from .delivery import Delivery
     from .digest.models import Digest
     from .ingest.fetch import Fetcher
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
     from .ingest.poll import PollReport
     from .ingest.sources import Progress, SourceOutcome
     from .store import Connection
-    from .store.digests import ChannelState
-    from .stories import RebuildReport, StoryClusterer
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +113,9 @@ class Newsdesk:
     @functools.cached_property
     def clusterer(self) -> StoryClusterer:
         """The story clusterer (built on first use; assignable, as in tests)."""
-        from .stories import StoryClusterer
+        from .clustering import StoryClusterer
 
-        return StoryClusterer(window_hours=self.settings.cluster_window_hours)
+        return StoryClusterer(window_hours=self.settings.cluster_window_hours, clock=self.now)
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.config import DigestChannel
 from bot.delivery import (
     QUIET_LINE,
@@ -16,6 +17,8 @@ from bot.delivery import (
     message_nonce,
 )
 from bot.digest.models import DigestItem
+from bot.ingest.pipeline import Ingestor
+from bot.models import Entry
 from bot.store import digests as store
 
 DAY = dt.date(2024, 3, 31)
@@ -55,14 +58,6 @@ class FakeChannel:
         return self._next
 
 
-async def _story(db, story_id: int) -> None:
-    await db.execute(
-        "INSERT INTO stories (id, first_published_at, last_published_at, article_count,"
-        " source_count, headline) VALUES (?, 0, 0, 2, 2, 'h')",
-        (story_id,),
-    )
-
-
 def _item(story_id: int) -> DigestItem:
     return DigestItem(
         story_id=story_id,
@@ -89,10 +84,30 @@ def _prepare(prepared: PreparedDigest):
     return prepare
 
 
+TOPICS = (
+    "Volcano erupts on remote island, flights grounded across the region",
+    "Chess prodigy wins world title after marathon tiebreak match",
+)
+
+
 @pytest.fixture
 async def seeded(db):
-    for story_id in (1, 2):
-        await _story(db, story_id)
+    """A store holding two stories, ids 1 and 2, ingested as the bot ingests a feed."""
+    published = dt.datetime(2024, 3, 30, 12, tzinfo=dt.UTC)
+    entries = [
+        Entry(
+            title=title,
+            url=f"https://outlet.example/{n}",
+            published_at=published,
+            summary=f"{title}. A full report with the details of what happened.",
+            source="Outlet",
+        )
+        for n, title in enumerate(TOPICS)
+    ]
+    ingestor = Ingestor(db, clusterer=StoryClusterer(), now=lambda: published)
+    await ingestor.ingest_entries(entries)
+    async with db.execute("SELECT DISTINCT story_id FROM articles ORDER BY story_id") as cur:
+        assert [r[0] for r in await cur.fetchall()] == [1, 2]
     return db
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ingest.pipeline import Ingestor
+from bot.models import Entry
 from bot.store import feeds as fs
 
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
@@ -70,11 +72,10 @@ async def test_remove_feed_only_touches_the_guilds_own_feed(db):
 
 async def test_removing_a_feed_drops_its_article_links(db):
     fid = await fs.add_feed(db, "https://x.example/rss", guild_id=1, now=T0)
-    await db.execute(
-        "INSERT INTO articles (id, content_hash, title, body, source, published_at, fetched_at) "
-        "VALUES (1, 'h', 't', 'b', 's', 0, 0)"
-    )
-    await db.execute("INSERT INTO article_feeds (article_id, feed_id) VALUES (1, ?)", (fid,))
+    entry = Entry(title="t", url="https://x.example/1", summary="b", published_at=T0, source="s")
+    await Ingestor(db, now=lambda: T0).ingest_entries([entry], feed_id=fid, guild_id=1)
+    async with db.execute("SELECT COUNT(*) FROM article_feeds") as cur:
+        assert (await cur.fetchone())[0] == 1
     assert await fs.remove_feed(db, fid, guild_id=1)
     async with db.execute("SELECT COUNT(*) FROM article_feeds") as cur:
         assert (await cur.fetchone())[0] == 0

@@ -24,7 +24,7 @@ from aiohttp import web
 from bot.config import ConfigError, load_settings
 from bot.ingest.fetch import Fetcher
 from bot.ingest.fulltext import SHORT_WORDS, FullText
-from bot.models import Entry
+from bot.models import Entry, FeedRow
 from bot.services import Newsdesk
 from bot.store import feeds as fs
 from bot.store import pages as page_store
@@ -421,7 +421,7 @@ def _bounded(fulltext: FullText, max_pages: int) -> FullText:
     return fulltext
 
 
-async def _feed_row(nd: Newsdesk, feed_id: int) -> fs.FeedRow:
+async def _feed_row(nd: Newsdesk, feed_id: int) -> FeedRow:
     [row] = [
         r
         for r in await fs.due_feeds(nd.db, datetime.now(UTC) + timedelta(days=1))

@@ -713,30 +713,36 @@ async def test_relative_and_script_links_are_resolved_or_dropped(
 # --- nothing half-written -------------------------------------------------------
 
 
-def _poison_fault(nd: Newsdesk, where: str) -> tuple[str, object, list[int], Callable[..., Any]]:
-    """A fault for the poison feed's batch: (attribute owner name, original, calls, fake)."""
+def _poison_fault(where: str) -> tuple[Any, str, object, list[int], Callable[..., Any]]:
+    """A fault for the poison feed's batch: (owner, attribute, original, calls, fake)."""
+    from bot.store import articles as article_store
+    from bot.store import clusters as cluster_store
+
     calls: list[int] = []
     if where == "after-the-article-rows":
-        real_insert = nd.ingestor._insert_many
+        real_insert = article_store.insert_articles
 
-        async def insert_many(articles: Any, **kw: Any) -> list[int]:
-            ids = await real_insert(articles, **kw)  # the feed's rows are written...
+        async def insert_articles(db: Any, articles: Any, **kw: Any) -> list[int]:
+            ids = await real_insert(db, articles, **kw)  # the feed's rows are written...
             if any(a.url and "poison.example" in a.url for a in articles):
                 calls.append(len(ids))
                 raise RuntimeError("simulated failure after the article rows")  # ...then this
             return ids
 
-        return "_insert_many", real_insert, calls, insert_many
-    real_assign = nd.clusterer.assign_batch
+        return article_store, "insert_articles", real_insert, calls, insert_articles
+    real_apply = cluster_store.apply_plan
 
-    async def assign_batch(db: Any, items: Any) -> Any:
-        result = await real_assign(db, items)  # stories and index rows are written...
-        if any(a.url and "poison.example" in a.url for _id, a in items):
-            calls.append(len(items))
-            raise RuntimeError("simulated failure after clustering")  # ...then the fault
+    async def apply_plan(db: Any, plan: Any, article_ids: Any = None) -> Any:
+        result = await real_apply(db, plan, article_ids)  # stories and index rows are written...
+        async with db.execute(
+            "SELECT COUNT(*) FROM articles WHERE url LIKE 'https://poison.example/%'"
+        ) as cur:
+            if (await cur.fetchone())[0]:
+                calls.append(len(result))
+                raise RuntimeError("simulated failure after clustering")  # ...then the fault
         return result
 
-    return "assign_batch", real_assign, calls, assign_batch
+    return cluster_store, "apply_plan", real_apply, calls, apply_plan
 
 
 @pytest.mark.parametrize("where", ["after-the-article-rows", "clusterer-after-its-writes"])
@@ -753,8 +759,7 @@ async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
         for i, w in enumerate(["dam", "tram", "port", "mill", "mine"])
     ]
     http_server.route("/poison", body=doc.rss(items), content_type=RSS_TYPE)
-    owner = desk.ingestor if where == "after-the-article-rows" else desk.clusterer
-    name, real, calls, fake = _poison_fault(desk, where)
+    owner, name, real, calls, fake = _poison_fault(where)
     monkeypatch.setattr(owner, name, fake)
     out = await poll_beside_good_feed(desk, http_server, {"poison": "/poison"})
     assert calls  # the fault did fire, mid-batch

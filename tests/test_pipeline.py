@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
-from bot.stories import StoryClusterer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BODY = (
@@ -120,13 +120,17 @@ async def test_entries_without_title_or_text_fail_with_a_reason(db, ingestor):
     assert await rows(db) == []
 
 
-async def test_a_failure_mid_batch_writes_nothing(db):
-    class Exploding(StoryClusterer):
-        async def assign_batch(self, db, items):
-            await super().assign_batch(db, items[:2])  # stories written for two...
-            raise RuntimeError("power cut")  # ...then the process dies mid-batch
+async def test_a_failure_mid_batch_writes_nothing(db, monkeypatch):
+    from bot.store import clusters
 
-    ingestor = Ingestor(db, clusterer=Exploding())
+    apply_plan = clusters.apply_plan
+
+    async def exploding(conn, plan, article_ids=None):
+        await apply_plan(conn, plan, article_ids)  # articles and stories written...
+        raise RuntimeError("power cut")  # ...then the process dies mid-batch
+
+    monkeypatch.setattr(clusters, "apply_plan", exploding)
+    ingestor = Ingestor(db, clusterer=StoryClusterer())
     batch = [
         entry(
             url=f"https://ledger.example/{i}",

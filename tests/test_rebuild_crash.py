@@ -19,6 +19,22 @@ pytestmark = pytest.mark.slow
 CHANNELS = (111, 222)
 
 
+async def _record_sent(db: Path, stories: list[int]) -> None:
+    """Stories sent to the two channels on seven days, through the store's own writes."""
+    from datetime import date
+
+    from bot.store import open_db, transaction
+    from bot.store.digest_history import record_sent
+
+    conn = await open_db(db, create=False)
+    try:
+        async with transaction(conn):
+            for i, story_id in enumerate(stories):
+                await record_sent(conn, CHANNELS[i % 2], date(2025, 6, 10 + i), {story_id: 1})
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="module")
 def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """5,000 articles in stories, and a digest history: 7 stories sent to two channels."""
@@ -34,13 +50,9 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "SELECT id FROM stories ORDER BY article_count DESC, id LIMIT 7"
         ).fetchall()
     ]
-    rows = [(CHANNELS[i % 2], sid, f"2025-06-{10 + i:02d}", 1) for i, sid in enumerate(stories)]
-    conn.executemany(
-        "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
-        " VALUES (?, ?, ?, ?)",
-        rows,
-    )
-    conn.commit()
+    conn.close()
+    asyncio.run(_record_sent(db, stories))  # as delivery records a digest it posted
+    conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return db

@@ -6,14 +6,17 @@ import hashlib
 import importlib.util
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.clustering import StoryClusterer
 from bot.models import Article
+from bot.store import articles as article_store
+from bot.store import feeds as feed_store
 from bot.store import transaction
+from bot.store.digest_history import record_sent
 from bot.store.stories import get_story, latest_stories, stories_between
-from bot.stories import StoryClusterer
 from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import REPO
@@ -38,22 +41,10 @@ def make(title: str, body: str, source: str, hours: float = 0.0, **kw) -> Articl
 
 
 async def store(db, article: Article, *, guild_id: int = 0) -> int:
-    async with db.execute(
-        "INSERT INTO articles (url, content_hash, title, body, source, category, published_at,"
-        " fetched_at, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            article.url,
-            article.content_hash,
-            article.title,
-            article.body,
-            article.source,
-            article.category,
-            int(article.published_at.timestamp()),
-            int(article.published_at.timestamp()),
-            guild_id,
-        ),
-    ) as cur:
-        (article_id,) = await cur.fetchone()
+    """Store ``article`` as the ingest pipeline does (no story yet); its id."""
+    (article_id,) = await article_store.insert_articles(
+        db, [article], fetched_at=article.published_at, guild_id=guild_id
+    )
     return article_id
 
 
@@ -304,11 +295,7 @@ async def test_rebuild_keeps_what_channels_were_already_sent(db):
     clusterer = StoryClusterer()
     ids = await ingest(db, clusterer, [*QUAKE_CHILE, *REHAB_A])
     chile, rehab = ids[0], ids[len(QUAKE_CHILE)]
-    await db.execute(
-        "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
-        " VALUES (42, ?, '2026-03-02', 3)",
-        (chile,),
-    )
+    await record_sent(db, 42, date(2026, 3, 2), {chile: 3})
     await clusterer.rebuild(db)
     rows = await db.execute_fetchall(
         "SELECT d.channel_id, d.digest_date, d.source_count, a.title FROM digest_items AS d"
@@ -338,12 +325,10 @@ async def test_story_queries_respect_guild_visibility(db):
     assert await get_story(db, other[0], guild_id=8) is None
     # article reached through a feed of guild 8 becomes visible to it
     async with transaction(db):
-        await db.execute(
-            "INSERT INTO feeds (id, url, guild_id, added_at) VALUES (1, 'https://f.example/', 8, 0)"
-        )
-        async with db.execute("SELECT id FROM articles WHERE story_id = ?", (other[0],)) as cur:
-            (article_id,) = await cur.fetchone()
-        await db.execute("INSERT INTO article_feeds VALUES (?, 1)", (article_id,))
+        feed_id = await feed_store.add_feed(db, "https://f.example/", guild_id=8, now=T0)
+        found = await get_story(db, other[0])
+        assert found is not None
+        await article_store.link_feed(db, feed_id, [a.id for a in found.articles])
     assert await get_story(db, other[0], guild_id=8) is not None
 
     day = await stories_between(db, T0, T0 + timedelta(hours=24), guild_id=9)
@@ -463,13 +448,8 @@ async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
     for article in order:
         ids.extend(await ingest(db, clusterer, [article]))
     first_story = ids[0]
-    await db.execute(
-        "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
-        " VALUES (42, ?, '2026-03-02', 1)",
-        (first_story,),
-    )
+    await record_sent(db, 42, date(2026, 3, 2), {first_story: 1})
     strict = StoryClusterer()  # the normal threshold, as the bot runs it
-    strict.window, strict.span = clusterer.window, clusterer.span
     moved = await strict.consolidate(db, since=T0 - timedelta(days=1))
     rows = await db.execute_fetchall("SELECT title, story_id FROM articles")
     story_of = dict(rows)

@@ -1,45 +1,34 @@
-"""Building a channel's daily digest from the store.
+"""Building a channel's daily digest from what the store hands over.
 
-Two queries in the common case: one fetches every visible article of the
-stories touched in the window (no bodies), one fetches the bodies of the few
-articles that will be summarised; ``already_sent`` is a third. Everything
-else is aggregated in Python.
+The store (:mod:`bot.store.digest_articles`) gives the stories touched in the
+window with their visible articles, then the bodies of the few articles that
+will be summarised; :func:`~bot.store.digest_history.already_sent` says what the
+channel saw before. Choosing leads and headlines, ranking and summarising
+happen here, in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
+from ..models import DigestArticle, WindowStory
 from ..outlets import outlet_key
-from .history import already_sent
+from ..store.digest_articles import article_bodies, stories_from_feeds, window_stories
+from ..store.digest_history import already_sent
 from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
 from .rank import Candidate, capped_out, keep_by_keywords, rank
 from .summary import choose_headline, clean_headline, summarize
 
+if TYPE_CHECKING:
+    from ..store import Connection
+
 UTC = dt.UTC
 LOOKBACK = dt.timedelta(days=14)  # older articles of a story do not count towards its coverage
 SUMMARY_ARTICLES = 3  # articles per chosen story whose text may feed its summary
-
-_ARTICLES_SQL = """
-SELECT a.id, a.story_id, a.source, a.published_at, a.title, a.summary, a.url, a.category,
-       s.category AS story_category, a.dated
-FROM articles AS a JOIN stories AS s ON s.id = a.story_id
-WHERE a.story_id IN (
-        SELECT story_id FROM articles
-        WHERE published_at >= :start AND published_at < :end AND story_id IS NOT NULL)
-  AND a.published_at >= :lookback AND a.published_at < :end
-  AND (a.guild_id IN (0, :guild)
-       OR (:guild != 0 AND EXISTS (
-            SELECT 1 FROM article_feeds AS af JOIN feeds AS f ON f.id = af.feed_id
-            WHERE af.article_id = a.id AND f.guild_id = :guild)))
-ORDER BY a.published_at, a.id
-"""
 
 
 def digest_window(
@@ -63,37 +52,29 @@ def digest_window(
 
 
 @dataclass(slots=True)
-class _Row:
-    id: int
-    source: str
-    published_at: int
-    title: str
-    summary: str | None
-    url: str | None
-    category: str | None
-    dated: bool = True
-
-
-@dataclass(slots=True)
 class _Story:
     """A story's visible articles, oldest first, and what we derive from them."""
 
     story_id: int
     story_category: str | None
-    rows: list[_Row] = field(default_factory=list)
-    lead: _Row | None = None
+    articles: list[DigestArticle]
+    latest_in_window: int
+    lead: DigestArticle | None = None
     headline: str = ""
-    sources: dict[str, _Row] = field(default_factory=dict)  # casefolded outlet -> first article
-    latest_in_window: int = -1
+    sources: dict[str, DigestArticle] = field(default_factory=dict)  # outlet key -> first article
+
+    @classmethod
+    def of(cls, stored: WindowStory) -> _Story:
+        return cls(stored.story_id, stored.category, stored.articles, stored.latest_in_window)
 
     def finish(self) -> None:
         """Pick the lead article and headline; index outlets (lead's URL preferred)."""
-        linked = [r for r in self.rows if _is_web_url(r.url)]
-        pool = linked or self.rows  # a lead we can link to, when there is one
+        linked = [r for r in self.articles if _is_web_url(r.url)]
+        pool = linked or self.articles  # a lead we can link to, when there is one
         titles = [clean_headline(r.title, r.source) for r in pool]
         index = choose_headline(titles)
         self.lead, self.headline = pool[index], titles[index]
-        for row in self.rows:
+        for row in self.articles:
             key = outlet_key(row.source, row.id)
             known = self.sources.get(key)
             if known is None or (not known.url and row.url):
@@ -109,7 +90,7 @@ class _Story:
     def category(self) -> str | None:
         counts: Counter[str] = Counter()
         display: dict[str, str] = {}
-        for row in self.rows:
+        for row in self.articles:
             if row.category and row.category.strip():
                 key = row.category.strip().casefold()
                 counts[key] += 1
@@ -120,7 +101,7 @@ class _Story:
 
     def filter_text(self) -> str:
         parts = [self.headline]
-        for row in self.rows:
+        for row in self.articles:
             parts.append(row.title)
             if row.summary:
                 parts.append(row.summary)
@@ -128,59 +109,17 @@ class _Story:
 
 
 def _is_web_url(url: str | None) -> bool:
-    return bool(url) and url.lower().startswith(("http://", "https://"))
+    return url is not None and url.lower().startswith(("http://", "https://"))
 
 
-async def _load_stories(
-    db: aiosqlite.Connection, start: int, end: int, guild: int
-) -> dict[int, _Story]:
-    lookback = start - int(LOOKBACK.total_seconds())
-    params = {"start": start, "end": end, "guild": guild, "lookback": lookback}
-    stories: dict[int, _Story] = {}
-    async with db.execute(_ARTICLES_SQL, params) as cur:
-        for r in await cur.fetchall():
-            story = stories.get(r[1])
-            if story is None:
-                story = stories[r[1]] = _Story(r[1], r[8])
-            story.rows.append(
-                _Row(r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7], bool(r[9]))
-            )
-            if r[3] >= start:
-                story.latest_in_window = r[3]  # rows come oldest first
-    return {sid: s for sid, s in stories.items() if s.latest_in_window >= 0}
-
-
-async def _stories_from_feeds(
-    db: aiosqlite.Connection, start: int, end: int, feed_ids: Collection[int]
-) -> set[int]:
-    """Stories with an article from one of ``feed_ids`` published in ``[start, end)``."""
-    if not feed_ids:
-        return set()
-    sql = (
-        "SELECT DISTINCT a.story_id FROM article_feeds AS af JOIN articles AS a "
-        "ON a.id = af.article_id WHERE af.feed_id IN (SELECT value FROM json_each(?)) "
-        "AND a.published_at >= ? AND a.published_at < ? AND a.story_id IS NOT NULL"
-    )
-    async with db.execute(sql, (json.dumps(sorted(feed_ids)), start, end)) as cur:
-        return {row[0] for row in await cur.fetchall()}
-
-
-async def _load_bodies(db: aiosqlite.Connection, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    sql = "SELECT id, body FROM articles WHERE id IN (SELECT value FROM json_each(?))"
-    async with db.execute(sql, (json.dumps(ids),)) as cur:
-        return {row[0]: row[1] or "" for row in await cur.fetchall()}
-
-
-def _summary_rows(story: _Story) -> list[_Row]:
+def _summary_articles(story: _Story) -> list[DigestArticle]:
     assert story.lead is not None
-    others = [r for r in story.rows if r.id != story.lead.id]
+    others = [r for r in story.articles if r.id != story.lead.id]
     return [story.lead, *others[: SUMMARY_ARTICLES - 1]]
 
 
 def _summarize_story(story: _Story, bodies: dict[int, str]) -> str:
-    for row in _summary_rows(story):
+    for row in _summary_articles(story):
         for text in (bodies.get(row.id, ""), row.summary or ""):
             summary = summarize(story.headline, text)
             if summary:
@@ -199,7 +138,7 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         headline=story.headline,
         summary=summary,
         source_count=len(story.sources),
-        article_count=len(story.rows),
+        article_count=len(story.articles),
         links=links,
         more_links=len(others) - len(links),
         published_at=dt.datetime.fromtimestamp(story.latest_in_window, UTC),
@@ -207,7 +146,7 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         developing=developing,
         lead_source=story.lead.source,
         lead_url=story.lead.url,
-        dated=any(row.dated for row in story.rows),
+        dated=any(row.dated for row in story.articles),
     )
 
 
@@ -227,18 +166,16 @@ def make_sections(items: list[DigestItem]) -> list[Section]:
     if len([k for k in groups if k is not None]) < 2:
         return [(None, list(items))]
     ordered = [k for k in groups if k is not None]
-    if None in groups:
-        ordered.append(None)
-    return [(names[k], groups[k]) for k in ordered]
+    return [(names[k], groups[k]) for k in [*ordered, None] if k in groups]
 
 
 async def build_digest(
-    db: aiosqlite.Connection,
+    db: Connection,
     channel: DigestChannel,
     day: dt.date,
     *,
     options: DigestOptions | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
     feed_ids: Collection[int] | None = None,
 ) -> Digest:
     """The digest of ``channel`` for the local date ``day``.
@@ -253,14 +190,17 @@ async def build_digest(
     of these feeds in the window; their coverage still counts every outlet.
     """
     options = options or DigestOptions()
-    now = now or dt.datetime.now(UTC)
     window_start, window_end = digest_window(channel, day, window_hours=options.window_hours)
     start = int(window_start.timestamp())
     end = min(int(window_end.timestamp()), int(now.timestamp()) + 1)
-    stories = await _load_stories(db, start, end, channel.guild_id or 0)
+    since = start - int(LOOKBACK.total_seconds())
+    stored = await window_stories(
+        db, start=start, end=end, since=since, guild_id=channel.guild_id or 0
+    )
     if feed_ids is not None:
-        routed = await _stories_from_feeds(db, start, end, feed_ids)
-        stories = {sid: s for sid, s in stories.items() if sid in routed}
+        routed = await stories_from_feeds(db, feed_ids, start=start, end=end)
+        stored = {sid: s for sid, s in stored.items() if sid in routed}
+    stories = {sid: _Story.of(s) for sid, s in stored.items()}
     for story in stories.values():
         story.finish()
 
@@ -302,7 +242,7 @@ async def build_digest(
             story.lead.source, story.lead.id
         ):
             story.lead_with(cand.lead_source)  # its first choice leads enough stories
-    bodies = await _load_bodies(db, [r.id for s in picked for r in _summary_rows(s)])
+    bodies = await article_bodies(db, [r.id for s in picked for r in _summary_articles(s)])
     items = [
         _item(s, _summarize_story(s, bodies), s.story_id in developing, options.max_links)
         for s in picked

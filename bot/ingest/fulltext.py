@@ -33,9 +33,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, get_args
-
-import aiosqlite
+from typing import TYPE_CHECKING, Literal, get_args
 
 from ..clean.text import clean_line, clean_text, dedupe_key, html_to_text
 from ..identity import canonical_url
@@ -45,6 +43,9 @@ from ..store import transaction
 from .fetch import Fetcher, FetchError
 from .netguard import strip_userinfo
 from .parse import ParseError, parse_page
+
+if TYPE_CHECKING:
+    from ..store import Connection
 
 Mode = Literal["auto", "always", "never"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -171,7 +172,7 @@ class FullText:
 
     def __init__(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         fetcher: Fetcher,
         *,
         mode: Mode = "auto",

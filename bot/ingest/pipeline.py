@@ -10,33 +10,29 @@ article (same URL or trustworthy GUID, changed content) or a duplicate
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from ..clean import to_article
-from ..models import Article, Entry
+from ..models import Article, ArticleKey, ClusterPlan, Entry
 from ..outlets import outlet_key
-from ..store import transaction
+from ..store import articles as article_store
+from ..store import clusters as cluster_store
+from ..store.generation import write_planned
+from ..stories.planner import as_member
+
+if TYPE_CHECKING:
+    from ..clustering import StoryClusterer
+    from ..store import Connection
 
 log = logging.getLogger(__name__)
 
 # Cleaning is CPU work; past this many entries it runs in a worker thread so
 # the event loop (and the Discord gateway heartbeat) keeps breathing.
 _THREAD_THRESHOLD = 50
-
-
-class Clusterer(Protocol):
-    async def assign_batch(
-        self, db: aiosqlite.Connection, items: Sequence[tuple[int, Article]]
-    ) -> dict[int, int]: ...
-
-    async def forget(self, db: aiosqlite.Connection, article_id: int) -> None: ...
 
 
 @dataclass
@@ -65,24 +61,40 @@ class IngestReport:
         self.errors.append((where, reason))
 
 
-def _ts(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp())
-
-
 def clean_entries(
     entries: Iterable[Entry], *, fetched_at: datetime, fallback_source: str | None
 ) -> list[Article | None]:
     return [to_article(e, fetched_at=fetched_at, fallback_source=fallback_source) for e in entries]
 
 
+@dataclass
+class _Batch:
+    """What one batch will write: decided by identity, grouped by the clusterer."""
+
+    fresh: list[Article] = field(default_factory=list)  # placeholders -1, -2, ...
+    updated: dict[int, Article] = field(default_factory=dict)
+    linked: list[int] = field(default_factory=list)  # article (or placeholder) ids
+    widen: list[int] = field(default_factory=list)  # stored articles a shared feed now brings
+    updates: int = 0
+    duplicates: int = 0
+    stories: ClusterPlan | None = None
+    new_ids: list[int] = field(default_factory=list)  # once written
+
+
 class Ingestor:
-    """Stores entries once each, keeps the FTS index and stories in step."""
+    """Stores entries once each, keeps the FTS index and stories in step.
+
+    A batch is planned with no transaction open (identity lookups, story
+    clustering) and written in one short transaction, which first checks
+    that no other writer stored articles or stories meanwhile (else the batch
+    is planned again): see :mod:`bot.store.generation`.
+    """
 
     def __init__(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         *,
-        clusterer: Clusterer | None = None,
+        clusterer: StoryClusterer | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
@@ -117,152 +129,74 @@ class Ingestor:
             else:
                 ready.append(article)
         if ready:
-            async with transaction(self.db):
-                await self._store(ready, feed_id=feed_id, guild_id=guild_id, report=report)
+            batch = await write_planned(
+                self.db,
+                lambda: self._plan(ready, guild_id=guild_id),
+                lambda planned: self._write(planned, feed_id=feed_id, guild_id=guild_id),
+            )
+            assert batch is not None
+            report.new += len(batch.new_ids)
+            report.new_ids.extend(batch.new_ids)
+            report.updated += batch.updates
+            report.duplicates += batch.duplicates
+            report.stored_times.extend(
+                a.published_at for a in [*batch.fresh, *batch.updated.values()]
+            )
         return report
 
-    async def _store(
-        self, articles: list[Article], *, feed_id: int | None, guild_id: int, report: IngestReport
-    ) -> None:
-        known = await self._lookup(articles)
-        fresh: list[Article] = []  # to insert; known by placeholder ids -1, -2, ...
-        updated: list[tuple[int, Article]] = []
-        linked: list[int] = []  # article (or placeholder) ids to link to the feed
-        widen: list[int] = []  # stored articles a shared feed now brings
+    async def _plan(self, articles: list[Article], *, guild_id: int) -> _Batch:
+        """Decide what each article is (new, update, duplicate) and group them; reads only."""
+        known = _Known()
+        for key in await article_store.identity_keys(self.db, articles):
+            known.put(key)
+        batch = _Batch()
         for article in articles:
             match = _match(known, article)
             if match is None:
-                placeholder = -(len(fresh) + 1)
-                fresh.append(article)
+                placeholder = -(len(batch.fresh) + 1)
+                batch.fresh.append(article)
                 known.add(placeholder, article, guild_id)
-                linked.append(placeholder)
+                batch.linked.append(placeholder)
                 continue
-            article_id, stored_hash, stored_guild, stored_version = match
-            linked.append(article_id)
-            if stored_hash == article.content_hash or _version(article) < stored_version:
+            batch.linked.append(match.id)
+            if match.content_hash == article.content_hash or _version(article) < match.version:
                 # Same content, or an older version of what is stored
                 # (feeds list updated entries twice; archives replay).
-                report.duplicates += 1
-            elif article_id < 0:  # a newer version of an entry earlier in this batch
-                fresh[-article_id - 1] = article
-                known.add(article_id, article, guild_id)
-                report.duplicates += 1
+                batch.duplicates += 1
+            elif match.id < 0:  # a newer version of an entry earlier in this batch
+                batch.fresh[-match.id - 1] = article
+                known.add(match.id, article, guild_id)
+                batch.duplicates += 1
             else:
-                if self.clusterer is not None:  # take the old text out of its story
-                    await self.clusterer.forget(self.db, article_id)
-                await self._update(article_id, article)
-                report.updated += 1
-                known.add(article_id, article, stored_guild)
-                updated.append((article_id, article))
-            if guild_id == 0 and stored_guild != 0 and article_id > 0:
-                widen.append(article_id)
-        ids = await self._insert_many(fresh, guild_id=guild_id)
-        report.new += len(ids)
-        report.new_ids.extend(ids)
-        report.stored_times.extend(a.published_at for a in [*fresh, *(a for _, a in updated)])
-        if widen:  # now reached through a shared feed: visible to every server
-            await self.db.executemany(
-                "UPDATE articles SET guild_id = 0 WHERE id = ?", [(i,) for i in widen]
-            )
-        if feed_id is not None:
-            await self.db.executemany(
-                "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
-                [(ids[-i - 1] if i < 0 else i, feed_id) for i in dict.fromkeys(linked)],
-            )
+                batch.updated[match.id] = article
+                batch.updates += 1
+                known.add(match.id, article, match.guild_id)
+            if guild_id == 0 and match.guild_id != 0 and match.id > 0:
+                batch.widen.append(match.id)
         if self.clusterer is not None:
             # The whole batch at once: best-first grouping beats arrival order.
-            await self.clusterer.assign_batch(self.db, [*zip(ids, fresh, strict=True), *updated])
+            # Updated articles leave their story with the text stored now.
+            items = [as_member(-(k + 1), a) for k, a in enumerate(batch.fresh)]
+            items += [as_member(i, a) for i, a in batch.updated.items()]
+            batch.stories = await self.clusterer.plan(self.db, items)
+        return batch
 
-    async def _lookup(self, articles: list[Article]) -> _Known:
-        """Stored articles sharing a URL, GUID or content hash with the batch (one query)."""
-        known = _Known()
-        columns = (
-            "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at), source"
+    async def _write(self, batch: _Batch, *, feed_id: int | None, guild_id: int) -> _Batch:
+        ids = await article_store.insert_articles(
+            self.db, batch.fresh, fetched_at=self.now(), guild_id=guild_id
         )
-        sql = " UNION ".join(
-            f"SELECT {columns} FROM articles WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
-            for key in ("url", "guid", "content_hash")
-        )
-        params = (
-            json.dumps([a.url for a in articles if a.url]),
-            json.dumps([a.guid for a in articles if a.guid]),
-            json.dumps([a.content_hash for a in articles]),
-        )
-        for row in await self.db.execute_fetchall(sql, params):
-            known.put(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
-        return known
-
-    async def _insert_many(self, articles: list[Article], *, guild_id: int) -> list[int]:
-        """Insert ``articles`` in one statement; their ids, in order.
-
-        Inside the write transaction nobody else inserts, and SQLite gives a
-        new row the largest id plus one, so the new ids are the ones above the
-        largest before the insert.
-        """
-        if not articles:
-            return []
-        if len(articles) == 1:
-            rows = await self.db.execute_fetchall(
-                f"{_INSERT} RETURNING id", _row(articles[0], self.now(), guild_id)
+        placeholders = {-(k + 1): article_id for k, article_id in enumerate(ids)}
+        await article_store.update_articles(self.db, batch.updated)
+        if batch.widen:  # now reached through a shared feed: visible to every server
+            await article_store.share(self.db, batch.widen)
+        if feed_id is not None:
+            await article_store.link_feed(
+                self.db, feed_id, [placeholders.get(i, i) for i in dict.fromkeys(batch.linked)]
             )
-            return [int(next(iter(rows))[0])]
-        (before,) = next(
-            iter(await self.db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM articles"))
-        )
-        now = self.now()
-        await self.db.executemany(_INSERT, [_row(a, now, guild_id) for a in articles])
-        rows = await self.db.execute_fetchall(
-            "SELECT id FROM articles WHERE id > ? ORDER BY id", (before,)
-        )
-        ids = [int(r[0]) for r in rows]
-        if len(ids) != len(articles):  # would mean a concurrent writer: never commit that
-            raise RuntimeError("article ids did not come out in order; batch rolled back")
-        return ids
-
-    async def _update(self, article_id: int, a: Article) -> None:
-        await self.db.execute(
-            "UPDATE articles SET title = ?, body = ?, summary = ?, content_hash = ?, author = ?,"
-            " category = COALESCE(?, category), updated_at = ? WHERE id = ?",
-            (
-                a.title,
-                a.body,
-                a.summary,
-                a.content_hash,
-                a.author,
-                a.category,
-                _ts(a.updated_at),
-                article_id,
-            ),
-        )
-
-
-_INSERT = (
-    "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
-    " category, published_at, updated_at, fetched_at, guild_id, dated)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
-    return (
-        a.url,
-        a.guid,
-        a.content_hash,
-        a.title,
-        a.body,
-        a.summary,
-        a.source,
-        a.author,
-        a.category,
-        _ts(a.published_at),
-        _ts(a.updated_at),
-        _ts(fetched_at),
-        guild_id,
-        int(a.dated),
-    )
-
-
-_Stored = tuple[int, str, int, int]  # id, content hash, guild id, version (unix time)
+        if batch.stories is not None:
+            await cluster_store.apply_plan(self.db, batch.stories, placeholders)
+        batch.new_ids = ids
+        return batch
 
 
 def _version(a: Article) -> int:
@@ -271,37 +205,37 @@ def _version(a: Article) -> int:
 
 
 class _Known:
-    """Identity keys of stored (or just-stored) articles, for one batch."""
+    """Identity keys of stored (or just-planned) articles, for one batch."""
 
     def __init__(self) -> None:
-        self.by_url: dict[str, _Stored] = {}
-        self.by_guid: dict[str, _Stored] = {}
+        self.by_url: dict[str, ArticleKey] = {}
+        self.by_guid: dict[str, ArticleKey] = {}
         # content hash -> (stored, outlet key when it has a URL, else None)
-        self.by_hash: dict[str, list[tuple[_Stored, str | None]]] = {}
+        self.by_hash: dict[str, list[tuple[ArticleKey, str | None]]] = {}
 
-    def put(
-        self,
-        article_id: int,
-        url: str | None,
-        guid: str | None,
-        content_hash: str,
-        guild_id: int,
-        version: int,
-        source: str,
-    ) -> None:
-        value = (article_id, content_hash, guild_id, version)
-        if url:
-            self.by_url[url] = value
-        if guid:
-            self.by_guid[guid] = value
-        outlet = outlet_key(source, article_id) if url else None
-        self.by_hash.setdefault(content_hash, []).append((value, outlet))
+    def put(self, key: ArticleKey) -> None:
+        if key.url:
+            self.by_url[key.url] = key
+        if key.guid:
+            self.by_guid[key.guid] = key
+        outlet = outlet_key(key.source, key.id) if key.url else None
+        self.by_hash.setdefault(key.content_hash, []).append((key, outlet))
 
     def add(self, article_id: int, a: Article, guild_id: int) -> None:
-        self.put(article_id, a.url, a.guid, a.content_hash, guild_id, _version(a), a.source)
+        self.put(
+            ArticleKey(
+                id=article_id,
+                url=a.url,
+                guid=a.guid,
+                content_hash=a.content_hash,
+                guild_id=guild_id,
+                version=_version(a),
+                source=a.source,
+            )
+        )
 
 
-def _match(known: _Known, a: Article) -> _Stored | None:
+def _match(known: _Known, a: Article) -> ArticleKey | None:
     """The stored article ``a`` is a version or a copy of, if any.
 
     Same URL or trustworthy GUID: the same article. Same content: a copy

@@ -28,19 +28,19 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import aiosqlite
-
-from ..models import ParsedFeed
+from ..models import FeedRow, ParsedFeed
 from ..store import feeds as feed_store
 from ..store import transaction
-from ..store.feeds import FeedRow
 from .backoff import Uniform, next_poll_after_failure, next_poll_after_success, should_pause
 from .fetch import Fetcher, FetchError, FetchResult
 from .fulltext import FullText, PagesOutcome
 from .netguard import strip_userinfo
 from .parse import ParseError, parse_feed
+
+if TYPE_CHECKING:
+    from ..store import Connection
 
 
 class IngestCounts(Protocol):
@@ -75,7 +75,7 @@ class PollReport:
 
 @dataclass
 class _Cycle:
-    db: aiosqlite.Connection
+    db: Connection
     fetcher: Fetcher
     ingest: IngestFn
     now_fn: Callable[[], datetime]
@@ -210,7 +210,7 @@ class _Cycle:
 
 
 async def poll_due_feeds(
-    db: aiosqlite.Connection,
+    db: Connection,
     fetcher: Fetcher,
     ingest: IngestFn,
     *,

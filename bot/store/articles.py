@@ -1,14 +1,20 @@
-"""Whole-archive reads of the ``articles`` table: export, outlet names, counts."""
+"""The ``articles`` table: writing articles, identity lookups, export, counts.
+
+Writes run inside the caller's transaction (:mod:`bot.ingest.pipeline` opens
+it); the FTS5 index follows the table through the schema's triggers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from ..models import Article, ArticleKey
 from .db import connect_read_only
 
 _EXPORT = (
@@ -68,3 +74,114 @@ async def newest_published(db: aiosqlite.Connection) -> datetime | None:
     async with db.execute("SELECT MAX(published_at) FROM articles") as cur:
         row = await cur.fetchone()
     return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+
+# -- identity and writes ---------------------------------------------------------------
+
+
+async def identity_keys(db: aiosqlite.Connection, articles: Sequence[Article]) -> list[ArticleKey]:
+    """Stored articles sharing a URL, GUID or content hash with ``articles`` (one query)."""
+    columns = "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at), source"
+    sql = " UNION ".join(
+        f"SELECT {columns} FROM articles WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+        for key in ("url", "guid", "content_hash")
+    )
+    params = (
+        json.dumps([a.url for a in articles if a.url]),
+        json.dumps([a.guid for a in articles if a.guid]),
+        json.dumps([a.content_hash for a in articles]),
+    )
+    return [
+        ArticleKey(
+            id=int(r[0]),
+            url=r[1],
+            guid=r[2],
+            content_hash=r[3],
+            guild_id=int(r[4]),
+            version=int(r[5]),
+            source=r[6],
+        )
+        for r in await db.execute_fetchall(sql, params)
+    ]
+
+
+def _ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+_INSERT = (
+    "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
+    " category, published_at, updated_at, fetched_at, guild_id, dated)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
+    return (
+        a.url,
+        a.guid,
+        a.content_hash,
+        a.title,
+        a.body,
+        a.summary,
+        a.source,
+        a.author,
+        a.category,
+        _ts(a.published_at),
+        _ts(a.updated_at),
+        _ts(fetched_at),
+        guild_id,
+        int(a.dated),
+    )
+
+
+async def insert_articles(
+    db: aiosqlite.Connection, articles: Sequence[Article], *, fetched_at: datetime, guild_id: int
+) -> list[int]:
+    """Insert ``articles`` in one statement; their ids, in order.
+
+    Inside the write transaction nobody else inserts, and SQLite gives a new
+    row the largest id plus one, so the new ids are the ones above the largest
+    before the insert.
+    """
+    if not articles:
+        return []
+    if len(articles) == 1:
+        rows = await db.execute_fetchall(
+            f"{_INSERT} RETURNING id", _row(articles[0], fetched_at, guild_id)
+        )
+        return [int(r[0]) for r in rows]
+    ((before,),) = await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM articles")
+    await db.executemany(_INSERT, [_row(a, fetched_at, guild_id) for a in articles])
+    rows = await db.execute_fetchall("SELECT id FROM articles WHERE id > ? ORDER BY id", (before,))
+    ids = [int(r[0]) for r in rows]
+    if len(ids) != len(articles):  # would mean a concurrent writer: never commit that
+        raise RuntimeError("article ids did not come out in order; batch rolled back")
+    return ids
+
+
+async def update_articles(db: aiosqlite.Connection, updates: Mapping[int, Article]) -> None:
+    """Store new versions of stored articles (their story is the clusterer's)."""
+    await db.executemany(
+        "UPDATE articles SET title = ?, body = ?, summary = ?, content_hash = ?, author = ?,"
+        " category = COALESCE(?, category), updated_at = ? WHERE id = ?",
+        [
+            (a.title, a.body, a.summary, a.content_hash, a.author, a.category, _ts(a.updated_at), i)
+            for i, a in updates.items()
+        ],
+    )
+
+
+async def share(db: aiosqlite.Connection, article_ids: Iterable[int]) -> None:
+    """Make articles visible to every server (a shared feed now brings them)."""
+    await db.executemany(
+        "UPDATE articles SET guild_id = 0 WHERE id = ?", [(i,) for i in article_ids]
+    )
+
+
+async def link_feed(db: aiosqlite.Connection, feed_id: int, article_ids: Iterable[int]) -> None:
+    """Record that feed ``feed_id`` carries these articles."""
+    await db.executemany(
+        "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
+        [(i, feed_id) for i in article_ids],
+    )

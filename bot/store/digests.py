@@ -4,16 +4,18 @@ A row in ``digests`` is the durable claim that makes a channel's digest for
 one local day go out at most once: it is inserted *before* the first message
 is sent and moves ``claimed -> sent | failed | missed | empty``. Message ids
 are saved as each message goes out, so a resend after a crash can skip the
-ones already confirmed.
+ones already confirmed. What each channel was shown is kept apart, in
+:mod:`bot.store.digest_history`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 import aiosqlite
+
+from ..models import ChannelState, DigestRecord
 
 CLAIMED = "claimed"
 SENT = "sent"
@@ -22,32 +24,28 @@ MISSED = "missed"
 EMPTY = "empty"
 FINAL_STATUSES = frozenset({SENT, FAILED, MISSED, EMPTY})
 
-
-@dataclass(slots=True)
-class DigestRecord:
-    """One ``digests`` row."""
-
-    channel_id: int
-    digest_date: dt.date
-    guild_id: int
-    status: str
-    nonce: str
-    claimed_at: int
-    finished_at: int | None
-    story_count: int
-    message_ids: list[int]
-    error: str | None
-
-
-@dataclass(slots=True)
-class ChannelState:
-    """One ``channel_state`` row: the last send error seen in a channel."""
-
-    channel_id: int
-    guild_id: int
-    forbidden: bool
-    last_error: str | None
-    last_error_at: int | None
+__all__ = [
+    "CLAIMED",
+    "EMPTY",
+    "FAILED",
+    "FINAL_STATUSES",
+    "MISSED",
+    "SENT",
+    "ChannelState",
+    "DigestRecord",
+    "channel_state",
+    "claim_digest",
+    "clear_forbidden",
+    "finish_digest",
+    "forbidden_channels",
+    "get_digest",
+    "is_forbidden",
+    "mark_forbidden",
+    "recent_digests",
+    "reclaim_digest",
+    "record_channel_error",
+    "save_progress",
+]
 
 
 def _record(row: aiosqlite.Row) -> DigestRecord:

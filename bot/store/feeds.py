@@ -6,18 +6,17 @@ and removable only there. Timestamps are unix seconds in the database and
 aware UTC datetimes in Python.
 
 ``first_failure_at`` records when the current failure streak began; a
-success or a resume clears it (see :attr:`FeedRow.failing_since`).
+success or a resume clears it (see :attr:`bot.models.FeedRow.failing_since`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiosqlite
 
-from ..models import FeedHealth
+from ..models import FeedHealth, FeedRow
 
 _FEED_BY_ID = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
@@ -33,27 +32,6 @@ _GUILD_FEEDS = (
     "ORDER BY guild_id, id"
 )
 _ERROR_MAX_CHARS = 500
-
-
-@dataclass(slots=True)
-class FeedRow:
-    """What the poller needs to fetch one feed."""
-
-    id: int
-    url: str
-    guild_id: int
-    etag: str | None
-    last_modified: str | None
-    consecutive_failures: int
-    last_success_at: datetime | None
-    added_at: datetime
-    first_failure_at: datetime | None = None
-    fulltext: str | None = None  # the feed's own full-text mode; None: the global setting
-
-    @property
-    def failing_since(self) -> datetime:
-        """When the current failure streak began (best estimate on old rows)."""
-        return self.first_failure_at or self.last_success_at or self.added_at
 
 
 def to_ts(value: datetime) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -67,11 +67,11 @@ async def read_heartbeat(db: aiosqlite.Connection) -> Heartbeat | None:
     if row is None:
         return None
     return Heartbeat(
-        updated_at=from_ts(row[0]),  # type: ignore[arg-type]
-        started_at=from_ts(row[1]),  # type: ignore[arg-type]
+        updated_at=datetime.fromtimestamp(row[0], UTC),
+        started_at=datetime.fromtimestamp(row[1], UTC),
         pid=row[2],
         gateway=row[3],
-        gateway_since=from_ts(row[4]),  # type: ignore[arg-type]
+        gateway_since=datetime.fromtimestamp(row[4], UTC),
         poll_interval_s=int(row[5]),
         last_poll_at=from_ts(row[6]),
         last_poll_ok_at=from_ts(row[7]),

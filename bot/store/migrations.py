@@ -252,6 +252,17 @@ CREATE TABLE rebuild_sent (
 CREATE INDEX rebuild_sent_article ON rebuild_sent (article_id);
 """
 
+# One counter that every write of articles or stories advances: clustering
+# plans away from the write lock, then writes only if the counter is still what
+# it read (see bot.store.generation).
+MIGRATION_10 = """
+CREATE TABLE store_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO store_generation (id, generation) VALUES (1, 0);
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -262,4 +273,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_7,
     MIGRATION_8,
     MIGRATION_9,
+    MIGRATION_10,
 ]

@@ -19,7 +19,7 @@ def visible_sql(alias: str = "a", param: str = ":guild") -> str:
     gives it.
     """
     return (
-        f"({alias}.guild_id IN (0, {param}) OR EXISTS (SELECT 1 FROM article_feeds AS af_v"
+        f"({alias}.guild_id IN (0, {param}) OR EXISTS (SELECT 1 FROM article_feeds AS af_v"  # noqa: S608
         f" JOIN feeds AS f_v ON f_v.id = af_v.feed_id"
         f" WHERE af_v.article_id = {alias}.id AND f_v.guild_id = {param}))"
     )

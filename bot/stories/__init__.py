@@ -1,5 +1,5 @@
-"""Story clustering: grouping articles from different outlets about the same event."""
+"""Story clustering as pure computation: features, average-link grouping, the planner.
 
-from .cluster import RebuildReport, StoryClusterer
-
-__all__ = ["RebuildReport", "StoryClusterer"]
+Nothing in this package touches the store; :mod:`bot.clustering` runs the
+planner against it.
+"""

@@ -1,0 +1,367 @@
+"""Story clustering against the store: read, plan (bot.stories), write (bot.store).
+
+Each step reads what it needs with no transaction open (document
+frequencies, the postings of the batch's terms inside the time window, the
+bounded summaries of the candidate stories), asks :mod:`bot.stories.planner`
+for a :class:`~bot.models.ClusterPlan`, and has the store apply it. Steps that
+own their transactions (:meth:`StoryClusterer.consolidate`,
+:meth:`StoryClusterer.rebuild`) write through
+:func:`bot.store.generation.write_planned`, so the write lock is held for the
+writes alone, never for the grouping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from .models import Article, ClusterArticle, ClusterPlan, RebuildCursor, StoryState
+from .store import clusters as cluster_store
+from .store import rebuilds, transaction
+from .store.generation import advance, write_planned
+from .stories import features as ft
+from .stories.agglomerate import Node
+from .stories.planner import (
+    ANYTIME_POSTINGS,
+    DEFAULT_THRESHOLD,
+    MAX_CANDIDATES,
+    StoryPlanner,
+    as_member,
+    document_delta,
+    merge_delta,
+    with_delta,
+)
+
+if TYPE_CHECKING:
+    from .store import Connection
+
+log = logging.getLogger(__name__)
+
+REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
+CONSOLIDATE_MAX = 20_000  # articles regrouped at most in one consolidation pass
+# A story this big is settled: consolidation compares it as one node (its
+# bounded summary) instead of regrouping its articles, so regrouping a
+# window costs the same whether its news is one event of 5,000 articles or
+# many small ones. Arrival-order mistakes are made while a story is young
+# and small; small stories still regroup freely, and may join a settled one.
+SETTLED_SIZE = 32
+THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
+
+
+@dataclass(slots=True)
+class RebuildReport:
+    """What :meth:`StoryClusterer.rebuild` did."""
+
+    articles: int
+    stories_before: int
+    stories_after: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.articles} article(s) regrouped: {self.stories_before} stories before, "
+            f"{self.stories_after} after"
+        )
+
+
+@dataclass(slots=True)
+class _RebuildBatch:
+    cursor: RebuildCursor  # after this batch
+    article_ids: list[int]
+    plan: ClusterPlan
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("datetimes passed to the clusterer must be timezone-aware")
+    return int(value.timestamp())
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoryClusterer:
+    """Groups articles about the same event into stories (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        window_hours: float = 72.0,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_candidates: int = MAX_CANDIDATES,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.planner = StoryPlanner(
+            window_hours=window_hours, threshold=threshold, max_candidates=max_candidates
+        )
+        self.clock = clock
+
+    @property
+    def threshold(self) -> float:
+        return self.planner.threshold
+
+    # -- planning (reads only) ------------------------------------------------
+
+    async def plan(self, db: Connection, items: Sequence[ClusterArticle]) -> ClusterPlan:
+        """The plan that puts ``items`` into stories.
+
+        ``items`` with a stored id that already belong to a story (their text
+        changed) are taken out of it first, with the text stored now: plan
+        before the new text is written. Negative ids are placeholders for
+        articles the same write inserts.
+        """
+        plan = ClusterPlan()
+        if not items:
+            return plan
+        replaced: dict[int, StoryState | None] = {}
+        grouped = await cluster_store.grouped_articles(db, [a.id for a in items if a.id > 0])
+        if grouped:
+            await self._forget_into(db, grouped, plan, replaced)
+        counts = self.planner.counts(items)
+        added = document_delta((c.keys() for c in counts), 1)
+        dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
+        merge_delta(plan.df_delta, added)
+        dfs, n_docs = with_delta(dfs, n_docs, plan.df_delta)
+        vectors = [ft.article_vector(c, dfs, n_docs) for c in counts]
+
+        lookup = self.planner.lookup(vectors, items)
+        postings = (
+            await cluster_store.postings(db, lookup.dated_terms, lookup.since)
+            if lookup.dated_terms
+            else {}
+        )
+        anytime = (
+            await cluster_store.newest_postings(db, lookup.anytime_terms, ANYTIME_POSTINGS)
+            if lookup.anytime_terms
+            else {}
+        )
+        wanted, timeless = self.planner.candidate_ids(lookup, items, postings, anytime)
+        states = await cluster_store.story_states(db, wanted | timeless)
+        now_states = [replaced.get(s.story_id, s) for s in states]  # as after forgetting
+        stories = self.planner.keep_candidates(
+            (s for s in now_states if s is not None), items, timeless
+        )
+        clusters = await self._group(self.planner.nodes(items, vectors, stories))
+        self.planner.join(items, clusters, {s.story_id: s for s in stories}, plan)
+        return plan
+
+    async def _forget_into(
+        self,
+        db: Connection,
+        leaving: list[ClusterArticle],
+        plan: ClusterPlan,
+        replaced: dict[int, StoryState | None],
+    ) -> None:
+        """Plan ``leaving`` out of their stories; ``replaced`` gets each story after."""
+        by_story: dict[int, list[ClusterArticle]] = {}
+        for article in leaving:
+            assert article.story_id is not None
+            by_story.setdefault(article.story_id, []).append(article)
+        states = {s.story_id: s for s in await cluster_store.story_states(db, by_story)}
+        rests = await cluster_store.remainders(
+            db, {sid: [a.id for a in group] for sid, group in by_story.items()}
+        )
+        terms = {t for a in leaving for t in ft.article_counts(a.title, a.text, a.source)}
+        dfs, n_docs = await cluster_store.frequencies(db, terms)
+        for story_id, group in by_story.items():
+            story = states.get(story_id)
+            if story is None:  # no summary (never indexed): nothing to subtract from
+                plan.detach.extend(a.id for a in group)
+                docs = (ft.article_counts(a.title, a.text, a.source).keys() for a in group)
+                merge_delta(plan.df_delta, document_delta(docs, -1))
+                plan.deleted.append(story_id)
+                replaced[story_id] = None
+                continue
+            replaced[story_id] = self.planner.forget(
+                story, group, rests[story_id], dfs, n_docs, plan
+            )
+
+    async def _group(self, nodes: list[Node]) -> list[Node]:
+        if len(nodes) > THREAD_NODES:  # CPU work: keep the event loop (and Discord) responsive
+            return await asyncio.to_thread(self.planner.group, nodes)
+        return self.planner.group(nodes)
+
+    # -- steps inside the caller's transaction -----------------------------------
+
+    async def assign_batch(
+        self, db: Connection, items: Sequence[tuple[int, Article]]
+    ) -> dict[int, int]:
+        """Put stored articles into stories, inside the caller's transaction.
+
+        Returns ``{article id: story id}``. Articles that already belong to a
+        story (their text was updated) are taken out of it first.
+        """
+        plan = await self.plan(db, [as_member(article_id, a) for article_id, a in items])
+        await advance(db)
+        return await cluster_store.apply_plan(db, plan)
+
+    async def assign(self, db: Connection, article_id: int, article: Article) -> int:
+        """Put one stored article into a story; returns the story id."""
+        return (await self.assign_batch(db, [(article_id, article)]))[article_id]
+
+    async def forget(self, db: Connection, article_id: int) -> None:
+        """Take an article out of its story, inside the caller's transaction (before
+        it is deleted or its text changes). A story left empty is deleted."""
+        leaving = await cluster_store.grouped_articles(db, [article_id])
+        if leaving:
+            plan = ClusterPlan()
+            await self._forget_into(db, leaving, plan, {})
+            await advance(db)
+            await cluster_store.apply_plan(db, plan)
+
+    # -- steps with their own transactions ---------------------------------------
+
+    async def consolidate(
+        self, db: Connection, *, since: datetime, until: datetime | None = None
+    ) -> int:
+        """Regroup the young stories best-first, keeping their ids; returns articles moved.
+
+        Articles arriving one at a time (a poll brings each outlet separately)
+        are grouped in arrival order, and an early wrong merge cannot be undone
+        by later arrivals. This pass takes every story running between ``since``
+        and ``until`` and regroups their articles together, as a batch import
+        would (see :meth:`StoryPlanner.regroup`).
+        """
+
+        async def plan() -> ClusterPlan | None:
+            rows = await cluster_store.running_articles(
+                db, _ts(since), 2**62 if until is None else _ts(until)
+            )
+            if len(rows) > CONSOLIDATE_MAX:
+                log.warning(
+                    "stories not consolidated: %d young articles, more than %d",
+                    len(rows),
+                    CONSOLIDATE_MAX,
+                )
+                return None
+            sizes = Counter(r.story_id for r in rows)
+            fixed = {
+                s.story_id: s
+                for s in await cluster_store.story_states(
+                    db, [sid for sid, n in sizes.items() if sid is not None and n >= SETTLED_SIZE]
+                )
+            }
+            rows = [r for r in rows if r.story_id not in fixed]
+            if len(rows) < 2 and not (rows and fixed):
+                return None
+            counts = [ft.article_counts(r.title, r.text, r.source) for r in rows]
+            dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
+            nodes = self.planner.regroup_nodes(rows, counts, dfs, n_docs)
+            nodes += self.planner.nodes([], [], fixed.values())
+            return self.planner.regroup(rows, await self._group(nodes), fixed)
+
+        async def write(plan: ClusterPlan) -> int:
+            await cluster_store.apply_plan(db, plan)
+            log.info(
+                "stories consolidated: %d article(s) moved, %d stories changed, %d new,"
+                " %d merged away",
+                len(plan.assign),
+                len(plan.stories),
+                sum(1 for s in plan.stories if s.ref < 0),
+                len(plan.deleted),
+            )
+            return len(plan.assign)
+
+        return await write_planned(db, plan, write) or 0
+
+    async def rebuild(
+        self,
+        db: Connection,
+        *,
+        since: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> RebuildReport:
+        """Recompute stories for articles published since ``since`` (all when None).
+
+        Runs in its own transactions (one to clear, then batches of
+        ``REBUILD_BATCH`` articles in published order). Must not be called
+        inside an open transaction.
+
+        Resumable (see :mod:`bot.store.rebuilds`): the clearing transaction
+        records the rebuild and which articles each channel was already sent;
+        each batch commits with its cursor and the history of its articles'
+        new stories. A rebuild killed at any point is finished by the next
+        call before it does what it was asked.
+        """
+        stories_before = await cluster_store.story_count(db)
+        start = -(2**62) if since is None else _ts(since)
+        done = 0
+        pending = await rebuilds.pending_rebuild(db)
+        if pending is not None:
+            log.warning("finishing a story rebuild that was interrupted")
+            done += await self._regroup_from(db, pending, progress)
+            if pending.start <= start:  # it covered what is asked now
+                return RebuildReport(done, stories_before, await cluster_store.story_count(db))
+        if since is None:
+            async with transaction(db):
+                await advance(db)
+                await rebuilds.begin_rebuild(db, start, now=_ts(self.clock()))
+                await cluster_store.clear_all(db)
+        else:
+
+            async def plan() -> ClusterPlan:
+                ids = await cluster_store.grouped_since(db, start)
+                out = ClusterPlan()
+                await self._forget_into(db, await cluster_store.grouped_articles(db, ids), out, {})
+                return out
+
+            async def write(plan: ClusterPlan) -> None:
+                await rebuilds.begin_rebuild(db, start, now=_ts(self.clock()))
+                await cluster_store.apply_plan(db, plan)
+
+            await write_planned(db, plan, write)
+        cursor = RebuildCursor(start=start, after_published=start, after_id=-1)
+        done += await self._regroup_from(db, cursor, progress)
+        return RebuildReport(done, stories_before, await cluster_store.story_count(db))
+
+    async def _plan_rebuild_batch(
+        self, db: Connection, cursor: RebuildCursor
+    ) -> _RebuildBatch | None:
+        """The next rebuild batch after ``cursor`` and its plan; None when done."""
+        after = (cursor.after_published, cursor.after_id)
+        batch = await cluster_store.articles_after(db, after, REBUILD_BATCH)
+        if not batch:
+            return None
+        last = batch[-1]  # the cursor follows the stored times
+        # An undated article is regrouped at the time it was first seen, as it
+        # first arrived: the time its story gave it is for the plan to redo.
+        members = [
+            a if a.dated else dataclasses.replace(a, published_at=a.fetched_at) for a in batch
+        ]
+        return _RebuildBatch(
+            RebuildCursor(cursor.start, last.published_at, last.id),
+            [a.id for a in batch],
+            await self.plan(db, members),
+        )
+
+    async def _regroup_from(
+        self, db: Connection, cursor: RebuildCursor, progress: Callable[[int], None] | None
+    ) -> int:
+        """Regroup the articles after ``cursor`` batch by batch, then finish the rebuild."""
+        done = 0
+        while True:
+
+            async def write(batch: _RebuildBatch) -> _RebuildBatch:
+                await cluster_store.apply_plan(db, batch.plan)
+                await rebuilds.advance_rebuild(db, batch.cursor, batch.article_ids)
+                return batch
+
+            plan = functools.partial(self._plan_rebuild_batch, db, cursor)
+            written = await write_planned(db, plan, write)
+            if written is None:
+                break
+            done += len(written.article_ids)
+            if progress is not None:  # articles regrouped and committed
+                progress(len(written.article_ids))
+            cursor = written.cursor
+        async with transaction(db):
+            await advance(db)
+            await rebuilds.finish_rebuild(db)
+        return done
