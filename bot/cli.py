@@ -29,13 +29,12 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -46,6 +45,12 @@ from rich.text import Text
 from . import __version__
 from .config import ConfigError, DigestChannel, Settings, load_settings
 from .logs import set_live_console
+
+if TYPE_CHECKING:
+    from .ingest.sources import SourceOutcome
+    from .models import FeedHealth
+    from .search.engine import SearchPage
+    from .services import Newsdesk
 
 log = logging.getLogger("newsdesk")
 
@@ -377,13 +382,18 @@ async def _open(
     create: bool,
     database: Path | None = None,
     read_only: bool = False,
-) -> Any:
+) -> Newsdesk:
     """The services over the store; one-line errors for a missing or unusable file.
 
     ``read_only=True`` for commands that only read: they work on a read-only
     file or disk."""
-    from .services import Newsdesk
-    from .store import DamagedDatabaseError, NoDatabaseError, StoreError
+    from .services import (
+        DamagedDatabaseError,
+        DriverError,
+        Newsdesk,
+        NoDatabaseError,
+        StoreError,
+    )
 
     path = database or _database(args, settings)
     _OPENED.path = path
@@ -401,7 +411,7 @@ async def _open(
             f"cannot create the database {path}: {folder}: {exc.strerror or exc}; "
             "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
         ) from None
-    except sqlite3.Error as exc:
+    except DriverError as exc:
         known = _storage_error(exc)
         if known is not None:
             raise known from None
@@ -444,9 +454,9 @@ def _read_only_message(path: Path | None) -> str:
 def _storage_error(exc: BaseException) -> CliError | None:
     """The one line for a storage fault (disk full, damaged or read-only file,
     locked database), or ``None`` for any other error."""
-    from .store.db import describe_sqlite_error
+    from .services import describe_storage_error
 
-    kind = describe_sqlite_error(exc)
+    kind = describe_storage_error(exc)
     path = _OPENED.path
     where = f"database {path}" if path else "the database"
     if kind == "disk full":
@@ -473,7 +483,7 @@ def _noun() -> str:
 # -- dates ---------------------------------------------------------------------
 
 
-def _days(option: str, text: str, tz: Any) -> tuple[date, date]:
+def _days(option: str, text: str, tz: tzinfo) -> tuple[date, date]:
     """``text`` in the date language as (first day, last day), local to ``tz``."""
     from .search.dates import DateParseError, parse_days
     from .services import utcnow
@@ -536,7 +546,7 @@ async def _expected_entries(specs: Sequence[str]) -> int | None:
     return await asyncio.to_thread(count)
 
 
-def _print_ingest_summary(outcome: Any, console: Console | None = None) -> None:
+def _print_ingest_summary(outcome: SourceOutcome, console: Console | None = None) -> None:
     report = outcome.report
     console = console or _console()
     skipped = getattr(outcome, "skipped", [])
@@ -600,7 +610,7 @@ async def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-async def _feeds_export(nd: Any, output: str | None) -> int:
+async def _feeds_export(nd: Newsdesk, output: str | None) -> int:
     """``feeds export [-o FILE]``: the shared feeds as OPML."""
     path = Path(output) if output else None
     if path is not None:
@@ -624,7 +634,7 @@ async def _feeds_export(nd: Any, output: str | None) -> int:
     return EXIT_OK
 
 
-async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
+async def _feeds_pause(nd: Newsdesk, ref: str, pause: bool, console: Console) -> int:
     """``feeds pause|resume ID|URL``: any feed (the operator's are shared, servers' too)."""
     feed = await nd.find_feed(ref, guild_id=None)
     if feed is None:
@@ -646,7 +656,7 @@ async def _feeds_pause(nd: Any, ref: str, pause: bool, console: Console) -> int:
     return EXIT_OK
 
 
-def _feed_options(feed: Any) -> str:
+def _feed_options(feed: FeedHealth) -> str:
     """``full text: never, tags: world,tech`` (empty when the feed has neither)."""
     parts = [f"full text: {feed.fulltext}"] if feed.fulltext else []
     if feed.tags:
@@ -697,7 +707,7 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
-def _feed_status(f: Any) -> str:
+def _feed_status(f: FeedHealth) -> str:
     if f.paused:
         return "paused"
     if f.last_success_at is None and f.last_error_at is None:
@@ -707,7 +717,7 @@ def _feed_status(f: Any) -> str:
     return "ok"
 
 
-def print_feed_table(feeds: Sequence[Any], console: Console) -> None:
+def print_feed_table(feeds: Sequence[FeedHealth], console: Console) -> None:
     """Feeds as a table that reads at 80 columns: one row of health, the URL under it.
 
     A URL is never cut or folded: it has a line of its own, indented under
@@ -763,7 +773,7 @@ def _shorten(text: str, limit: int) -> str:
     return text[: cut if cut > 0 else limit].rstrip() + "…"
 
 
-def _feed_json(f: Any) -> dict[str, Any]:
+def _feed_json(f: FeedHealth) -> dict[str, Any]:
     out = dict(f.__dict__) if hasattr(f, "__dict__") else {k: getattr(f, k) for k in f.__slots__}
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in out.items()}
 
@@ -857,7 +867,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _day_bounds(first: date, last: date, tz: Any) -> tuple[datetime, datetime]:
+def _day_bounds(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
     from datetime import UTC, time
 
     start = datetime.combine(first, time(), tz).astimezone(UTC)
@@ -865,7 +875,7 @@ def _day_bounds(first: date, last: date, tz: Any) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def _check_source(nd: Any, source: str) -> None:
+async def _check_source(nd: Newsdesk, source: str) -> None:
     """An outlet no stored article comes from is a mistake: say so, with close names."""
     names = await nd.source_names()
     wanted = source.strip().casefold()
@@ -896,7 +906,7 @@ def _close_names(wanted: str, names: Sequence[str], limit: int = 3) -> list[str]
     return [name for value, name in scored if value >= 0.75][:limit]
 
 
-def _search_json(text: str, page: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _search_json(text: str, page: SearchPage | None, args: argparse.Namespace) -> dict[str, Any]:
     hits = [] if page is None else page.hits
     return {
         "query": text,
@@ -1081,7 +1091,7 @@ def _channel_for(settings: Settings, channel_id: int | None) -> DigestChannel:
     )
 
 
-async def _print_digest(nd: Any, channel: DigestChannel, day: date, as_json: bool) -> None:
+async def _print_digest(nd: Newsdesk, channel: DigestChannel, day: date, as_json: bool) -> None:
     from .render.jsonout import digest_to_json
     from .render.terminal import print_digest
 
@@ -1198,6 +1208,8 @@ def _check_backup_target(target: Path) -> None:
 
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """An online copy of the database (safe while the bot runs)."""
+    from .services import DriverError
+
     target = Path(args.file)
     _check_backup_target(target)
     nd = await _open(args, settings, create=False)
@@ -1205,7 +1217,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         size = await nd.backup(target)
     except ValueError as exc:
         raise CliError(f"backup {target}: {exc}") from None
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, DriverError) as exc:
         raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
     finally:
         await nd.close()
@@ -1294,7 +1306,7 @@ DATE_HELP = (
 def build_parser() -> argparse.ArgumentParser:
     # Global options are accepted before or after the command: every parser
     # knows them, with SUPPRESS so a later parser does not reset them.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--env-file", default=argparse.SUPPRESS, help="settings file (default: .env if present)"
     )
@@ -1469,25 +1481,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    except sqlite3.Error as exc:
-        known = _storage_error(exc)
-        if known is None:
-            raise
-        _err(known.message)
-        return known.code
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise
-        full = _storage_error(sqlite3.OperationalError("database or disk is full"))
+        full = _storage_error(exc)
         assert full is not None
         _err(full.message)
         return EXIT_FAILED
     except KeyboardInterrupt:  # Ctrl-C before or after the command itself
         _note("interrupted")
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        known = _storage_error(exc) if _is_driver_error(exc) else None
+        if known is None:
+            raise
+        _err(known.message)
+        return known.code
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """An error of the database driver (loaded with the store only when a command opens it)."""
+    from .services import DriverError
+
+    return isinstance(exc, DriverError)
 
 
 def _silence_stdout() -> None:

@@ -1,8 +1,11 @@
 """The one object the faces (CLI, Discord bot) talk to.
 
-:class:`Newsdesk` owns the database connection and wires the core stages
-together: sources -> ingest pipeline (clean, identify, cluster, store),
-search, stories and the digest. It knows nothing about Discord or terminals.
+:class:`Newsdesk` owns the database connection and the clock, and wires the
+core stages together: sources -> ingest pipeline (clean, identify, cluster,
+store), search, stories and the digest. It knows nothing about Discord or
+terminals. The faces never import :mod:`bot.store`: the storage errors they
+report (:class:`StoreError` and its kinds, :data:`DriverError`,
+:func:`describe_storage_error`) are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,21 +14,25 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .models import Entry, FeedHealth, ParsedFeed
+from .models import ChannelState, Entry, FeedHealth, ParsedFeed, StoryDetail
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
+from .store import DamagedDatabaseError as DamagedDatabaseError  # re-exported for the faces
+from .store import DriverError as DriverError
+from .store import NoDatabaseError as NoDatabaseError
+from .store import StoreError as StoreError
 from .store import articles as article_store
 from .store import database_files, open_db, transaction
+from .store import describe_storage_error as describe_storage_error
+from .store import digests as digest_store
 from .store import feeds as feed_store
 from .store import health as health_store
 from .store import pages as page_store
@@ -37,12 +44,14 @@ if TYPE_CHECKING:
     # export) never loads the fetcher (aiohttp), the parsers and page extraction
     # (trafilatura, lxml, feedparser) or the clusterer.
     from .clustering import RebuildReport, StoryClusterer
+    from .delivery import Delivery
     from .digest.models import Digest
     from .ingest.fetch import Fetcher
     from .ingest.fulltext import FullText
     from .ingest.pipeline import Ingestor, IngestReport
     from .ingest.poll import PollReport
     from .ingest.sources import Progress, SourceOutcome
+    from .store import Connection
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +97,7 @@ class Newsdesk:
     def __init__(
         self,
         settings: Settings,
-        db: aiosqlite.Connection,
+        db: Connection,
         *,
         database: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -96,7 +105,9 @@ class Newsdesk:
         self.settings = settings
         self.db = db
         self.database = database  # the file behind ``db`` (None: in memory)
-        self.clock = clock  # the one clock of every service (tests pass a fixed one)
+        # The one clock of every service and face (the bot's scheduler and
+        # digest commands too): tests pass or assign a fixed one.
+        self.clock = clock
         self._poll_lock = asyncio.Lock()
 
     @functools.cached_property
@@ -104,14 +115,14 @@ class Newsdesk:
         """The story clusterer (built on first use; assignable, as in tests)."""
         from .clustering import StoryClusterer
 
-        return StoryClusterer(window_hours=self.settings.cluster_window_hours, clock=self.clock)
+        return StoryClusterer(window_hours=self.settings.cluster_window_hours, clock=self.now)
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:
         """Stores entries once each; built on first use with :attr:`clusterer`."""
         from .ingest.pipeline import Ingestor
 
-        return Ingestor(self.db, clusterer=self.clusterer, now=self.clock)
+        return Ingestor(self.db, clusterer=self.clusterer, now=self.now)
 
     @classmethod
     async def open(
@@ -132,6 +143,10 @@ class Newsdesk:
 
     async def close(self) -> None:
         await self.db.close()
+
+    def now(self) -> datetime:
+        """What :attr:`clock` says now (for parts built once: a later clock still counts)."""
+        return self.clock()
 
     # -- the store itself -------------------------------------------------
 
@@ -169,7 +184,7 @@ class Newsdesk:
             self.db,
             fetcher,
             mode=s.fulltext,
-            now_fn=self.clock,
+            now_fn=self.now,
             logger=log,
             budget_s=3 * s.fetch_timeout_seconds,
         )
@@ -508,7 +523,7 @@ class Newsdesk:
                 self.db,
                 fetcher,
                 ingest,
-                now_fn=self.clock,
+                now_fn=self.now,
                 interval_s=self.settings.poll_interval_minutes * 60,
                 logger=log,
                 fulltext=pages,
@@ -625,16 +640,22 @@ class Newsdesk:
 
     async def stories_between(
         self, start: datetime, end: datetime, *, guild_id: int | None = None, limit: int = 25
-    ):
+    ) -> list[StoryDetail]:
         return await story_store.stories_between(
             self.db, start, end, guild_id=guild_id, limit=limit
         )
 
-    async def latest_stories(self, count: int = 10, *, guild_id: int | None = None):
+    async def latest_stories(
+        self, count: int = 10, *, guild_id: int | None = None
+    ) -> list[StoryDetail]:
         return await story_store.latest_stories(self.db, count, guild_id=guild_id)
 
-    async def story(self, story_id: int, *, guild_id: int | None = None):
-        return await story_store.get_story(self.db, story_id, guild_id=guild_id)
+    async def story(self, story_id: int, *, guild_id: int | None = None) -> StoryDetail | None:
+        """One story with its visible articles, and the short summary the digest would show."""
+        found = await story_store.get_story(self.db, story_id, guild_id=guild_id)
+        if found is not None:
+            found.summary = story_summary(found)
+        return found
 
     async def rebuild_stories(
         self, *, since: datetime | None = None, progress: Callable[[int], None] | None = None
@@ -658,6 +679,23 @@ class Newsdesk:
             now=now or self.clock(),
             feed_ids=feed_ids,
         )
+
+    @functools.cached_property
+    def delivery(self) -> Delivery:
+        """Posts digests exactly once per channel and day (its claims age in real
+        time, as Discord's nonce window does: see :class:`Delivery`)."""
+        from .delivery import Delivery
+
+        return Delivery(self.db)
+
+    async def forbidden_channels(self, *, guild_id: int | None = None) -> list[ChannelState]:
+        """Digest channels where Discord refused a post (403), optionally of one guild."""
+        return await digest_store.forbidden_channels(self.db, guild_id=guild_id)
+
+    async def clear_forbidden(self, channel_id: int) -> None:
+        """Forget a recorded 403 (the permissions look fixed): digests resume there."""
+        async with transaction(self.db):
+            await digest_store.clear_forbidden(self.db, channel_id)
 
     async def routed_feed_ids(self, channel: DigestChannel) -> set[int]:
         """The feeds a routed channel (``feeds=``, ``tags=``) takes its stories from.
@@ -689,11 +727,29 @@ class Newsdesk:
         """Every outlet name in the archive (for "did you mean")."""
         return await article_store.source_names(self.db)
 
-    def export_records(self) -> Iterator[dict[str, Any]]:
+    def export_records(self) -> Generator[dict[str, Any], None, None]:
         """Every article as a JSON Lines record; synchronous, for a worker thread."""
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
         return export_records(self.database)
+
+
+def story_summary(story: StoryDetail) -> str | None:
+    """The short summary the digest shows for ``story``: the first that works of
+    its lead article's text (the article carrying the headline, else the newest)
+    and then the next articles', each body before the publisher's own summary."""
+    from .digest.build import SUMMARY_ARTICLES
+    from .digest.summary import summarize
+
+    headline = story.headline or ""
+    lead = [a for a in story.articles if a.title == headline][:1]
+    ordered = [*lead, *(a for a in story.articles if a not in lead)]
+    for article in ordered[:SUMMARY_ARTICLES]:
+        for text in (article.body, article.summary or ""):
+            summary = summarize(headline, text)
+            if summary:
+                return summary
+    return None
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -710,9 +766,10 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return f"{span} ago ({then:%Y-%m-%d %H:%M} UTC)"
 
 
-def export_records(database: Path) -> Iterator[dict[str, Any]]:
-    """Every article of the store at ``database`` as a JSON Lines record (read-only, synchronous)."""
-    return article_store.iter_export(database)
+def export_records(database: Path) -> Generator[dict[str, Any], None, None]:
+    """Every article of the store at ``database`` as a JSON Lines record (read-only,
+    synchronous); closing the generator early closes its connection."""
+    yield from article_store.iter_export(database)
 
 
 PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments

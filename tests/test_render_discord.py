@@ -18,6 +18,8 @@ from bot.render.discord_embeds import (
     render_story_embed,
 )
 from bot.render.markdown import escape, escape_fit, safe_url
+from bot.search.engine import SearchHit, SearchPage
+from bot.search.query import Query
 from tests.conftest import shared_path
 
 UTC = dt.UTC
@@ -372,22 +374,32 @@ def test_story_embed_and_search_page():
     embed = render_story_embed(item(headline="x" * 400, lead_url="https://a.example/(b)"))
     assert len(embed["title"]) <= 256 and embed["url"] == "https://a.example/%28b%29"
 
-    class Hit:
-        def __init__(self, n):
-            self.title, self.url, self.source = f"Hit {n} @here", f"https://h.example/{n}", "Src"
-            self.published_at, self.snippet = dt.datetime(2024, 6, 1, tzinfo=UTC), "y" * 2000
+    def hit(n: int) -> SearchHit:
+        return SearchHit(
+            article_id=n,
+            story_id=None,
+            title=f"Hit {n} @here",
+            url=f"https://h.example/{n}",
+            source="Src",
+            published_at=dt.datetime(2024, 6, 1, tzinfo=UTC),
+            snippet="y" * 2000,
+            category=None,
+        )
 
-    class Page:
-        query, page, pages, total = "storm <@1>", 1, 3, 25
-        hits = [Hit(n) for n in range(10)]
-
-    result = render_search_page(Page())
+    hits = [hit(n) for n in range(10)]
+    page = SearchPage(hits=hits, total=25, limit=10, offset=0, query=Query("storm <@1>"))
+    result = render_search_page(page)
     assert_within_limits({"content": "", "embeds": [result], "allowed_mentions": {"parse": []}})
     assert result["footer"]["text"] == "page 1 of 3 · 25 results"
     assert "[Hit 0 @\u200bhere](https://h.example/0)" in result["description"]
     assert not MENTION.search(result["title"])
-    empty = render_search_page(type("P", (), {"hits": []})())
+    empty = render_search_page(SearchPage(hits=[], total=0, limit=5, offset=0, query=Query("x")))
     assert empty["description"] == "No results."
+    assert empty["footer"]["text"] == "page 1 of 1 · 0 results"
+    third = render_search_page(
+        SearchPage(hits=hits[:5], total=12, limit=5, offset=10, query=Query("x"))
+    )
+    assert third["footer"]["text"] == "page 3 of 3 · 12 results"
 
 
 def test_payloads_match_discords_openapi_schema():

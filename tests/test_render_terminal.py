@@ -11,6 +11,8 @@ from bot.digest.build import make_sections
 from bot.digest.models import Digest, DigestItem
 from bot.render.jsonout import digest_to_json
 from bot.render.terminal import print_digest, print_search_page
+from bot.search.engine import SearchHit, SearchPage
+from bot.search.query import Query
 
 UTC = dt.UTC
 DAY = dt.date(2024, 6, 3)
@@ -102,21 +104,25 @@ def test_digest_to_json_round_trips_through_json():
     assert digest_to_json(digest_of())["quiet"] is True
 
 
-def test_print_search_page_duck_typed():
-    class Hit:
-        title, url, source, snippet = "Storm [red]hits[/red]", "https://h.example/1", "AP", "a snip"
-        published_at = dt.datetime(2024, 6, 1, 12, tzinfo=UTC)
-
-    class Page:
-        query, total, hits = "storm", 1, [Hit()]
-
+def test_print_search_page():
+    hit = SearchHit(
+        article_id=1,
+        story_id=None,
+        title="Storm [red]hits[/red]",
+        url="https://h.example/1",
+        source="AP",
+        published_at=dt.datetime(2024, 6, 1, 12, tzinfo=UTC),
+        snippet="a snip",
+        category=None,
+    )
+    page = SearchPage(hits=[hit], total=1, limit=10, offset=0, query=Query("storm"))
     console = Console(record=True, width=100, color_system=None)
-    print_search_page(Page(), console)
+    print_search_page(page, console)
     text = console.export_text()
     assert "Search: storm" in text
     assert "Storm [red]hits[/red]" in text
     assert "AP · 2024-06-01 12:00 UTC" in text
     assert "a snip" in text and "https://h.example/1" in text and "showing 1-1 of 1" in text
     console = Console(record=True, width=100, color_system=None)
-    print_search_page(type("P", (), {"hits": []})(), console)
+    print_search_page(SearchPage(hits=[], total=0, limit=10, offset=0, query=Query("")), console)
     assert "No results." in console.export_text()

@@ -205,7 +205,7 @@ def _html_text(html: str) -> str:
     if root is None:
         return _TAG.sub(" ", html)
     pieces: list[str] = []
-    skipping: object | None = None
+    skipping: etree._Element | None = None
     pre_depth = 0
     for event, element in etree.iterwalk(root, events=("start", "end")):
         tag = element.tag if isinstance(element.tag, str) else ""

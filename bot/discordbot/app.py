@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -18,12 +19,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import DigestChannel, Settings, parse_time
-from bot.delivery import Delivery, DeliveryResult, PreparedDigest, SendForbidden
+from bot.delivery import DeliveryResult, PreparedDigest, SendFn, SendForbidden
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
 from bot.schedule import NewsScheduler
 from bot.services import HEARTBEAT_SECONDS
-from bot.store import digests as digest_store
-from bot.store.db import transaction
 
 from .common import report_error
 from .convert import message_kwargs, no_mentions
@@ -66,7 +65,7 @@ class NewsdeskBot(commands.Bot):
         *,
         poll_feeds: bool = True,
         schedule: bool = True,
-        clock: Any = None,
+        clock: Callable[[], dt.datetime] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -78,15 +77,20 @@ class NewsdeskBot(commands.Bot):
         )
         self.settings = settings
         self.services = services
-        self.delivery = Delivery(services.db)
+        if clock is not None:
+            services.clock = clock  # one clock, owned by the services
+        self.delivery = services.delivery
         self.poll_feeds = poll_feeds
         self.schedule_enabled = schedule
-        self.clock = clock or services.clock  # one clock: the services' own by default
         self.scheduler: NewsScheduler | None = None
         self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
         self._catch_up: asyncio.Task[Any] | None = None
         self._closing = False
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
+
+    def clock(self) -> dt.datetime:
+        """Now, by the services' clock (the scheduler's and the digest commands' too)."""
+        return self.services.clock()
 
     # -- start-up ---------------------------------------------------------
 
@@ -157,7 +161,7 @@ class NewsdeskBot(commands.Bot):
 
     async def clear_fixed_forbidden(self) -> None:
         """Forget a recorded 403 where the bot now visibly has the permissions it needs."""
-        for state in await digest_store.forbidden_channels(self.services.db):
+        for state in await self.services.forbidden_channels():
             channel = self.get_channel(state.channel_id)
             guild = getattr(channel, "guild", None)
             if channel is None or guild is None or guild.me is None:
@@ -165,8 +169,7 @@ class NewsdeskBot(commands.Bot):
             perms = channel.permissions_for(guild.me)  # type: ignore[union-attr]
             if perms.view_channel and perms.send_messages and perms.embed_links:
                 log.info("channel %s: permissions look fixed; digests resume", state.channel_id)
-                async with transaction(self.services.db):
-                    await digest_store.clear_forbidden(self.services.db, state.channel_id)
+                await self.services.clear_forbidden(state.channel_id)
 
     # -- digests ----------------------------------------------------------
 
@@ -196,7 +199,7 @@ class NewsdeskBot(commands.Bot):
         payloads = render_digest_messages(digest, quiet_day=self.settings.digest_quiet_day)
         return PreparedDigest(payloads=payloads, items=list(digest.items))
 
-    def channel_sender(self, channel_id: int):  # noqa: ANN201 - a SendFn
+    def channel_sender(self, channel_id: int) -> SendFn:
         """``send(payload, nonce) -> message id`` for one channel (403 -> SendForbidden)."""
 
         async def send(payload: dict[str, Any], nonce: str) -> int:

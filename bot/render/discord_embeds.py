@@ -17,11 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.digest.models import Digest, DigestItem
 
 from .markdown import UNDATED, clean_text, escape_fit, link, safe_url, utf16_len
+
+if TYPE_CHECKING:
+    from bot.search.engine import SearchHit, SearchPage
 
 # Discord's documented limits.
 CONTENT_MAX = 2000
@@ -255,43 +258,29 @@ def render_story_embed(item: DigestItem) -> dict[str, Any]:
     return embed
 
 
-def _hit_block(hit: Any) -> str:
-    title = link(
-        str(getattr(hit, "title", "") or "(untitled)"),
-        getattr(hit, "url", None),
-        limit=HEADLINE_MAX,
-    )
-    meta = [escape_fit(str(getattr(hit, "source", "") or ""), SOURCE_NAME_MAX)]
-    published = getattr(hit, "published_at", None)
-    if getattr(hit, "dated", True) is False:
-        meta.append(UNDATED)
-    elif isinstance(published, dt.datetime | int | float):
-        meta.append(discord_timestamp(published))
+def _hit_block(hit: SearchHit) -> str:
+    title = link(hit.title or "(untitled)", hit.url, limit=HEADLINE_MAX)
+    meta = [escape_fit(hit.source, SOURCE_NAME_MAX)]
+    meta.append(discord_timestamp(hit.published_at) if hit.dated else UNDATED)
     lines = [f"**{title}**", " · ".join(m for m in meta if m)]
-    snippet = escape_fit(str(getattr(hit, "snippet", "") or ""), 300)
+    snippet = escape_fit(hit.snippet, 300)
     if snippet:
         lines.append(snippet)
     return "\n".join(line for line in lines if line)
 
 
-def render_search_page(page: Any, *, query: str | None = None) -> dict[str, Any]:
-    """A search results page (duck-typed: ``page.hits`` with title, url, source,
-    published_at, snippet; optional ``query``, ``page``, ``pages``, ``total``) as one embed.
-    """
-    query = query if query is not None else str(getattr(page, "query", "") or "")
+def render_search_page(page: SearchPage, *, query: str | None = None) -> dict[str, Any]:
+    """A page of search results as one embed: ``Search: <query>`` (default: the
+    query as typed), the hits that fit, and ``page 2 of 5 · 23 results``."""
+    query = query if query is not None else page.query.text
     title = escape_fit(f"Search: {query}" if query else "Search results", EMBED_TITLE_MAX)
-    footer_parts = []
-    number, pages = getattr(page, "page", None), getattr(page, "pages", None)
-    if isinstance(number, int) and isinstance(pages, int):
-        footer_parts.append(f"page {number} of {pages}")
-    total = getattr(page, "total", None)
-    if isinstance(total, int):
-        footer_parts.append(_plural(total, "result"))
-    footer = " · ".join(footer_parts)
+    size = max(1, page.limit)
+    pages = max(1, -(-page.total // size))
+    footer = f"page {page.offset // size + 1} of {pages} · {_plural(page.total, 'result')}"
     budget = min(EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - utf16_len(title) - utf16_len(footer))
     blocks: list[str] = []
     used = 0
-    for hit in list(getattr(page, "hits", []) or []):
+    for hit in page.hits:
         block = _hit_block(hit)
         extra = utf16_len(block) + (len(BLOCK_SEPARATOR) if blocks else 0)
         if used + extra > budget:
@@ -304,8 +293,7 @@ def render_search_page(page: Any, *, query: str | None = None) -> dict[str, Any]
         "title": title,
         "description": BLOCK_SEPARATOR.join(blocks) or "No results.",
     }
-    if footer:
-        embed["footer"] = {"text": footer}
+    embed["footer"] = {"text": footer}
     return embed
 
 

@@ -34,7 +34,7 @@ def feeds_opml(feeds: Sequence[FeedHealth], *, title: str, created: datetime) ->
         name = _clean(feed.title or "").strip() or feed.url
         outline = etree.SubElement(body, "outline", type="rss", text=name, title=name)
         outline.set("xmlUrl", _clean(feed.url))
-        tags = [t for t in (getattr(feed, "tags", None) or ()) if t]
+        tags = [t for t in feed.tags if t]
         if tags:
             outline.set("category", ",".join(_clean(t) for t in tags))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

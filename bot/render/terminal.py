@@ -7,7 +7,7 @@ markup, so brackets in a headline cannot restyle the terminal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich._wrap import divide_line  # rich's word splitter, without its cropping
@@ -20,6 +20,9 @@ from bot.digest.models import Digest, DigestItem
 
 from .discord_embeds import capped_text
 from .markdown import UNDATED, safe_url
+
+if TYPE_CHECKING:
+    from bot.search.engine import SearchPage
 
 
 def _local(when: dt.datetime, tz: ZoneInfo) -> str:
@@ -120,53 +123,36 @@ def print_digest(digest: Digest, console: Console, *, title_prefix: str = "Daily
     console.print(Text(f"{_plural(len(digest.items), 'story')}{tail}", style="dim"))
 
 
-def print_search_page(page: Any, console: Console) -> None:
-    """Print a search page (duck-typed: ``hits`` with title, url, source, published_at, snippet).
+def print_search_page(page: SearchPage, console: Console) -> None:
+    """Print a search page: its hits (title, outlet and time, snippet, URL).
 
     The header shows the query as typed; the footer which results these are
     and how to get the next ones.
     """
-    hits = list(getattr(page, "hits", []) or [])
-    query = getattr(page, "query", None)
-    typed = getattr(query, "text", query)
+    typed = page.query.text
     console.print(Rule(Text(f"Search: {typed}" if typed else "Search results", style="bold")))
-    for note in getattr(page, "notes", None) or []:
-        print_wrapped(console, Text(str(note), style="dim"))
-    if not hits:
+    for note in page.notes:
+        print_wrapped(console, Text(note, style="dim"))
+    if not page.hits:
         console.print("No results.")
         return
-    for hit in hits:
-        url = getattr(hit, "url", None)
-        title = Text(
-            str(getattr(hit, "title", "") or "(untitled)"), style=_link_style(url, bold=True)
-        )
+    for hit in page.hits:
+        title = Text(hit.title or "(untitled)", style=_link_style(hit.url, bold=True))
         print_wrapped(console, title, rest="   ")
-        meta = [str(getattr(hit, "source", "") or "")]
-        published = getattr(hit, "published_at", None)
-        if isinstance(published, int | float):
-            published = dt.datetime.fromtimestamp(published, dt.UTC)
-        if getattr(hit, "dated", True) is False:
-            meta.append(UNDATED)
-        elif isinstance(published, dt.datetime):
-            meta.append(published.strftime("%Y-%m-%d %H:%M UTC"))
+        meta = [hit.source]
+        meta.append(hit.published_at.strftime("%Y-%m-%d %H:%M UTC") if hit.dated else UNDATED)
         print_wrapped(console, Text(" · ".join(m for m in meta if m), style="dim"), first="   ")
-        snippet = getattr(hit, "snippet", None)
-        if snippet:
-            print_wrapped(console, Text(str(snippet)), first="   ")
-        if url:
-            print_wrapped(console, Text(str(url), style=_link_style(url, dim=True)), first="   ")
-    console.print(Text(search_footer(page, len(hits)), style="dim"))
+        if hit.snippet:
+            print_wrapped(console, Text(hit.snippet), first="   ")
+        if hit.url:
+            print_wrapped(console, Text(hit.url, style=_link_style(hit.url, dim=True)), first="   ")
+    console.print(Text(search_footer(page, len(page.hits)), style="dim"))
 
 
-def search_footer(page: Any, shown: int) -> str:
+def search_footer(page: SearchPage, shown: int) -> str:
     """``showing 1-10 of 29 (--offset 10 for more)``."""
-    total = getattr(page, "total", None)
-    if not isinstance(total, int):
-        return _plural(shown, "result")
-    offset = getattr(page, "offset", 0) or 0
-    label = getattr(page, "total_label", None) or str(total)
-    text = f"showing {offset + 1}-{offset + shown} of {label}"
-    more = getattr(page, "has_more", offset + shown < total)
-    if more:
+    offset = page.offset
+    text = f"showing {offset + 1}-{offset + shown} of {page.total_label}"
+    if page.has_more:
         text += f" (--offset {offset + shown} for more)"
     return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import sqlite3
 import time
@@ -24,6 +25,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 Connection = aiosqlite.Connection
 
 
+# Every error the driver raises (``sqlite3.Error`` and its subclasses). Code
+# outside the store catches it under this name, never by importing the driver.
+DriverError = sqlite3.Error
+
+
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file, ...)."""
 
@@ -36,9 +42,15 @@ class NoDatabaseError(StoreError):
         self.path = path
 
 
-async def _apply_migrations(db: aiosqlite.Connection) -> int:
+async def _user_version(db: aiosqlite.Connection) -> int:
+    """The schema version the file says it has (0: a new file)."""
     async with db.execute("PRAGMA user_version") as cur:
-        (version,) = await cur.fetchone()
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def _apply_migrations(db: aiosqlite.Connection) -> int:
+    version = await _user_version(db)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"database schema version {version} is newer than this Newsdesk "
@@ -49,9 +61,7 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
         log.debug("applying database migration %d", number)
         started = time.monotonic()
         while True:
-            async with db.execute("PRAGMA user_version") as cur:
-                (now_at,) = await cur.fetchone()
-            if now_at >= number:  # another process applied it while we waited
+            if await _user_version(db) >= number:  # another process applied it while we waited
                 break
             try:
                 # executescript() commits first; wrap the script so it is all-or-nothing.
@@ -85,10 +95,12 @@ def is_busy(exc: BaseException) -> bool:
     )
 
 
-def describe_sqlite_error(exc: BaseException) -> str | None:
-    """A plain name for the storage faults a user can act on, or ``None``."""
+def describe_storage_error(exc: BaseException) -> str | None:
+    """A plain name for the storage faults a user can act on, or ``None``:
+    ``"disk full"`` (also an ``OSError`` with ``ENOSPC``), ``"damaged"``,
+    ``"read-only"`` or ``"locked"``."""
     text = str(exc).lower()
-    if "database or disk is full" in text or getattr(exc, "errno", None) == 28:
+    if "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
         return "disk full"
     if "malformed" in text or "damaged" in text:
         return "damaged"
@@ -139,8 +151,7 @@ async def _open_read_only(path: Path) -> aiosqlite.Connection | None:
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            async with db.execute("PRAGMA user_version") as cur:
-                (version,) = await cur.fetchone()
+            version = await _user_version(db)
         except sqlite3.OperationalError as exc:
             await db.close()
             if "unable to open" not in str(exc):
@@ -177,7 +188,7 @@ async def quick_check(db: aiosqlite.Connection) -> None:
     try:
         rows = await db.execute_fetchall("PRAGMA quick_check(3)")
     except sqlite3.DatabaseError as exc:
-        if describe_sqlite_error(exc) != "damaged":
+        if describe_storage_error(exc) != "damaged":
             raise
         raise DamagedDatabaseError(_damaged(str(exc))) from None
     problems = [row[0] for row in rows if row[0] != "ok"]
@@ -211,7 +222,7 @@ async def open_db(
         try:
             db = await _open_read_only(Path(path))
         except sqlite3.DatabaseError as exc:
-            if describe_sqlite_error(exc) == "damaged":
+            if describe_storage_error(exc) == "damaged":
                 raise DamagedDatabaseError(_damaged(str(exc))) from None
             raise
         if db is not None:
@@ -229,7 +240,7 @@ async def open_db(
         await _apply_migrations(db)
     except sqlite3.DatabaseError as exc:
         await db.close()
-        if describe_sqlite_error(exc) == "damaged":
+        if describe_storage_error(exc) == "damaged":
             raise DamagedDatabaseError(_damaged(str(exc))) from None
         raise
     except BaseException:

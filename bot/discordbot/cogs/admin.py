@@ -12,8 +12,6 @@ handler never trusts that the client enforced anything.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -238,7 +236,7 @@ class Admin(
         bot = bot_of(interaction)
         channel = bot.digest_channel_for(interaction)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        day = dt.datetime.now(dt.UTC).astimezone(channel.tz).date()
+        day = bot.clock().astimezone(channel.tz).date()
         result = await bot.run_digest(channel, day, force=True)
         text = RESULT_TEXT.get(result.result, "Done: {status}.").format(
             messages=len(result.message_ids),

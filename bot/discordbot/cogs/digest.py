@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -43,7 +41,7 @@ class DigestCog(commands.GroupCog, group_name="digest", group_description="The d
     ) -> None:
         bot = bot_of(interaction)
         channel = bot.digest_channel_for(interaction)
-        now = dt.datetime.now(dt.UTC)
+        now = bot.clock()
         day = parse_day(date, tz=channel.tz, now=now) if date else now.astimezone(channel.tz).date()
         await interaction.response.defer(thinking=True, ephemeral=True)
         digest = await bot.services.build_digest(channel, day)

@@ -20,7 +20,6 @@ from discord.ext import commands
 from bot.models import FeedHealth
 from bot.render.discord_embeds import COLOR, discord_timestamp
 from bot.render.markdown import clean_text, escape_fit, utf16_len
-from bot.store import digests as digest_store
 
 from ..common import bot_of, guild_scope
 from ..convert import no_mentions, to_embed
@@ -119,7 +118,7 @@ class Feeds(
         bot = bot_of(interaction)
         guild_id = guild_scope(interaction)
         feeds = await bot.services.list_feeds(guild_id=guild_id)
-        blocked = await digest_store.forbidden_channels(bot.services.db, guild_id=guild_id)
+        blocked = await bot.services.forbidden_channels(guild_id=guild_id)
         notes = [
             f"⚠ I may not post in <#{c.channel_id}> (403 since {_stamp_unix(c.last_error_at)}); "
             "digests there are paused until I can. Give me View Channel, Send Messages and "

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -19,6 +18,9 @@ from ..convert import no_mentions, to_embed
 from ..storyfmt import stories_page, story_detail
 from ..views import PageLoader, send_paginated
 
+if TYPE_CHECKING:
+    from bot.models import StoryDetail
+
 PAGE_SIZE = 5
 MAX_STORIES = 100
 # /news search and /news date: each member may run each this often (turning pages is free).
@@ -31,7 +33,7 @@ def _per_user(interaction: discord.Interaction) -> tuple[int | None, int]:
     return (interaction.guild_id, interaction.user.id)
 
 
-def list_loader(stories: Sequence[Any], title: str) -> PageLoader:
+def list_loader(stories: Sequence[StoryDetail], title: str) -> PageLoader:
     """Pages of ``PAGE_SIZE`` over an already loaded list of stories."""
     pages = max(1, math.ceil(len(stories) / PAGE_SIZE))
 
@@ -91,13 +93,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
                 offset=page * PAGE_SIZE,
                 tz=tz,
             )
-            shown = SimpleNamespace(
-                hits=result.hits,
-                total=result.total,
-                page=page + 1,
-                pages=max(1, math.ceil(result.total / PAGE_SIZE)),
-            )
-            return to_embed(render_search_page(shown, query=query)), result.has_more
+            return to_embed(render_search_page(result, query=query)), result.has_more
 
         await send_paginated(interaction, load)
 

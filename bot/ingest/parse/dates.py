@@ -75,7 +75,8 @@ def _parse_text_date(text: str) -> datetime | None:
         parsed = None
     if parsed:
         try:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (TypeError, ValueError, OverflowError):
             pass
     try:

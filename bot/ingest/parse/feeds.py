@@ -73,8 +73,8 @@ def parse_feed(
     result = _run_parsers(
         utf8, None if converted else content_type, converted=converted, capped=capped
     )
-    entries = [_entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]]
-    entries = [_main_text(entry) for entry in entries if entry is not None]
+    read = [_entry(raw, url) for raw in result.get("entries", [])[: max(0, max_entries)]]
+    entries = [_main_text(entry) for entry in read if entry is not None]
     version = result.get("version") or ""
     if not version and not entries:
         raise ParseError(_not_a_feed_reason(head, content_type, result))

@@ -189,8 +189,9 @@ def page_problem(html: bytes | str, title: str, paragraphs: list[str]) -> str | 
     words = _word_count(paragraphs)
     names = _title_parts(title)
     opening = " ".join(paragraphs[:2])[:300]
-    if _META_REFRESH.search(head) and words < REDIRECT_MAX_WORDS:
-        target = _REFRESH_URL.search(_META_REFRESH.search(head).group(0))
+    refresh = _META_REFRESH.search(head)
+    if refresh and words < REDIRECT_MAX_WORDS:
+        target = _REFRESH_URL.search(refresh.group(0))
         where = f" to {target.group(1)[:200]}" if target else ""
         return f"not an article: a redirect page (meta refresh{where})"
     redirect = next((n for n in names if _REDIRECT_TITLE.fullmatch(n)), None)
@@ -258,7 +259,7 @@ def _extract(html: bytes | str, url: str | None) -> Any:
         if tree is None:
             return None
         _prune_hidden(tree)
-        document = trafilatura.bare_extraction(
+        document: Any = trafilatura.bare_extraction(  # a Document (as_dict defaults to False)
             tree,
             url=url,
             with_metadata=True,
