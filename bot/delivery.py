@@ -188,9 +188,9 @@ class Delivery:
             return await self._skip_forbidden(channel, day)
         done: list[int] = []
         if record is not None:
-            resumable = await self._resumable(record, force)
-            if isinstance(resumable, DeliveryResult):
-                return resumable
+            stop = await self._stop_before_resend(record, force)
+            if stop is not None:
+                return stop
             done = list(record.message_ids)
         try:
             prepared = await prepare()
@@ -218,8 +218,9 @@ class Delivery:
                 return DeliveryResult(cid, day, "already")
         return await self._send_all(channel, day, prepared, payloads, send, done)
 
-    async def _resumable(self, record: DigestRecord, force: bool) -> DeliveryResult | None:
-        """``None`` when the claim may be (re)sent; otherwise the result to return."""
+    async def _stop_before_resend(self, record: DigestRecord, force: bool) -> DeliveryResult | None:
+        """Why a digest already claimed must not be (re)sent now: the result that
+        ends this delivery; ``None`` when sending may go on (resume or force)."""
         cid, day = record.channel_id, record.digest_date
         if record.status == store.CLAIMED:
             age = self._now() - record.claimed_at
@@ -396,7 +397,7 @@ class Delivery:
                     and record.status == store.CLAIMED
                     and self._now() - record.claimed_at > self.resend_window
                 ):
-                    await self._resumable(record, False)  # marks it failed ("uncertain")
+                    await self._stop_before_resend(record, False)  # marks it failed ("uncertain")
         if inserted:
             log.info(
                 "digest channel=%s date=%s stories=0 messages=0 result=missed error=%r",

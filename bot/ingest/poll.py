@@ -5,10 +5,11 @@ fetcher's per-host limit). Each feed is isolated: its errors are caught,
 recorded in its health columns with a back-off (:mod:`bot.ingest.backoff`)
 and never delay or break the others beyond the fetcher's total timeout.
 
-Database work (ingest + health update) runs one feed at a time under a
-lock, because every feed shares one SQLite connection and the ingest
-callback opens a transaction on it. Parsing runs in a worker thread so a
-large feed does not stall the event loop.
+Feeds share one store connection; each feed's ingest and its health update
+are short transactions of their own, which the store serialises
+(:func:`bot.store.transaction`), and the ingest plans its stories before
+taking the write lock (:mod:`bot.store.generation`). Parsing runs in a
+worker thread so a large feed does not stall the event loop.
 
 With a :class:`~bot.ingest.fulltext.FullText`, a feed's entries that give
 only a summary get the text of the page they link to before they are
