@@ -366,3 +366,40 @@ class WindowStory:
     category: str | None  # the story's own category (its articles' may differ)
     articles: list[DigestArticle]
     latest_in_window: int
+
+
+# -- search
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """What narrows a search besides its words; every part must hold.
+
+    ``start``/``end`` bound the publication time to ``[start, end)`` (aware;
+    None = open). Each group of ``sources`` holds outlet-name prefixes (ASCII
+    case ignored): the source must start with one of each group's. It must
+    start with none of ``excluded_sources``. ``guild_id``: only articles that
+    server may see (None: every article).
+    """
+
+    guild_id: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    sources: tuple[tuple[str, ...], ...] = ()
+    excluded_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One matching article."""
+
+    article_id: int
+    story_id: int | None
+    title: str
+    url: str | None
+    source: str
+    published_at: datetime  # aware UTC
+    snippet: str  # plain text
+    category: str | None
+    highlights: tuple[tuple[int, int], ...] = ()  # spans of matched words in snippet
+    dated: bool = True  # False: the source gave no date (published_at is a stand-in)

@@ -16,6 +16,7 @@ from bot.search import engine
 from bot.search.engine import SearchPage, mark_snippet, search
 from bot.search.query import QueryError
 from bot.store import open_db
+from bot.store import search as search_store
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2023, 9, 20, 10, 0, tzinfo=UTC)
@@ -323,13 +324,13 @@ async def test_page_reports_the_parsed_query(db):
 
 async def test_uses_covering_index_when_present_and_works_without(db):
     article = await add(db, "Indexed search")
-    engine._has_index.pop(db, None)
+    search_store._has_index.pop(db, None)
     assert await find(db, "indexed", guild_id=3, source="reuters") == [article]
-    assert engine._has_index[db] is True
+    assert search_store._has_index[db] is True
     await db.execute("DROP INDEX articles_search")  # an older or hand-made store
-    engine._has_index.pop(db, None)
+    search_store._has_index.pop(db, None)
     assert await find(db, "indexed", guild_id=3, source="reuters") == [article]
-    assert engine._has_index[db] is False
+    assert search_store._has_index[db] is False
 
 
 # ------------------------------------------------------- property-based tests
@@ -400,7 +401,7 @@ def test_any_word_of_a_title_finds_the_article(loop_and_db):
 
 async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatch):
     """Ranking is bounded to the newest RANK_WINDOW matches; a date filter reaches older ones."""
-    monkeypatch.setattr(engine, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search_store, "RANK_WINDOW", 3)
     old = await add(db, "Strike", published=ts(2023, 9, 1, 12))  # stored first: the oldest row
     newer = [
         await add(db, f"Strike talks continue in round {i}", published=ts(2023, 9, 18, i))
@@ -410,7 +411,7 @@ async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatc
     assert {h.article_id for h in page.hits} == set(newer)  # the old, best match is outside
     dated = await search(db, "strike date:2023-09-01..2023-09-19", tz=PARIS, now=NOW)
     assert dated.hits[0].article_id == old  # a date filter ranks every match in range
-    monkeypatch.setattr(engine, "RANK_WINDOW", 100)
+    monkeypatch.setattr(search_store, "RANK_WINDOW", 100)
     assert (await search(db, "strike", tz=PARIS, now=NOW)).hits[0].article_id == old
 
 

@@ -1,4 +1,4 @@
-"""The search language: each construct, its FTS5 translation, and hostile input."""
+"""The search language: each construct, its FTS5 translation (store.fts), hostile input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.search.query import (
-    FTS_TOKENIZER,
     MAX_TERM_CHARS,
     MAX_TERMS,
     DateFilter,
@@ -19,8 +18,9 @@ from bot.search.query import (
     QueryError,
     Term,
     parse_query,
-    to_fts,
 )
+from bot.store.fts import to_fts
+from bot.store.tokenizer import FTS_TOKENIZER
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2023, 9, 20, 10, 0, tzinfo=UTC)
