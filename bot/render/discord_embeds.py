@@ -276,17 +276,19 @@ def _hit_block(hit: Any) -> str:
 
 def render_search_page(page: Any, *, query: str | None = None) -> dict[str, Any]:
     """A search results page (duck-typed: ``page.hits`` with title, url, source,
-    published_at, snippet; optional ``query``, ``page``, ``pages``, ``total``) as one embed.
+    published_at, snippet; optional ``query``, ``page``, ``pages``, ``total``,
+    ``total_capped``) as one embed.
     """
     query = query if query is not None else str(getattr(page, "query", "") or "")
     title = escape_fit(f"Search: {query}" if query else "Search results", EMBED_TITLE_MAX)
     footer_parts = []
     number, pages = getattr(page, "page", None), getattr(page, "pages", None)
+    more = "+" if getattr(page, "total_capped", False) else ""  # counting stopped: "1000+"
     if isinstance(number, int) and isinstance(pages, int):
-        footer_parts.append(f"page {number} of {pages}")
+        footer_parts.append(f"page {number} of {pages}{more}")
     total = getattr(page, "total", None)
     if isinstance(total, int):
-        footer_parts.append(_plural(total, "result"))
+        footer_parts.append(f"{total}+ results" if more else _plural(total, "result"))
     footer = " · ".join(footer_parts)
     budget = min(EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - utf16_len(title) - utf16_len(footer))
     blocks: list[str] = []

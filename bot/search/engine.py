@@ -61,10 +61,11 @@ class SearchPage:
 
     @property
     def has_more(self) -> bool:
-        """True when a next page exists."""
-        return self.offset + len(self.hits) < self.total or (
-            self.total_capped and len(self.hits) == self.limit
-        )
+        """True when a next page exists and can be asked for (offset <= MAX_OFFSET)."""
+        following = self.offset + len(self.hits)
+        if following > MAX_OFFSET:
+            return False
+        return following < self.total or (self.total_capped and len(self.hits) == self.limit)
 
 
 def mark_snippet(

@@ -94,6 +94,7 @@ class News(commands.GroupCog, group_name="news", group_description="Search and b
             shown = SimpleNamespace(
                 hits=result.hits,
                 total=result.total,
+                total_capped=result.total_capped,
                 page=page + 1,
                 pages=max(1, math.ceil(result.total / PAGE_SIZE)),
             )
