@@ -51,7 +51,7 @@ _MARKERS = f"char({ord(SNIPPET_START)}), char({ord(SNIPPET_END)})"
 _SNIPPET = f"snippet(articles_fts, 1, {_MARKERS}, '…', {SNIPPET_TOKENS})"
 _PLAIN_SNIPPET = f"substr(coalesce(nullif(a.summary, ''), a.body), 1, {PLAIN_SNIPPET_CHARS + 50})"
 
-Param = int | str | None
+Param = int | float | str | None  # a bound value or a column read back
 
 
 def _timestamp(moment: datetime) -> int:
