@@ -24,9 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.search import parse_query, to_fts
+from bot.search.query import parse_query
 from bot.services import Newsdesk
 from bot.store import open_db
+from bot.store.fts import to_fts
 
 from .common import Result, fmt_ms, fmt_ratio, latency_summary, ratio
 from .context import Context, settings_for
@@ -103,7 +104,7 @@ def context_mix(ctx: Context, stop: int | None = None) -> list[Query]:
 
 
 def _raw_sql(q: Query) -> tuple[str, list[Any]]:
-    match = to_fts(parse_query(q.text))
+    match = to_fts(parse_query(q.text).words)
     rank = "bm25(articles_fts, 5.0, 1.0)"
     if q.date_from is None and q.source is None:
         return (

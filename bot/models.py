@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 
 @dataclass(slots=True)
@@ -366,3 +367,71 @@ class WindowStory:
     category: str | None  # the story's own category (its articles' may differ)
     articles: list[DigestArticle]
     latest_in_window: int
+
+
+# -- search
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """What narrows a search besides its words; every part must hold.
+
+    ``start``/``end`` bound the publication time to ``[start, end)`` (aware;
+    None = open). Each group of ``sources`` holds outlet-name prefixes (ASCII
+    case ignored): the source must start with one of each group's. It must
+    start with none of ``excluded_sources``. ``guild_id``: only articles that
+    server may see (None: every article).
+    """
+
+    guild_id: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    sources: tuple[tuple[str, ...], ...] = ()
+    excluded_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One matching article."""
+
+    article_id: int
+    story_id: int | None
+    title: str
+    url: str | None
+    source: str
+    published_at: datetime  # aware UTC
+    snippet: str  # plain text
+    category: str | None
+    highlights: tuple[tuple[int, int], ...] = ()  # spans of matched words in snippet
+    dated: bool = True  # False: the source gave no date (published_at is a stand-in)
+
+
+# -- search: the words of a parsed query (bot.search.query parses, the store compiles) --
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word or phrase; ``prefix`` makes its last word a prefix."""
+
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """All (``AND``) or any (``OR``) of the children."""
+
+    op: Literal["AND", "OR"]
+    children: tuple[Term | Group, ...]
+
+
+Node = Term | Group
+
+
+@dataclass(frozen=True, slots=True)
+class SearchWords:
+    """What the full-text index must match: ``root``, and none of ``excluded``."""
+
+    root: Node | None
+    excluded: tuple[Node, ...] = ()

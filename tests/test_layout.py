@@ -21,13 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BOT = ROOT / "bot"
 
-# Files still being moved onto the store by the store refactor (issue 10): their
-# violations are tolerated until they are merged. Empty this set after the merge;
-# an entry that has nothing left to tolerate fails test_pending_is_still_needed.
-PENDING: set[str] = {
-    "bot/search/",
-}
-
 # SQL keywords as SQL spells them (upper case), so prose ("select a channel") passes.
 SQL = re.compile(
     r"\b(SELECT|INSERT(\s+OR\s+\w+)?\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM"
@@ -101,7 +94,7 @@ def imports(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def store_violations(root: Path = ROOT) -> list[str]:
-    """SQL strings and driver imports outside bot/store/ (PENDING files included)."""
+    """SQL strings and driver imports outside bot/store/."""
     found = []
     for path in _sources(root):
         rel = _rel(path, root)
@@ -116,19 +109,9 @@ def store_violations(root: Path = ROOT) -> list[str]:
     return sorted(found)
 
 
-def _file_of(violation: str) -> str:
-    return violation.split(":", 1)[0]
-
-
 def test_sql_and_the_driver_stay_in_the_store() -> None:
-    found = [v for v in store_violations() if not _under(_file_of(v), PENDING)]
+    found = store_violations()
     assert not found, "SQL belongs in bot/store/ (see README):\n" + "\n".join(found)
-
-
-def test_pending_is_still_needed() -> None:
-    tolerated = {_file_of(v) for v in store_violations()}
-    stale = sorted(p for p in PENDING if not any(_under(f, {p}) for f in tolerated))
-    assert not stale, f"nothing left to tolerate in {stale}: remove them from PENDING"
 
 
 def face_violations(face: str, root: Path = ROOT) -> list[str]:

@@ -1,4 +1,4 @@
-"""The search engine over a small store built with plain SQL INSERTs."""
+"""The search engine over a small store filled through the ingest pipeline."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.clustering import StoryClusterer
+from bot.ingest.pipeline import Ingestor
+from bot.models import Entry
 from bot.search import engine
 from bot.search.engine import SearchPage, mark_snippet, search
 from bot.search.query import QueryError
 from bot.store import open_db
+from bot.store import search as search_store
+from bot.store.feeds import add_feed
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2023, 9, 20, 10, 0, tzinfo=UTC)
-FILLER = "The council met on Tuesday and discussed the budget for the coming year."
 _ids = itertools.count(1)
 
 
@@ -27,40 +31,42 @@ def ts(*args: int) -> int:
     return int(datetime(*args, tzinfo=UTC).timestamp())
 
 
+def filler(number: int) -> str:
+    """A body no test searches for; its number keeps the articles distinct (not copies)."""
+    return (
+        f"The council met on Tuesday and discussed the budget for the coming year, item {number}."
+    )
+
+
 async def add(
     db,
     title: str,
-    body: str = FILLER,
+    body: str | None = None,
     *,
     source: str = "Reuters",
     published: int = ts(2023, 9, 17, 12),
     guild_id: int = 0,
     summary: str | None = None,
     category: str | None = None,
-    story_id: int | None = None,
+    feed_id: int | None = None,
+    clusterer: StoryClusterer | None = None,
+    url: str | None = None,
 ) -> int:
-    """Insert one article row (the triggers index it) and return its id."""
+    """Ingest one article (the triggers index it) and return its id."""
     number = next(_ids)
-    cursor = await db.execute(
-        "INSERT INTO articles (id, url, content_hash, title, body, summary, source, category,"
-        " published_at, fetched_at, guild_id, story_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            number,
-            f"https://example.test/{number}",
-            f"hash{number}",
-            title,
-            body,
-            summary,
-            source,
-            category,
-            published,
-            published,
-            guild_id,
-            story_id,
-        ),
+    entry = Entry(
+        title=title,
+        url=url or f"https://example.test/{number}",
+        content=filler(number) if body is None else body,
+        summary=summary,
+        categories=[category] if category else [],
+        published_at=datetime.fromtimestamp(published, UTC),
+        source=source,
     )
-    return cursor.lastrowid
+    ingest = Ingestor(db, clusterer=clusterer, now=lambda: NOW)
+    report = await ingest.ingest_entries([entry], guild_id=guild_id, feed_id=feed_id)
+    assert report.new == 1, report
+    return report.new_ids[0]
 
 
 async def find(db, text: str, **kwargs) -> list[int]:
@@ -92,18 +98,23 @@ async def test_stemming_matches_other_forms(db):
 
 
 async def test_hit_fields(db):
-    story = await db.execute(
-        "INSERT INTO stories (first_published_at, last_published_at) VALUES (1, 1)"
-    )
     article = await add(
-        db, "Eclipse seen", category="science", story_id=story.lastrowid, source="AP"
+        db,
+        "Eclipse seen",
+        category="science",
+        source="AP",
+        clusterer=StoryClusterer(clock=lambda: NOW),
+        url="https://example.test/eclipse",
     )
+    rows = await db.execute_fetchall("SELECT story_id FROM articles WHERE id = ?", (article,))
+    story_id = rows[0][0]
+    assert story_id is not None
     page = await search(db, "eclipse", tz=PARIS, now=NOW)
     hit = page.hits[0]
     assert hit.article_id == article
-    assert hit.story_id == story.lastrowid
+    assert hit.story_id == story_id
     assert hit.title == "Eclipse seen"
-    assert hit.url == f"https://example.test/{article}"
+    assert hit.url == "https://example.test/eclipse"
     assert hit.source == "AP"
     assert hit.category == "science"
     assert hit.published_at == datetime(2023, 9, 17, 12, tzinfo=UTC)
@@ -232,15 +243,10 @@ async def test_empty_query_without_filters_is_an_error(db):
 
 
 async def test_guild_visibility(db):
-    feed = await db.execute(
-        "INSERT INTO feeds (url, guild_id, added_at) VALUES ('https://feed.test/rss', 6, 0)"
-    )
+    feed = await add_feed(db, "https://feed.test/rss", guild_id=6, now=NOW)
     shared = await add(db, "Eclipse shared", guild_id=0)
     private5 = await add(db, "Eclipse private", guild_id=5)
-    linked = await add(db, "Eclipse linked", guild_id=7)
-    await db.execute(
-        "INSERT INTO article_feeds (article_id, feed_id) VALUES (?, ?)", (linked, feed.lastrowid)
-    )
+    linked = await add(db, "Eclipse linked", guild_id=7, feed_id=feed)
     assert set(await find(db, "eclipse")) == {shared, private5, linked}
     assert set(await find(db, "eclipse", guild_id=5)) == {shared, private5}
     assert set(await find(db, "eclipse", guild_id=6)) == {shared, linked}
@@ -323,13 +329,13 @@ async def test_page_reports_the_parsed_query(db):
 
 async def test_uses_covering_index_when_present_and_works_without(db):
     article = await add(db, "Indexed search")
-    engine._has_index.pop(db, None)
+    search_store._has_index.pop(db, None)
     assert await find(db, "indexed", guild_id=3, source="reuters") == [article]
-    assert engine._has_index[db] is True
+    assert search_store._has_index[db] is True
     await db.execute("DROP INDEX articles_search")  # an older or hand-made store
-    engine._has_index.pop(db, None)
+    search_store._has_index.pop(db, None)
     assert await find(db, "indexed", guild_id=3, source="reuters") == [article]
-    assert engine._has_index[db] is False
+    assert search_store._has_index[db] is False
 
 
 # ------------------------------------------------------- property-based tests
@@ -400,7 +406,7 @@ def test_any_word_of_a_title_finds_the_article(loop_and_db):
 
 async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatch):
     """Ranking is bounded to the newest RANK_WINDOW matches; a date filter reaches older ones."""
-    monkeypatch.setattr(engine, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search_store, "RANK_WINDOW", 3)
     old = await add(db, "Strike", published=ts(2023, 9, 1, 12))  # stored first: the oldest row
     newer = [
         await add(db, f"Strike talks continue in round {i}", published=ts(2023, 9, 18, i))
@@ -410,7 +416,7 @@ async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatc
     assert {h.article_id for h in page.hits} == set(newer)  # the old, best match is outside
     dated = await search(db, "strike date:2023-09-01..2023-09-19", tz=PARIS, now=NOW)
     assert dated.hits[0].article_id == old  # a date filter ranks every match in range
-    monkeypatch.setattr(engine, "RANK_WINDOW", 100)
+    monkeypatch.setattr(search_store, "RANK_WINDOW", 100)
     assert (await search(db, "strike", tz=PARIS, now=NOW)).hits[0].article_id == old
 
 

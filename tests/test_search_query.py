@@ -1,4 +1,4 @@
-"""The search language: each construct, its FTS5 translation, and hostile input."""
+"""The search language: each construct, its FTS5 translation (store.fts), hostile input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.search.query import (
-    FTS_TOKENIZER,
     MAX_TERM_CHARS,
     MAX_TERMS,
     DateFilter,
@@ -19,15 +18,16 @@ from bot.search.query import (
     QueryError,
     Term,
     parse_query,
-    to_fts,
 )
+from bot.store.fts import to_fts
+from bot.store.tokenizer import FTS_TOKENIZER
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2023, 9, 20, 10, 0, tzinfo=UTC)
 
 
 def fts(text: str) -> str | None:
-    return to_fts(parse_query(text))
+    return to_fts(parse_query(text).words)
 
 
 # ------------------------------------------------------------------ constructs
@@ -36,7 +36,7 @@ def fts(text: str) -> str | None:
 def test_words_are_all_required_and_quoted():
     query = parse_query("climate summit")
     assert query.root == Group("AND", (Term("climate"), Term("summit")))
-    assert to_fts(query) == '("climate" AND "summit")'
+    assert to_fts(query.words) == '("climate" AND "summit")'
 
 
 def test_single_word():
@@ -46,7 +46,7 @@ def test_single_word():
 def test_exact_phrase():
     query = parse_query('"sea level" rise')
     assert query.root == Group("AND", (Term("sea level", phrase=True), Term("rise")))
-    assert to_fts(query) == '("sea level" AND "rise")'
+    assert to_fts(query.words) == '("sea level" AND "rise")'
 
 
 def test_curly_quotes_from_phones_make_phrases():
@@ -90,7 +90,7 @@ def test_exclusions():
         Term("oil price", phrase=True),
         Group("AND", (Term("tanker"), Term("ship"))),
     ]
-    assert to_fts(query) == '"oil" NOT "spill" NOT "oil price" NOT ("tanker" AND "ship")'
+    assert to_fts(query.words) == '"oil" NOT "spill" NOT "oil price" NOT ("tanker" AND "ship")'
 
 
 def test_lone_dash_is_not_an_exclusion():
@@ -100,7 +100,7 @@ def test_lone_dash_is_not_an_exclusion():
 def test_prefix():
     query = parse_query("econom*")
     assert query.root == Term("econom", prefix=True)
-    assert to_fts(query) == '"econom" *'
+    assert to_fts(query.words) == '"econom" *'
     assert fts('"climate chan"*') == '"climate chan" *'
 
 
@@ -121,7 +121,7 @@ def test_source_filters():
     query = parse_query('source:reuters source:"Le Monde" site:bbc.co.uk -source:tabloid floods')
     assert query.sources == ["reuters", "Le Monde", "bbc.co.uk"]
     assert query.excluded_sources == ["tabloid"]
-    assert to_fts(query) == '"floods"'
+    assert to_fts(query.words) == '"floods"'
 
 
 def test_date_filters_are_kept_unresolved():
@@ -140,7 +140,7 @@ def test_date_filters_are_kept_unresolved():
 def test_unquoted_relative_dates_read_on():
     query = parse_query("date:last week storms date:past 3 days")
     assert query.dates == [DateFilter("date", "last week"), DateFilter("date", "past 3 days")]
-    assert to_fts(query) == '"storms"'
+    assert to_fts(query.words) == '"storms"'
 
 
 def test_date_range_resolution():
@@ -183,7 +183,7 @@ def test_excluding_a_date_is_an_error():
 def test_filters_only_query_is_valid_without_words():
     query = parse_query("source:reuters date:today")
     assert not query.has_words and query.has_filters
-    assert to_fts(query) is None
+    assert to_fts(query.words) is None
 
 
 def test_unknown_field_is_text():
@@ -202,7 +202,7 @@ def test_empty_query_is_an_error(text):
 
 def test_empty_query_allowed_when_the_caller_has_filters():
     query = parse_query("", allow_empty=True)
-    assert to_fts(query) is None
+    assert to_fts(query.words) is None
 
 
 def test_only_exclusions_is_an_error():
@@ -220,7 +220,7 @@ def test_punctuation_and_emoji_alone_are_an_error(text):
 
 def test_punctuation_tokens_are_dropped_with_a_note():
     query = parse_query("storm 😀 !!! coast")
-    assert to_fts(query) == '("storm" AND "coast")'
+    assert to_fts(query.words) == '("storm" AND "coast")'
     assert any("ignored" in note for note in query.notes)
 
 
@@ -308,7 +308,7 @@ def test_any_text_gives_valid_fts_or_query_error(text):
     except QueryError as exc:
         assert str(exc)
         return
-    match = to_fts(query)
+    match = to_fts(query.words)
     if match is None:
         assert query.has_filters
         return

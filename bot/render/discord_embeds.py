@@ -271,12 +271,15 @@ def _hit_block(hit: SearchHit) -> str:
 
 def render_search_page(page: SearchPage, *, query: str | None = None) -> dict[str, Any]:
     """A page of search results as one embed: ``Search: <query>`` (default: the
-    query as typed), the hits that fit, and ``page 2 of 5 · 23 results``."""
+    query as typed), the hits that fit, and ``page 2 of 5 · 23 results`` (``page 1 of 100+ · 1000+ results``
+    when counting stopped at the cap)."""
     query = query if query is not None else page.query.text
     title = escape_fit(f"Search: {query}" if query else "Search results", EMBED_TITLE_MAX)
     size = max(1, page.limit)
     pages = max(1, -(-page.total // size))
-    footer = f"page {page.offset // size + 1} of {pages} · {_plural(page.total, 'result')}"
+    more = "+" if page.total_capped else ""  # counting stopped at the cap: "1000+"
+    count = f"{page.total}+ results" if more else _plural(page.total, "result")
+    footer = f"page {page.offset // size + 1} of {pages}{more} · {count}"
     budget = min(EMBED_DESCRIPTION_MAX, EMBED_TOTAL_MAX - utf16_len(title) - utf16_len(footer))
     blocks: list[str] = []
     used = 0

@@ -1,19 +1,28 @@
-"""Search: the query language, date expressions and the FTS5 search engine."""
+"""Search: the query language, date expressions and the search engine.
 
-from .dates import DateParseError, parse_date_range, parse_day
-from .engine import SearchHit, SearchPage, mark_snippet, search
-from .query import Query, QueryError, parse_query, to_fts
+The names below are loaded on first use (PEP 562): the store compiles the
+query AST (``bot.store.fts`` imports ``bot.search.query``), so importing
+this package must not load the engine, which imports the store.
+"""
 
-__all__ = [
-    "DateParseError",
-    "Query",
-    "QueryError",
-    "SearchHit",
-    "SearchPage",
-    "mark_snippet",
-    "parse_date_range",
-    "parse_day",
-    "parse_query",
-    "search",
-    "to_fts",
-]
+from __future__ import annotations
+
+from bot.lazy import lazy_exports
+
+_EXPORTS = {
+    "DateParseError": ".dates",
+    "Query": ".query",
+    "QueryError": ".query",
+    "SearchHit": ".engine",
+    "SearchPage": ".engine",
+    "mark_snippet": ".engine",
+    "parse_date_range": ".dates",
+    "parse_day": ".dates",
+    "parse_query": ".query",
+    "search": ".engine",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

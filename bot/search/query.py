@@ -1,4 +1,4 @@
-"""The user-facing search language and its safe translation to FTS5 MATCH.
+"""The user-facing search language, parsed into a small AST (Term, Group).
 
 Syntax (what people already type into search boxes)::
 
@@ -20,23 +20,23 @@ accepted and ignored (AND is the default). ``before:D`` means published before
 day D starts, ``after:D`` means after day D ends (both exclude D itself).
 Filters apply to the whole query, wherever they are written.
 
-Nothing the user types reaches FTS5 as syntax: every word or phrase becomes
-an FTS5 double-quoted string (internal quotes doubled), so ``title:x``,
-``NEAR(a b)``, ``^x``, stray ``*``/parentheses or SQL fragments are just
-text. Words that the index tokenizer reduces to nothing (pure punctuation or
-emoji) are dropped, checked with SQLite's own tokenizer so the two agree.
+The AST is what the store compiles into its own query syntax (FTS5 MATCH:
+bot/store/fts.py), where every word or phrase stays a quoted string: nothing
+the user types becomes syntax there. Words that the index tokenizer reduces
+to nothing (pure punctuation or emoji) are dropped, as the store's tokenizer
+says (bot/store/tokenizer.py), so the parser and the index agree.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Literal
 
+from ..models import Group, Node, SearchWords, Term
+from ..store.tokenizer import has_tokens
 from .dates import DateParseError, parse_date_range
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "QueryError",
     "Term",
     "parse_query",
-    "to_fts",
 ]
 
 MAX_INPUT_CHARS = 4000
@@ -56,8 +55,6 @@ MAX_TERM_CHARS = 64
 MAX_FILTERS = 8
 MAX_DEPTH = 8
 MIN_PREFIX_CHARS = 3
-# Must match the articles_fts tokenizer in bot/store/migrations.py.
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _FIELDS = {"source": "source", "site": "source", "date": "date", "on": "date"}
 _FIELDS |= {"before": "before", "after": "after"}
@@ -69,26 +66,6 @@ _STOP_CHARS = frozenset('()"')
 
 class QueryError(ValueError):
     """A search the user must rephrase; the message is meant for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One word or phrase; ``prefix`` makes its last word a prefix."""
-
-    text: str
-    phrase: bool = False
-    prefix: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """All (``AND``) or any (``OR``) of the children."""
-
-    op: Literal["AND", "OR"]
-    children: tuple[Node, ...]
-
-
-Node = Term | Group
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +87,11 @@ class Query:
     excluded_sources: list[str] = field(default_factory=list)
     dates: list[DateFilter] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> SearchWords:
+        """What the full-text index must match (the store compiles it)."""
+        return SearchWords(self.root, tuple(self.excluded))
 
     @property
     def has_words(self) -> bool:
@@ -166,56 +148,6 @@ def _describe(node: Node | None, *, top: bool = False) -> str:
         return shown + ("*" if node.prefix else "")
     inner = (" OR " if node.op == "OR" else " ").join(_describe(c) for c in node.children)
     return inner if top and node.op == "AND" else f"({inner})"
-
-
-def _fts_string(text: str) -> str:
-    """``text`` as an FTS5 string literal: double-quoted, quotes doubled."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _fts(node: Node) -> str:
-    if isinstance(node, Term):
-        return _fts_string(node.text) + (" *" if node.prefix else "")
-    joiner = " OR " if node.op == "OR" else " AND "
-    return "(" + joiner.join(_fts(child) for child in node.children) + ")"
-
-
-def to_fts(query: Query) -> str | None:
-    """The FTS5 MATCH expression for ``query``, or None when it has no words."""
-    if query.root is None:
-        return None
-    expr = _fts(query.root)
-    for node in query.excluded:
-        expr += f" NOT {_fts(node)}"
-    return expr
-
-
-# --------------------------------------------------------- token validation
-
-_local = threading.local()
-
-
-def _tokenizer_db() -> sqlite3.Connection:
-    conn = getattr(_local, "conn", None)
-    if conn is None:
-        conn = sqlite3.connect(":memory:")
-        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '{FTS_TOKENIZER}')")
-        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
-        _local.conn = conn
-    return conn
-
-
-def _has_tokens(texts: list[str]) -> list[bool]:
-    """Whether SQLite's tokenizer finds at least one token in each text."""
-    if not texts:
-        return []
-    conn = _tokenizer_db()
-    with conn:
-        conn.execute("DELETE FROM t")
-        conn.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", enumerate(texts))
-        found = {row[0] for row in conn.execute("SELECT DISTINCT doc FROM v")}
-        conn.execute("DELETE FROM t")
-    return [i in found for i in range(len(texts))]
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -352,7 +284,7 @@ def _fix_terms(tokens: list[_Tok], notes: list[str]) -> list[_Tok]:
         tok.term = Term(text, phrase=term.phrase and " " in text, prefix=prefix)
         candidates.append(tok)
     texts = [tok.term.text for tok in candidates if tok.term is not None]
-    keep = {id(tok) for tok, ok in zip(candidates, _has_tokens(texts), strict=True) if ok}
+    keep = {id(tok) for tok, ok in zip(candidates, has_tokens(texts), strict=True) if ok}
     if len(keep) < len(candidates):
         notes.append("Punctuation and emoji on their own are ignored.")
     out: list[_Tok] = []

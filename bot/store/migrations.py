@@ -151,7 +151,7 @@ CREATE TABLE story_postings (
 CREATE INDEX story_postings_term_at ON story_postings (term, at);
 """
 
-# A covering index for search (bot.search.engine forces it with INDEXED BY so
+# A covering index for search (bot.store.search forces it with INDEXED BY so
 # filtering matches by date, server and outlet never reads the long article
 # rows), and when a feed's current failure streak began (for pausing).
 MIGRATION_3 = """

@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 from bot.clean import clean_text, to_article
 from bot.ingest.parse import ParseError, iter_jsonl, parse_feed, parse_text_article
 from bot.models import Entry
-from bot.search.query import QueryError, parse_query, to_fts
+from bot.search.query import QueryError, parse_query
+from bot.store.fts import to_fts
 from tests.hostile import documents as doc
 from tests.test_fuzz_parse import SEED_ATOM, SEED_FEED, TEXT, mutated
 from tests.test_search_query import _FTS, QUERY_TEXT
