@@ -10,11 +10,14 @@ import pytest
 from bot.clustering import StoryClusterer
 from bot.config import DigestChannel, DigestOptions
 from bot.digest import already_sent, build_digest, digest_window, record_sent
+from bot.digest.build import LOOKBACK
 from bot.digest.rank import Candidate, keep_by_keywords, rank
 from bot.ingest.pipeline import Ingestor
-from bot.models import Entry
+from bot.models import Article, Entry
 from bot.store import digest_history
 from bot.store.feeds import add_feed
+from bot.store.stories import latest_stories
+from tests.seed import make_article, seed_story
 
 UTC = dt.UTC
 DAY = dt.date(2024, 6, 3)
@@ -22,7 +25,10 @@ DAY = dt.date(2024, 6, 3)
 END = int(dt.datetime(2024, 6, 3, 6, 0, tzinfo=UTC).timestamp())
 NOW = dt.datetime(2024, 6, 3, 6, 0, 5, tzinfo=UTC)
 HOUR = 3600
+# Hours before the digest's end at which an article is older than any coverage it reads.
+LONG_AGO = (LOOKBACK + dt.timedelta(days=2)).total_seconds() / HOUR
 _ids = itertools.count(1)
+_stories = itertools.count(1)
 
 
 def channel(**kw) -> DigestChannel:
@@ -31,23 +37,18 @@ def channel(**kw) -> DigestChannel:
     return DigestChannel(**base)
 
 
+def at(ago: float) -> dt.datetime:
+    """``ago`` hours before the digest's end."""
+    return dt.datetime.fromtimestamp(int(END - ago * HOUR), UTC)
+
+
 # The builder's own tests need stories of an exact make-up (which articles,
-# outlets, times, guilds), so ``story`` and ``article`` write those rows
-# directly: clustering (the product's way to file an article under a story)
-# would make every case here depend on its similarity heuristics. Everything
-# else (history, feeds) is seeded through the store and the ingest pipeline.
-async def story(db, story_id: int, category: str | None = None) -> int:
-    await db.execute(
-        "INSERT INTO stories (id, first_published_at, last_published_at, category)"
-        " VALUES (?, 0, 0, ?)",
-        (story_id, category),
-    )
-    return story_id
-
-
-async def article(
-    db,
-    story_id: int | None,
+# outlets, times, guilds), so ``story`` files the articles it is given under
+# one new story through the store's clustering write (tests/seed.py):
+# clustering them would make every case here depend on its similarity
+# heuristics. Everything else (history, feeds) goes through the store and the
+# ingest pipeline too.
+def article(
     source: str,
     *,
     ago: float = 1.0,
@@ -56,35 +57,30 @@ async def article(
     summary: str | None = None,
     url: str | None = "auto",
     category: str | None = None,
-    guild_id: int = 0,
-) -> int:
+) -> Article:
     n = next(_ids)
     if url == "auto":
         url = f"https://{source.lower().replace(' ', '')}.example/{n}"
-    cur = await db.execute(
-        "INSERT INTO articles (url, content_hash, title, body, summary, source, category,"
-        " published_at, fetched_at, guild_id, story_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            url,
-            f"h{n}",
-            title or f"Story {story_id} news from {source}",
-            body,
-            summary,
-            source,
-            category,
-            int(END - ago * HOUR),
-            END,
-            guild_id,
-            story_id,
-        ),
+    return make_article(
+        title or f"Report {n} from {source}",
+        source,
+        at(ago),
+        body=body,
+        summary=summary,
+        url=url,
+        category=category,
     )
-    return cur.lastrowid
 
 
-async def covered(db, story_id: int, sources: int, *, ago: float = 1.0, prefix: str = "S"):
-    await story(db, story_id)
-    for i in range(sources):
-        await article(db, story_id, f"{prefix}{story_id}-{i}", ago=ago)
+async def story(db, *articles: Article, guilds: list[int] | None = None) -> int:
+    """One new story of ``articles`` (each in ``guilds``, else shared); its id."""
+    return await seed_story(db, articles, guild_id=guilds or 0, fetched_at=at(0))
+
+
+async def covered(db, sources: int, *, ago: float = 1.0) -> int:
+    """A story covered once by each of ``sources`` outlets of its own; its id."""
+    n = next(_stories)
+    return await story(db, *(article(f"S{n}-{i}", ago=ago) for i in range(sources)))
 
 
 async def build(db, ch=None, **kw):
@@ -129,37 +125,33 @@ def test_window_hours_other_than_24_count_real_hours():
 
 
 async def test_stories_ranked_by_outlet_count_then_recency(db):
-    await covered(db, 1, 2, ago=2)
-    await covered(db, 2, 4, ago=20)
-    await covered(db, 3, 2, ago=1)  # as many outlets as story 1, but more recent
+    one = await covered(db, 2, ago=2)
+    two = await covered(db, 4, ago=20)
+    three = await covered(db, 2, ago=1)  # as many outlets as story one, but more recent
     digest = await build(db)
-    assert [i.story_id for i in digest.items] == [2, 3, 1]
+    assert [i.story_id for i in digest.items] == [two, three, one]
     assert [i.source_count for i in digest.items] == [4, 2, 2]
     assert not digest.quiet
 
 
 async def test_only_window_articles_make_a_story_a_candidate(db):
-    await covered(db, 1, 3, ago=30)  # before the window
-    await covered(db, 2, 1, ago=1)
-    await story(db, 3)
-    await article(db, 3, "Future", ago=-1)  # after now: not seen yet
+    await covered(db, 3, ago=30)  # before the window
+    inside = await covered(db, 1, ago=1)
+    await story(db, article("Future", ago=-1))  # after now: not seen yet
     digest = await build(db)
-    assert [i.story_id for i in digest.items] == [2]
+    assert [i.story_id for i in digest.items] == [inside]
 
 
 async def test_articles_after_now_are_ignored_in_a_preview(db):
-    await covered(db, 1, 1, ago=5)
-    await covered(db, 2, 1, ago=1)
+    earlier = await covered(db, 1, ago=5)
+    await covered(db, 1, ago=1)
     early = dt.datetime.fromtimestamp(END - 3 * HOUR, UTC)
     digest = await build(db, now=early)
-    assert [i.story_id for i in digest.items] == [1]
+    assert [i.story_id for i in digest.items] == [earlier]
 
 
 async def test_older_articles_of_a_story_count_towards_coverage(db):
-    await story(db, 1)
-    await article(db, 1, "Old A", ago=30)
-    await article(db, 1, "Old B", ago=40)
-    await article(db, 1, "New", ago=1)
+    await story(db, article("Old A", ago=30), article("Old B", ago=40), article("New", ago=1))
     [item] = (await build(db)).items
     assert item.source_count == 3
     assert item.article_count == 3
@@ -167,11 +159,10 @@ async def test_older_articles_of_a_story_count_towards_coverage(db):
 
 
 async def test_max_stories_and_per_source_max(db):
-    for sid in range(1, 6):  # five stories all led by the same outlet
-        await story(db, sid)
-        await article(db, sid, "Mega", ago=sid, title=f"Mega exclusive number {sid} today")
-    for sid in range(6, 8):
-        await covered(db, sid, 1, ago=10)
+    for n in range(1, 6):  # five stories all led by the same outlet
+        await story(db, article("Mega", ago=n, title=f"Mega exclusive number {n} today"))
+    for _ in range(6, 8):
+        await covered(db, 1, ago=10)
     digest = await build(db, options=DigestOptions(per_source_max=2))
     leads = [i.lead_source for i in digest.items]
     assert leads.count("Mega") == 2
@@ -204,34 +195,37 @@ def test_keyword_filters_match_whole_words_case_insensitively():
 
 
 async def test_include_and_exclude_look_at_titles_and_summaries(db):
-    await story(db, 1)
-    await article(db, 1, "A", title="Budget vote tonight", summary="Parliament and taxes")
-    await story(db, 2)
-    await article(db, 2, "B", title="Cup final result", summary="Football news")
-    await story(db, 3)
-    await article(db, 3, "C", title="Tax cuts for football clubs")
+    budget = await story(
+        db, article("A", title="Budget vote tonight", summary="Parliament and taxes")
+    )
+    await story(db, article("B", title="Cup final result", summary="Football news"))
+    cuts = await story(db, article("C", title="Tax cuts for football clubs"))
     inc = await build(db, channel(include=("taxes", "tax")))
-    assert sorted(i.story_id for i in inc.items) == [1, 3]
+    assert sorted(i.story_id for i in inc.items) == sorted([budget, cuts])
     exc = await build(db, channel(exclude=("football",)))
-    assert [i.story_id for i in exc.items] == [1]
+    assert [i.story_id for i in exc.items] == [budget]
 
 
 # -- visibility ---------------------------------------------------------------------
 
 
 async def test_guild_articles_are_visible_only_in_their_guild(db):
-    await story(db, 1)
-    await article(db, 1, "Shared", ago=2)
-    await article(db, 1, "Private", ago=1, guild_id=5, title="Secret private headline text")
-    await story(db, 2)
-    await article(db, 2, "OnlyPrivate", ago=1, guild_id=5)
+    mixed = await story(
+        db,
+        article("Shared", ago=2),
+        article("Private", ago=1, title="Secret private headline text"),
+        guilds=[0, 5],
+    )
+    private = await story(db, article("OnlyPrivate", ago=1), guilds=[5])
     shared = await build(db, channel(guild_id=None))
-    assert [(i.story_id, i.source_count) for i in shared.items] == [(1, 1)]
+    assert [(i.story_id, i.source_count) for i in shared.items] == [(mixed, 1)]
     other = await build(db, channel(guild_id=6))
-    assert [(i.story_id, i.source_count) for i in other.items] == [(1, 1)]
+    assert [(i.story_id, i.source_count) for i in other.items] == [(mixed, 1)]
     assert all("Secret" not in i.headline for i in other.items)
     mine = await build(db, channel(guild_id=5))
-    assert sorted((i.story_id, i.source_count) for i in mine.items) == [(1, 2), (2, 1)]
+    assert sorted((i.story_id, i.source_count) for i in mine.items) == sorted(
+        [(mixed, 2), (private, 1)]
+    )
 
 
 async def test_articles_linked_to_a_guild_feed_are_visible_to_that_guild(db):
@@ -247,7 +241,8 @@ async def test_articles_linked_to_a_guild_feed_are_visible_to_that_guild(db):
     for guild_id in (3, 7):
         feed_id = await add_feed(db, f"https://g{guild_id}.example/rss", guild_id=guild_id, now=NOW)
         await ingestor.ingest_entries([entry], feed_id=feed_id, guild_id=guild_id)
-    assert [i.story_id for i in (await build(db, channel(guild_id=7))).items] == [1]
+    [filed] = await latest_stories(db, 5)
+    assert [i.story_id for i in (await build(db, channel(guild_id=7))).items] == [filed.id]
     assert (await build(db, channel(guild_id=8))).quiet
 
 
@@ -255,28 +250,29 @@ async def test_articles_linked_to_a_guild_feed_are_visible_to_that_guild(db):
 
 
 async def test_record_and_read_history(db):
-    await covered(db, 1, 2)
-    await covered(db, 2, 1)
+    one = await covered(db, 2)
+    two = await covered(db, 1)
+    never = await covered(db, 1, ago=30)  # outside the window: never sent
     digest = await build(db)
     assert await record_sent(db, 111, dt.date(2024, 6, 1), digest.items) == 2
-    await digest_history.record_sent(db, 111, dt.date(2024, 5, 30), {1: 5})
-    await digest_history.record_sent(db, 222, dt.date(2024, 5, 30), {2: 1})
-    sent = await already_sent(db, 111, DAY, [1, 2, 3])
-    assert sent == {1: 5, 2: 1}
-    assert await already_sent(db, 111, dt.date(2024, 6, 1), [2]) == {}
+    await digest_history.record_sent(db, 111, dt.date(2024, 5, 30), {one: 5})
+    await digest_history.record_sent(db, 222, dt.date(2024, 5, 30), {two: 1})
+    sent = await already_sent(db, 111, DAY, [one, two, never])
+    assert sent == {one: 5, two: 1}
+    assert await already_sent(db, 111, dt.date(2024, 6, 1), [two]) == {}
     assert await already_sent(db, 111, DAY, []) == {}
 
 
 async def test_already_sent_stories_are_skipped_unless_developing(db):
-    await covered(db, 1, 3)
-    await covered(db, 2, 2)
-    await covered(db, 3, 4)
-    # Story 1 has gained 2 outlets since: developing; story 2 only 1: not enough.
-    await digest_history.record_sent(db, 111, dt.date(2024, 6, 2), {1: 1, 2: 1})
+    one = await covered(db, 3)
+    two = await covered(db, 2)
+    three = await covered(db, 4)
+    # Story one has gained 2 outlets since: developing; story two only 1: not enough.
+    await digest_history.record_sent(db, 111, dt.date(2024, 6, 2), {one: 1, two: 1})
     # Today's own earlier attempt does not count.
-    await digest_history.record_sent(db, 111, DAY, {3: 4})
+    await digest_history.record_sent(db, 111, DAY, {three: 4})
     digest = await build(db)
-    assert [(i.story_id, i.developing) for i in digest.items] == [(3, False), (1, True)]
+    assert [(i.story_id, i.developing) for i in digest.items] == [(three, False), (one, True)]
     other_channel = await build(db, channel(channel_id=222))
     assert len(other_channel.items) == 3
 
@@ -285,17 +281,18 @@ async def test_already_sent_stories_are_skipped_unless_developing(db):
 
 
 async def test_item_links_lead_headline_and_summary(db):
-    await story(db, 1)
     body = (
         "Storm hits coast\n\nBy Ann Reporter\n\nA powerful storm hit the coast on Monday, "
         "cutting power to thousands of homes. Officials urged people to stay inside."
     )
-    await article(db, 1, "Lead News", ago=3, title="Storm hits coast - Lead News", body=body)
-    await article(db, 1, "Lead News", ago=2, title="Storm hits coast again")  # same outlet
-    for i in range(7):
-        await article(db, 1, f"Other {i}", ago=1, title=f"Storm hits coast near town{i}")
-    await article(db, 1, "Nolink", ago=1, url=None, title="Storm hits coast hard")
-    await article(db, 1, "Evil", ago=1, url="javascript:alert(1)", title="Storm hits coast too")
+    await story(
+        db,
+        article("Lead News", ago=3, title="Storm hits coast - Lead News", body=body),
+        article("Lead News", ago=2, title="Storm hits coast again"),  # same outlet
+        *(article(f"Other {i}", ago=1, title=f"Storm hits coast near town{i}") for i in range(7)),
+        article("Nolink", ago=1, url=None, title="Storm hits coast hard"),
+        article("Evil", ago=1, url="javascript:alert(1)", title="Storm hits coast too"),
+    )
     [item] = (await build(db, options=DigestOptions(max_links=3))).items
     assert item.headline == "Storm hits coast"
     assert item.lead_source == "Lead News"
@@ -313,41 +310,39 @@ async def test_item_links_lead_headline_and_summary(db):
 
 
 async def test_summary_falls_back_to_the_publisher_summary(db):
-    await story(db, 1)
-    await article(
+    await story(
         db,
-        1,
-        "A",
-        title="Quiet day",
-        body="",
-        summary="Markets were calm on Monday as traders awaited the data.",
+        article(
+            "A",
+            title="Quiet day",
+            body="",
+            summary="Markets were calm on Monday as traders awaited the data.",
+        ),
     )
     [item] = (await build(db)).items
     assert item.summary == "Markets were calm on Monday as traders awaited the data."
 
 
 async def test_sections_by_category_with_general_last(db):
-    await story(db, 1)
-    await article(db, 1, "A", category="World")
-    await article(db, 1, "B", category="world")
-    await story(db, 2, category="Sport")  # category from the story row
-    await article(db, 2, "C", ago=2)
-    await story(db, 3)
-    await article(db, 3, "D", ago=3)
+    world = await story(db, article("A", category="World"), article("B", category="world"))
+    # Category from the story row: the article that gave it is older than the
+    # coverage the digest reads (LOOKBACK), so no article read has one.
+    sport = await story(db, article("C", ago=LONG_AGO, category="Sport"), article("C", ago=2))
+    general = await story(db, article("D", ago=3))
     digest = await build(db)
     assert [(name, [i.story_id for i in items]) for name, items in digest.sections] == [
-        ("World", [1]),
-        ("Sport", [2]),
-        (None, [3]),
+        ("World", [world]),
+        ("Sport", [sport]),
+        (None, [general]),
     ]
-    assert sorted(i.story_id for _, items in digest.sections for i in items) == [1, 2, 3]
+    assert sorted(i.story_id for _, items in digest.sections for i in items) == sorted(
+        [world, sport, general]
+    )
 
 
 async def test_one_category_gives_a_single_list(db):
-    await story(db, 1)
-    await article(db, 1, "A", category="World")
-    await story(db, 2)
-    await article(db, 2, "B")
+    await story(db, article("A", category="World"))
+    await story(db, article("B"))
     digest = await build(db)
     assert len(digest.sections) == 1
     assert digest.sections[0][0] is None
@@ -363,31 +358,16 @@ async def test_quiet_day(db):
 
 async def test_many_articles_build_a_full_digest(db):
     """A busier day: 150 stories with 1 to 5 outlets each, 40 outlets in all."""
-    await db.executemany(
-        "INSERT INTO stories (id, first_published_at, last_published_at) VALUES (?, 0, 0)",
-        [(s,) for s in range(1, 151)],
-    )
-    rows = []
+    n = 0
     for sid in range(1, 151):
+        articles = []
         for j in range(sid % 5 + 1):
-            n = len(rows)
-            rows.append(
-                (
-                    f"https://o{n}.example/{n}",
-                    f"m{n}",
-                    f"Event {sid} update {j}",
-                    "",
-                    f"Outlet {(sid * 7 + j) % 40}",
-                    END - (n % 80) * 900 - 60,
-                    END,
-                    sid,
-                )
-            )
-    await db.executemany(
-        "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at,"
-        " story_id) VALUES (?,?,?,?,?,?,?,?)",
-        rows,
-    )
+            published = dt.datetime.fromtimestamp(END - (n % 80) * 900 - 60, UTC)
+            outlet = f"Outlet {(sid * 7 + j) % 40}"
+            url = f"https://o{n}.example/{n}"
+            articles.append(make_article(f"Event {sid} update {j}", outlet, published, url=url))
+            n += 1
+        await story(db, *articles)
     digest = await build(db, channel(max_stories=25))
     assert len({i.story_id for i in digest.items}) == 25
     counts = [i.source_count for i in digest.items]

@@ -492,8 +492,7 @@ async def test_second_cycle_counts_consecutive_failures(desk: Newsdesk, http_ser
     http_server.route("/500", status=500)
     out = await poll_beside_good_feed(desk, http_server, {"500": "/500"})
     feed_id = out.feeds["500"].id
-    await desk.db.execute("UPDATE feeds SET next_poll_at = 0")
-    await desk.poll_once()
+    await desk.poll_once(everything=True)  # next cycle now, as `newsdesk poll --all`
     feed = await fs.get_feed(desk.db, feed_id)
     assert feed is not None and feed.consecutive_failures == 2 and not feed.paused
 
@@ -772,8 +771,7 @@ async def test_failure_mid_batch_stores_none_of_that_feeds_articles(
 
     # Once the fault is gone, the next cycle stores the whole batch.
     monkeypatch.setattr(owner, name, real)
-    await desk.db.execute("UPDATE feeds SET next_poll_at = 0")
-    await desk.poll_once()
+    await desk.poll_once(everything=True)  # next cycle now, as `newsdesk poll --all`
     feed = await fs.get_feed(desk.db, out.feeds["poison"].id)
     assert feed is not None and feed.consecutive_failures == 0  # last_error stays as history
     assert feed.last_success_at is not None

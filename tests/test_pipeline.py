@@ -9,6 +9,7 @@ import pytest
 from bot.clustering import StoryClusterer
 from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
+from bot.store.feeds import add_feed
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BODY = (
@@ -48,17 +49,18 @@ async def test_reingesting_stores_nothing_new(db, ingestor):
 
 
 async def test_same_article_through_two_feeds_is_stored_once(db, ingestor):
-    await db.execute("INSERT INTO feeds (id, url, added_at) VALUES (1, 'https://a.example/f', 0)")
-    await db.execute("INSERT INTO feeds (id, url, added_at) VALUES (2, 'https://b.example/f', 0)")
-    await ingestor.ingest_entries([entry()], feed_id=1)
+    first_feed = await add_feed(db, "https://a.example/f", now=T0)
+    second_feed = await add_feed(db, "https://b.example/f", now=T0)
+    first = await ingestor.ingest_entries([entry()], feed_id=first_feed)
     tracked = entry(
         url="https://LEDGER.example/news/old-quay-bridge?utm_source=rss&fbclid=x#top", guid=None
     )
-    report = await ingestor.ingest_entries([tracked], feed_id=2)
+    report = await ingestor.ingest_entries([tracked], feed_id=second_feed)
     assert report.duplicates == 1 and report.new == 0
     assert len(await rows(db)) == 1
     links = await rows(db, "SELECT article_id, feed_id FROM article_feeds ORDER BY feed_id")
-    assert links == [(1, 1), (1, 2)]
+    [stored] = first.new_ids
+    assert links == [(stored, first_feed), (stored, second_feed)]
 
 
 async def test_changed_content_is_updated_in_place(db, ingestor):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.store import SCHEMA_VERSION, StoreError, open_db, transaction
+from bot.store.articles import insert_articles, update_articles
+from bot.store.feeds import add_feed
 from bot.store.migrations import MIGRATIONS
+from tests.seed import make_article
 
 
 async def _scalar(db, sql, *args):
@@ -22,6 +26,7 @@ async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(db):
     assert await _scalar(db, "PRAGMA foreign_keys") == 1
 
 
+# A database as version 1 of the schema left it: no current code writes one.
 def _insert_article(conn, title, body, url):
     conn.execute(
         "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at)"
@@ -63,10 +68,14 @@ async def test_newer_schema_is_refused(tmp_path):
 
 
 async def test_fts_follows_insert_update_delete(db):
-    await db.execute(
-        "INSERT INTO articles (url, content_hash, title, body, source, published_at, fetched_at)"
-        " VALUES ('https://a.example/x', 'h', 'Café reopens', 'Crowds queued.', 'O', 1, 1)"
+    """The schema's triggers keep the FTS index in step with the store's writes."""
+    original = make_article(
+        "Café reopens", "O", datetime.fromtimestamp(1, UTC), body="Crowds queued."
     )
+    async with transaction(db):
+        [article_id] = await insert_articles(
+            db, [original], fetched_at=original.published_at, guild_id=0
+        )
     # remove_diacritics: "cafe" finds "Café"; porter: "crowd" finds "Crowds".
     assert (
         await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 1
@@ -74,7 +83,9 @@ async def test_fts_follows_insert_update_delete(db):
     assert (
         await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 1
     )
-    await db.execute("UPDATE articles SET body = 'Nobody came.' WHERE url = 'https://a.example/x'")
+    changed = make_article("Café reopens", "O", original.published_at, body="Nobody came.")
+    async with transaction(db):
+        await update_articles(db, {article_id: changed})
     assert (
         await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 0
     )
@@ -82,6 +93,8 @@ async def test_fts_follows_insert_update_delete(db):
         await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'nobody'")
         == 1
     )
+    # Nothing in the product deletes an article: this checks the schema's own
+    # delete trigger, for a row removed by hand.
     await db.execute("DELETE FROM articles")
     assert (
         await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 0
@@ -91,8 +104,6 @@ async def test_fts_follows_insert_update_delete(db):
 async def test_transaction_rolls_back_everything_on_error(db):
     with pytest.raises(RuntimeError):
         async with transaction(db):
-            await db.execute(
-                "INSERT INTO feeds (url, added_at) VALUES ('https://a.example/feed', 0)"
-            )
+            await add_feed(db, "https://a.example/feed", now=datetime.fromtimestamp(0, UTC))
             raise RuntimeError("crash mid-feed")
     assert await _scalar(db, "SELECT count(*) FROM feeds") == 0
