@@ -249,9 +249,12 @@ def serve(http_server: Any, outlet: str, items: list[tuple[str, dt.datetime]]) -
     http_server.route(path, body=rss(outlet, items), content_type="application/rss+xml")
 
 
-async def alerting_newsroom(newsroom: Newsroom, http_server: Any, options: str = "alert=3") -> None:
-    """The newsroom with ``options`` on its news channel and the three outlets' feeds."""
-    spec = f"{newsroom.news.id} 08:00 UTC {options};{newsroom.locked.id} 08:00 UTC"
+async def alerting_newsroom(
+    newsroom: Newsroom, http_server: Any, options: str = "alert=3", locked: str = ""
+) -> None:
+    """The newsroom with ``options`` on its news channel (``locked`` on the channel
+    where the bot may not post) and the three outlets' feeds."""
+    spec = f"{newsroom.news.id} 08:00 UTC {options};{newsroom.locked.id} 08:00 UTC {locked}"
     settings = load_settings(
         None,
         database=newsroom.tmp / "newsdesk.db",
@@ -403,3 +406,22 @@ async def test_a_claim_left_by_a_crash_is_resent_with_its_nonce_or_given_up(
     assert done is not None and done.status == "sent" and done.message_id == int(alert["id"])
     assert given_up is not None and given_up.status == "failed"
     assert "uncertain" in (given_up.error or "")
+
+
+async def test_a_403_is_recorded_and_the_channel_not_tried_again(
+    newsroom: Newsroom, http_server: Any
+) -> None:
+    await alerting_newsroom(newsroom, http_server, locked="alert=3")
+    six = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+    for n, outlet in enumerate(OUTLETS):
+        at = six + dt.timedelta(minutes=10 * n)
+        serve(http_server, outlet, [("bridge", at), ("museum", at + dt.timedelta(minutes=1))])
+    async with newsroom.running() as bot:
+        await bot.poll_cycle()
+        await next_cycle(newsroom, bot)
+    assert len(alerts_in(newsroom)) == 2  # news: both stories
+    assert [r.status for r in newsroom.posts_to(newsroom.locked)] == [403]  # once, not retried
+    state = await newsroom.nd.forbidden_channels()
+    assert [s.channel_id for s in state] == [newsroom.locked.id]
+    records = await alert_store.alerts_on(newsroom.nd.db, newsroom.locked.id, DAY)
+    assert [r.status for r in records] == ["failed"] and "403" in (records[0].error or "")
