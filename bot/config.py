@@ -95,6 +95,11 @@ def check_snowflake(text: str, what: str) -> int:
     return int(text)
 
 
+DEFAULT_ALERTS_PER_DAY = 5
+ALERT_MIN, ALERT_MAX = 2, 100  # alert=N: outlets that make a story "breaking"
+ALERTS_PER_DAY_MAX = 50
+
+
 @dataclass(frozen=True)
 class DigestChannel:
     """One channel that receives the daily digest."""
@@ -108,6 +113,8 @@ class DigestChannel:
     guild_id: int | None = None  # learned from Discord at run time; None: shared news only
     feeds: tuple[str, ...] = ()  # routing: only these feeds (names, URLs or ids), lower case
     tags: tuple[str, ...] = ()  # routing: only feeds with one of these tags
+    alert: int | None = None  # breaking-story alert when a story reaches this many outlets
+    alerts_per_day: int = DEFAULT_ALERTS_PER_DAY  # at most this many alerts per local day
 
     @property
     def routed(self) -> bool:
@@ -143,12 +150,15 @@ def parse_channels(
         123456789012345678 18:00 America/New_York max=5 include=climate,energy exclude=sport
         123456789012345678 guild=987654321098765432
         123456789012345678 tags=world,politics feeds="Tech Daily",https://x.example/rss
+        123456789012345678 alert=4 alerts_per_day=3
 
     A part of the form HH:MM is the time, a part with a ``/`` or ``UTC`` the
     timezone; ``max=``, ``include=``, ``exclude=`` and ``guild=`` as shown;
     ``feeds=`` (feed names, URLs or ids) and ``tags=`` route: the channel's
     digest then holds only the stories of those feeds (either list matching).
-    A value with blanks is written in double quotes.
+    ``alert=N`` posts a short "Breaking" message the first time a story
+    reaches N distinct outlets (2 to 100), at most ``alerts_per_day=M`` a day
+    (1 to 50, default 5; only with ``alert=``). A value with blanks is written in double quotes.
     """
     channels: list[DigestChannel] = []
     seen: set[int] = set()
@@ -177,7 +187,7 @@ def parse_channels(
                     raise ValueError(
                         f"{part!r} in the entry for channel {channel_id} is neither a time "
                         "(HH:MM), a timezone (Area/City) nor key=value (max=, include=, "
-                        "exclude=, guild=, feeds=, tags=)"
+                        "exclude=, guild=, feeds=, tags=, alert=, alerts_per_day=)"
                     )
             elif key == "max":
                 if not value.isdigit() or not 1 <= int(value) <= 50:
@@ -196,13 +206,36 @@ def parse_channels(
                 values[key] = _words(value)
             elif key == "guild":
                 values["guild_id"] = check_snowflake(value, "server (guild)")
+            elif key == "alert":
+                values["alert"] = _bounded(
+                    value, key, channel_id, ALERT_MIN, ALERT_MAX, "a number of outlets"
+                )
+            elif key == "alerts_per_day":
+                values["alerts_per_day"] = _bounded(
+                    value, key, channel_id, 1, ALERTS_PER_DAY_MAX, "a number of alerts"
+                )
             else:
                 raise ValueError(
-                    f"unknown option {key}= for channel {channel_id}; "
-                    "use max=, include=, exclude=, guild=, feeds= or tags="
+                    f"unknown option {key}= for channel {channel_id}; use max=, include=, "
+                    "exclude=, guild=, feeds=, tags=, alert= or alerts_per_day="
                 )
+        if "alerts_per_day" in values and "alert" not in values:
+            raise ValueError(
+                f"alerts_per_day= for channel {channel_id} needs alert=N (the number of "
+                "outlets that makes a story breaking news)"
+            )
         channels.append(DigestChannel(channel_id=channel_id, **values))
     return tuple(channels)
+
+
+def _bounded(value: str, key: str, channel_id: int, low: int, high: int, what: str) -> int:
+    """``key=value`` as a whole number from ``low`` to ``high``, else one clear error."""
+    text = value.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(
+            f"{key}={value!r} for channel {channel_id}: use {what} from {low} to {high}"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -411,6 +444,8 @@ class Settings(BaseSettings):
                 "exclude": list(c.exclude),
                 "feeds": list(c.feeds),
                 "tags": list(c.tags),
+                "alert": c.alert,
+                "alerts_per_day": c.alerts_per_day if c.alert else None,
                 "guild_id": c.guild_id,
             }
             for c in self.channels

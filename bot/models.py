@@ -435,3 +435,28 @@ class SearchWords:
 
     root: Node | None
     excluded: tuple[Node, ...] = ()
+
+
+@dataclass(slots=True)
+class AlertRecord:
+    """The claim on one breaking-story alert of a channel (an ``alerts`` row).
+
+    ``status`` moves ``claimed -> sent | failed``; ``alert_date`` is the
+    channel's local day (for ``alerts_per_day``); times are unix seconds of
+    real time. ``headline``, ``url`` and ``source_count`` are what the alert
+    says, kept so a resend after a crash posts the same message.
+    """
+
+    channel_id: int
+    story_id: int
+    alert_date: date
+    guild_id: int
+    status: str
+    nonce: str
+    headline: str
+    url: str | None
+    source_count: int
+    claimed_at: int
+    finished_at: int | None
+    message_id: int | None
+    error: str | None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .models import ChannelState, Entry, FeedHealth, ParsedFeed, StoryDetail
+from .models import AlertRecord, ChannelState, Entry, FeedHealth, ParsedFeed, StoryDetail
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
 from .store import DamagedDatabaseError as DamagedDatabaseError  # re-exported for the faces
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     # Imported where used: a command that only reads the store (search, digest,
     # export) never loads the fetcher (aiohttp), the parsers and page extraction
     # (trafilatura, lxml, feedparser) or the clusterer.
+    from .alerts import AlertReport, Alerts, BreakingStory, RenderFn, SendFn
     from .clustering import RebuildReport, StoryClusterer
     from .delivery import Delivery
     from .digest.models import Digest
@@ -696,6 +697,46 @@ class Newsdesk:
         """Forget a recorded 403 (the permissions look fixed): digests resume there."""
         async with transaction(self.db):
             await digest_store.clear_forbidden(self.db, channel_id)
+
+    # -- breaking-story alerts (see bot.alerts) ---------------------------
+
+    @functools.cached_property
+    def alerts(self) -> Alerts:
+        """Claims and posts breaking-story alerts exactly once (claims age in real time)."""
+        from .alerts import Alerts
+
+        return Alerts(self.db)
+
+    async def due_alerts(self, channel: DigestChannel) -> list[BreakingStory]:
+        """The stories that reached ``channel``'s ``alert=N`` outlets today (its local
+        day) and are not yet alerted nor in today's digest, within ``alerts_per_day``."""
+        from .alerts import due_alerts
+
+        feed_ids = await self.routed_feed_ids(channel) if channel.routed else None
+        return await due_alerts(self.db, channel, now=self.clock(), feed_ids=feed_ids)
+
+    async def claim_alert(self, channel: DigestChannel, story: BreakingStory) -> AlertRecord | None:
+        """The durable claim on ``story``'s alert in ``channel`` (before posting);
+        ``None`` if it was claimed before or the day's cap is reached."""
+        from .alerts import local_day
+
+        day, _start = local_day(channel, self.clock())
+        return await self.alerts.claim(channel, story, day)
+
+    async def mark_alert_sent(self, channel_id: int, story_id: int, message_id: int) -> None:
+        await self.alerts.mark_sent(channel_id, story_id, message_id)
+
+    async def post_alerts(
+        self, channel: DigestChannel, *, render: RenderFn, send: SendFn
+    ) -> AlertReport:
+        """After a poll cycle: settle ``channel``'s pending alert claims, then claim,
+        post (``send(payload, nonce)``) and record each due alert."""
+        from .alerts import local_day
+
+        day, _start = local_day(channel, self.clock())
+        return await self.alerts.post(
+            channel, lambda: self.due_alerts(channel), day, render=render, send=send
+        )
 
     async def routed_feed_ids(self, channel: DigestChannel) -> set[int]:
         """The feeds a routed channel (``feeds=``, ``tags=``) takes its stories from.

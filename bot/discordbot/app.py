@@ -20,6 +20,7 @@ from discord.ext import commands
 
 from bot.config import DigestChannel, Settings, parse_time
 from bot.delivery import DeliveryResult, PreparedDigest, SendFn, SendForbidden
+from bot.render.alerts import render_alert
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
 from bot.schedule import NewsScheduler
 from bot.services import HEARTBEAT_SECONDS
@@ -28,6 +29,7 @@ from .common import report_error
 from .convert import message_kwargs, no_mentions
 
 if TYPE_CHECKING:
+    from bot.alerts import AlertReport
     from bot.services import Newsdesk
 
 log = logging.getLogger(__name__)
@@ -149,7 +151,7 @@ class NewsdeskBot(commands.Bot):
             self.settings.channels,
             poll_interval_minutes=self.settings.poll_interval_minutes,
             grace_hours=self.settings.digest_grace_hours,
-            poll=self.services.poll_and_beat if self.poll_feeds else None,
+            poll=self.poll_cycle if self.poll_feeds else None,
             run_digest=self.run_digest,
             record_missed=self.record_missed,
             clock=self.clock,
@@ -170,6 +172,33 @@ class NewsdeskBot(commands.Bot):
             if perms.view_channel and perms.send_messages and perms.embed_links:
                 log.info("channel %s: permissions look fixed; digests resume", state.channel_id)
                 await self.services.clear_forbidden(state.channel_id)
+
+    # -- polling and breaking-story alerts ----------------------------------
+
+    async def poll_cycle(self) -> None:
+        """The scheduler's poll job: one poll cycle, then the breaking-story alerts."""
+        await self.services.poll_and_beat()
+        await self.run_alerts()
+
+    async def run_alerts(self) -> list[AlertReport]:
+        """Post the due breaking-story alerts of every channel with ``alert=``
+        (exactly once each: see :mod:`bot.alerts`); a failing channel is logged."""
+        reports: list[AlertReport] = []
+        for configured in self.settings.channels:
+            if configured.alert is None or self._closing:
+                continue
+            channel = self.resolve_channel(configured)
+            try:
+                reports.append(
+                    await self.services.post_alerts(
+                        channel,
+                        render=render_alert,
+                        send=self.channel_sender(channel.channel_id),
+                    )
+                )
+            except Exception:
+                log.exception("breaking-story alerts for channel %s failed", channel.channel_id)
+        return reports
 
     # -- digests ----------------------------------------------------------
 

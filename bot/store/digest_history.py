@@ -53,3 +53,12 @@ async def already_sent(
     args = (channel_id, before_day.isoformat(), json.dumps(ids))
     async with db.execute(_SENT_BEFORE, args) as cur:
         return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+
+
+async def sent_on(db: aiosqlite.Connection, channel_id: int, day: dt.date) -> set[int]:
+    """The stories ``channel_id`` was sent in its digest of ``day``."""
+    async with db.execute(
+        "SELECT story_id FROM digest_items WHERE channel_id = ? AND digest_date = ?",
+        (channel_id, day.isoformat()),
+    ) as cur:
+        return {int(row[0]) for row in await cur.fetchall()}

@@ -263,6 +263,35 @@ CREATE TABLE store_generation (
 INSERT INTO store_generation (id, generation) VALUES (1, 0);
 """
 
+# MIGRATION_11 is another branch's (images); the lead merges the two and keeps
+# this one after it. On this branch MIGRATION_12 is the 11th entry of MIGRATIONS.
+#
+# Breaking-story alerts: one row per channel and story, the durable claim
+# written before the alert is posted (claimed -> sent | failed), so a story is
+# announced at most once per channel, also across a restart or a crash
+# mid-post. ``alert_date`` (the channel's local day) counts alerts_per_day; the
+# headline, link and count are kept so a resend after a crash is the same
+# message. No foreign key on story_id: an alert outlives a story merged away.
+MIGRATION_12 = """
+CREATE TABLE alerts (
+    channel_id INTEGER NOT NULL,
+    story_id INTEGER NOT NULL,
+    alert_date TEXT NOT NULL,                     -- the channel's local date
+    guild_id INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed')),
+    nonce TEXT NOT NULL,
+    headline TEXT NOT NULL,
+    url TEXT,
+    source_count INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL,                  -- unix seconds, real time
+    finished_at INTEGER,
+    message_id INTEGER,
+    error TEXT,
+    PRIMARY KEY (channel_id, story_id)
+);
+CREATE INDEX alerts_day ON alerts (channel_id, alert_date);
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -274,4 +303,6 @@ MIGRATIONS: list[str] = [
     MIGRATION_8,
     MIGRATION_9,
     MIGRATION_10,
+    # MIGRATION_11 (images) goes here when the branches merge.
+    MIGRATION_12,
 ]
