@@ -469,7 +469,7 @@ def read_feeds_file(path: Path) -> list[FeedSpec]:
         from .ingest.parse import ParseError, parse_opml
 
         try:
-            return [FeedSpec(url) for url, _title in parse_opml(data)]
+            return [FeedSpec(f.url, tags=f.tags) for f in parse_opml(data)]
         except ParseError as exc:
             raise ConfigError(f"NEWSDESK_FEEDS_FILE={str(path)!r}: {exc}") from None
     specs: list[FeedSpec] = []

@@ -460,3 +460,15 @@ class AlertRecord:
     finished_at: int | None
     message_id: int | None
     error: str | None
+
+
+# -- subscriptions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    """A feed an OPML file lists: its URL, title and tags (categories, folders)."""
+
+    url: str
+    title: str | None = None
+    tags: tuple[str, ...] = ()

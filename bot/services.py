@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import DigestChannel, Settings, check_fulltext_mode
-from .models import AlertRecord, ChannelState, Entry, FeedHealth, ParsedFeed, StoryDetail
+from .models import (
+    AlertRecord,
+    ChannelState,
+    Entry,
+    FeedHealth,
+    OpmlFeed,
+    ParsedFeed,
+    StoryDetail,
+)
 from .search.dates import parse_date_range
 from .search.engine import SearchPage, search
 from .store import DamagedDatabaseError as DamagedDatabaseError  # re-exported for the faces
@@ -280,21 +288,26 @@ class Newsdesk:
 
         # Names are not looked up here (an OPML file is often imported offline);
         # the fetcher refuses a private address when it connects.
-        accepted: list[tuple[str, str | None]] = []
-        for url, title in outcome.distinct_feeds():
+        accepted: list[OpmlFeed] = []
+        for feed in outcome.distinct_feeds():
             try:
                 await validate_feed_url(
-                    url, allow_private=self.settings.allow_private_addresses, resolve=False
+                    feed.url, allow_private=self.settings.allow_private_addresses, resolve=False
                 )
             except UnsafeUrlError as exc:
-                outcome.report.fail(f"OPML feed {url!r}", f"not subscribed: {exc}")
+                outcome.report.fail(f"OPML feed {feed.url!r}", f"not subscribed: {exc}")
                 continue
-            accepted.append((url, title))  # stored as written, as `feeds add` does
-        kept = {url for url, _title in accepted}
-        outcome.feeds_found = [(u, t) for u, t in outcome.feeds_found if u in kept]
+            accepted.append(feed)  # stored as written, as `feeds add` does
+        kept = {feed.url for feed in accepted}
+        outcome.feeds_found = [f for f in outcome.feeds_found if f.url in kept]
         now = self.clock()
-        for url, title in accepted:
-            await feed_store.add_feed(self.db, url, guild_id=0, title=title, now=now)
+        async with transaction(self.db):
+            for feed in accepted:
+                feed_id = await feed_store.add_feed(
+                    self.db, feed.url, guild_id=0, title=feed.title, now=now
+                )
+                if feed.tags:  # the file's categories and folders route the feed
+                    await feed_store.set_tags(self.db, feed_id, feed.tags)
 
     # -- feeds ----------------------------------------------------------
 

@@ -126,7 +126,7 @@ async def test_export_attaches_the_servers_feeds_as_opml(newsroom: Newsroom) -> 
     assert final["content"].startswith("2 feed(s), as OPML")
     (attachment,) = final["attachments"]
     assert attachment["filename"] == "newsdesk-feeds.opml"
-    urls = [url for url, _title in parse_opml(attachment_data(attachment["url"]))]
+    urls = [feed.url for feed in parse_opml(attachment_data(attachment["url"]))]
     assert urls == ["https://shared.example/feed", "https://own.example/feed"]
 
 

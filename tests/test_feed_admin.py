@@ -209,10 +209,10 @@ def test_opml_import_then_export_round_trips(tmp_path, capsys) -> None:
     assert "wrote 3 feed(s) to out.opml" in capsys.readouterr().err
     exported = (tmp_path / "out.opml").read_bytes()
     assert exported.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
-    assert parse_opml(exported) == [
-        ("https://planet.example/rss", "Daily Planet & Friends"),
-        ("https://gazette.example/atom.xml", "Gotham Gazette"),
-        ("https://untitled.example/feed.json", "https://untitled.example/feed.json"),
+    assert [(f.url, f.title, f.tags) for f in parse_opml(exported)] == [
+        ("https://planet.example/rss", "Daily Planet & Friends", ("world",)),  # its folder
+        ("https://gazette.example/atom.xml", "Gotham Gazette", ("world",)),
+        ("https://untitled.example/feed.json", "https://untitled.example/feed.json", ()),
     ]
     # And back: a fresh store fed our own export exports the same feeds.
     assert main(["--db", "y.db", "ingest", "out.opml"]) in (0, 3)
@@ -225,6 +225,7 @@ def test_opml_import_then_export_round_trips(tmp_path, capsys) -> None:
 
 async def test_opml_export_keeps_server_feeds_apart_and_writes_tags(tmp_path) -> None:
     from bot.ingest.parse.opml import parse_opml
+    from bot.models import OpmlFeed
     from bot.render.opml import feeds_opml
 
     nd = await open_nd(tmp_path)
@@ -236,16 +237,18 @@ async def test_opml_export_keeps_server_feeds_apart_and_writes_tags(tmp_path) ->
         server, n_server = await nd.feeds_opml(guild_id=5)
     finally:
         await nd.close()
-    assert n_shared == 1 and [u for u, _ in parse_opml(shared)] == ["https://shared.example/feed"]
+    assert n_shared == 1 and [f.url for f in parse_opml(shared)] == ["https://shared.example/feed"]
     assert n_server == 2
-    assert [u for u, _ in parse_opml(server)] == [
+    assert [f.url for f in parse_opml(server)] == [
         "https://shared.example/feed",
         "https://own.example/feed",
     ]
-    # Routing tags are not stored yet; any feed-like object with ``tags`` gets categories.
+    # Any feed-like object with ``tags`` gets categories, which an import reads back.
     feed = SimpleNamespace(
         url="https://x.example/?a=1&b=2", title="Odd \x07<name>", tags=("world", "tech")
     )
     doc = feeds_opml([feed], title="t", created=NOW)  # type: ignore[list-item]
     assert b'category="world,tech"' in doc
-    assert parse_opml(doc) == [("https://x.example/?a=1&b=2", "Odd <name>")]
+    assert parse_opml(doc) == [
+        OpmlFeed("https://x.example/?a=1&b=2", "Odd <name>", ("world", "tech"))
+    ]

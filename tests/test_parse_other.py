@@ -18,7 +18,7 @@ from bot.ingest.parse import (
     parse_text_article,
     sniff,
 )
-from bot.models import Entry
+from bot.models import Entry, OpmlFeed
 from tests.conftest import shared_path
 
 PAGE = """<!DOCTYPE html><html><head>
@@ -191,9 +191,20 @@ OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_parse_opml() -> None:
     assert parse_opml(OPML) == [
-        ("https://a.example/world.xml", "World desk"),
-        ("https://b.example/deep.rss", "Deep"),
-        ("https://d.example/lower.xml", None),
+        OpmlFeed("https://a.example/world.xml", "World desk", ("News",)),
+        OpmlFeed("https://b.example/deep.rss", "Deep", ("News", "Nested")),
+        OpmlFeed("https://d.example/lower.xml", None),
+    ]
+
+
+def test_parse_opml_reads_categories_and_folders_as_tags() -> None:
+    doc = b"""<opml version="2.0"><body><outline text="Sport">
+      <outline text="A" xmlUrl="https://a.example/rss" category="/Football/Premier League,tech"/>
+      <outline text="B" xmlUrl="https://b.example/rss" category=" , /"/>
+    </outline></body></opml>"""
+    assert [f.tags for f in parse_opml(doc)] == [
+        ("Premier League", "tech", "Sport"),
+        ("Sport",),
     ]
 
 

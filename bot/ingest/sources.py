@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..models import Entry
+from ..models import Entry, OpmlFeed
 from .parse import (
     NotAnArticle,
     ParseError,
@@ -67,7 +67,7 @@ class SourceOutcome:
     """
 
     report: IngestReport = field(default_factory=IngestReport)
-    feeds_found: list[tuple[str, str | None]] = field(default_factory=list)  # from OPML
+    feeds_found: list[OpmlFeed] = field(default_factory=list)  # from OPML
     sources: int = 0
     pages_fetched: int = 0  # article pages fetched for summary-only feed entries
     pages_failed: int = 0
@@ -77,12 +77,12 @@ class SourceOutcome:
     def skip(self, where: str, reason: str) -> None:
         self.skipped.append((where, reason))
 
-    def distinct_feeds(self) -> list[tuple[str, str | None]]:
-        """``feeds_found`` once per URL (the first title given wins)."""
-        seen: dict[str, str | None] = {}
-        for url, title in self.feeds_found:
-            seen.setdefault(url, title)
-        return list(seen.items())
+    def distinct_feeds(self) -> list[OpmlFeed]:
+        """``feeds_found`` once per URL (the first one listed wins)."""
+        seen: dict[str, OpmlFeed] = {}
+        for feed in self.feeds_found:
+            seen.setdefault(feed.url, feed)
+        return list(seen.values())
 
 
 def is_url(spec: str) -> bool:
@@ -215,7 +215,7 @@ async def ingest_document(
     elif kind == "opml":
         feeds = parse_opml(data)
         if in_folder:
-            outcome.opml_in_folders.append((where, len({url for url, _title in feeds})))
+            outcome.opml_in_folders.append((where, len({feed.url for feed in feeds})))
         else:
             outcome.feeds_found.extend(feeds)
     elif kind == "jsonl":
