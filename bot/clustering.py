@@ -126,9 +126,9 @@ class StoryClusterer:
             await self._forget_into(db, grouped, plan, replaced)
         counts = self.planner.counts(items)
         added = document_delta((c.keys() for c in counts), 1)
-        dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
+        stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
         merge_delta(plan.df_delta, added)
-        dfs, n_docs = with_delta(dfs, n_docs, plan.df_delta)
+        dfs, n_docs = with_delta(stored.dfs, stored.documents, plan.df_delta)
         vectors = [ft.article_vector(c, dfs, n_docs) for c in counts]
 
         lookup = self.planner.lookup(vectors, items)
@@ -169,7 +169,7 @@ class StoryClusterer:
             db, {sid: [a.id for a in group] for sid, group in by_story.items()}
         )
         terms = {t for a in leaving for t in ft.article_counts(a.title, a.text, a.source)}
-        dfs, n_docs = await cluster_store.frequencies(db, terms)
+        stored = await cluster_store.frequencies(db, terms)
         for story_id, group in by_story.items():
             story = states.get(story_id)
             if story is None:  # no summary (never indexed): nothing to subtract from
@@ -180,7 +180,7 @@ class StoryClusterer:
                 replaced[story_id] = None
                 continue
             replaced[story_id] = self.planner.forget(
-                story, group, rests[story_id], dfs, n_docs, plan
+                story, group, rests[story_id], stored.dfs, stored.documents, plan
             )
 
     async def _group(self, nodes: list[Node]) -> list[Node]:
@@ -253,8 +253,8 @@ class StoryClusterer:
             if len(rows) < 2 and not (rows and fixed):
                 return None
             counts = [ft.article_counts(r.title, r.text, r.source) for r in rows]
-            dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
-            nodes = self.planner.regroup_nodes(rows, counts, dfs, n_docs)
+            stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
+            nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
             nodes += self.planner.nodes([], [], fixed.values())
             return self.planner.regroup(rows, await self._group(nodes), fixed)
 

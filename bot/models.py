@@ -472,3 +472,20 @@ class OpmlFeed:
     url: str
     title: str | None = None
     tags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class TermFrequencies:
+    """How many stored documents hold each term, and how many documents there are."""
+
+    dfs: dict[str, int]
+    documents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A story listed under one of its salient terms (the candidate lookup's index)."""
+
+    story_id: int
+    weight: float
+    at: int  # unix time the posting carries (its story's latest article)

@@ -110,8 +110,8 @@ async def _plan(db: Connection, members: list[tuple[int, Article]]) -> ClusterPl
     members.sort(key=lambda m: (_ts(m[1].published_at), m[0]))
     counts = [ft.article_counts(a.title, a.body or a.summary or "", a.source) for _, a in members]
     delta = document_delta((c.keys() for c in counts), 1)
-    dfs, n_docs = await cluster_store.frequencies(db, {t for c in counts for t in c})
-    dfs, n_docs = with_delta(dfs, n_docs, delta)
+    stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
+    dfs, n_docs = with_delta(stored.dfs, stored.documents, delta)
 
     centroid: dict[str, float] = {}
     grams: dict[str, float] = {}

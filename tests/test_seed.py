@@ -32,7 +32,7 @@ async def _written(db, story_id: int, terms: set[str]):
     members = await cluster_store.running_articles(db, 0, 2**40)
     times = [(m.title, m.published_at, m.dated, m.story_id == story_id) for m in members]
     postings = await cluster_store.newest_postings(db, terms, 10)
-    postings = {t: [(weight, at) for _, weight, at in p] for t, p in postings.items()}
+    postings = {t: [(x.weight, x.at) for x in p] for t, p in postings.items()}
     return state, times, postings, await cluster_store.frequencies(db, terms)
 
 

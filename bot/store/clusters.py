@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from ..models import ClusterArticle, ClusterPlan, PlannedStory, StoryRemainder, StoryState
+from ..models import (
+    ClusterArticle,
+    ClusterPlan,
+    PlannedStory,
+    Posting,
+    StoryRemainder,
+    StoryState,
+    TermFrequencies,
+)
 from .rows import chunks, marks
 
 # The document count lives in term_df under this key (no real term is empty).
@@ -30,8 +38,8 @@ def dumps(vector: Mapping[str, float]) -> str:
 # -- reads --------------------------------------------------------------------------
 
 
-async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> tuple[dict[str, int], int]:
-    """``(document frequency per term, document count)`` for many terms."""
+async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> TermFrequencies:
+    """Document frequencies of many terms, and the document count."""
     dfs: dict[str, int] = {}
     n_docs = 0
     for chunk in chunks([DOC_COUNT_KEY, *terms]):
@@ -41,10 +49,10 @@ async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> tuple[d
                 n_docs = int(row[1])
             else:
                 dfs[str(row[0])] = int(row[1])
-    return dfs, n_docs
+    return TermFrequencies(dfs, n_docs)
 
 
-Postings = dict[str, list[tuple[int, float, int]]]  # term -> [(story id, weight, at)]
+Postings = dict[str, list[Posting]]  # by term
 
 
 async def postings(db: aiosqlite.Connection, terms: Iterable[str], since: int) -> Postings:
@@ -56,7 +64,7 @@ async def postings(db: aiosqlite.Connection, terms: Iterable[str], since: int) -
             f" WHERE term IN ({marks(chunk)}) AND at >= ?"
         )
         for row in await db.execute_fetchall(sql, [*chunk, since]):
-            out.setdefault(row[0], []).append((int(row[1]), float(row[2]), int(row[3])))
+            out.setdefault(row[0], []).append(Posting(int(row[1]), float(row[2]), int(row[3])))
     return out
 
 
@@ -76,7 +84,7 @@ async def newest_postings(
             (term, per_term),
         )
         if rows:
-            out[term] = [(int(r[0]), float(r[1]), int(r[2])) for r in rows]
+            out[term] = [Posting(int(r[0]), float(r[1]), int(r[2])) for r in rows]
     return out
 
 

@@ -31,6 +31,7 @@ from ..models import (
     ClusterArticle,
     ClusterPlan,
     PlannedStory,
+    Posting,
     StoryFields,
     StoryRemainder,
     StoryState,
@@ -59,7 +60,7 @@ MAX_CANDIDATES = 8  # stories considered per article
 UNDATED_HORIZON = 30 * 24 * 3600
 ANYTIME_POSTINGS = 500  # newest postings per term read for an undated article
 
-Postings = Mapping[str, Sequence[tuple[int, float, int]]]  # term -> (story, weight, at)
+Postings = Mapping[str, Sequence[Posting]]  # by term
 
 
 def as_member(ref: int, article: Article, *, story_id: int | None = None) -> ClusterArticle:
@@ -225,9 +226,10 @@ class StoryPlanner:
             overlap: dict[int, float] = {}
             since = article.published_at - self.window if article.dated else None
             for term, weight in query.items():
-                for story_id, posted, at in (postings if article.dated else anytime).get(term, ()):
-                    if since is None or at >= since:
-                        overlap[story_id] = overlap.get(story_id, 0.0) + weight * posted
+                for posting in (postings if article.dated else anytime).get(term, ()):
+                    if since is None or posting.at >= since:
+                        story = posting.story_id
+                        overlap[story] = overlap.get(story, 0.0) + weight * posting.weight
             best = heapq.nlargest(self.max_candidates, overlap.items(), key=lambda kv: kv[1])
             (wanted if article.dated else timeless).update(story_id for story_id, _ in best)
         return wanted, timeless
