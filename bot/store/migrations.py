@@ -263,6 +263,11 @@ CREATE TABLE store_generation (
 INSERT INTO store_generation (id, generation) VALUES (1, 0);
 """
 
+# An article's lead image (an http(s) URL checked by bot.identity.image_url).
+MIGRATION_11 = """
+ALTER TABLE articles ADD COLUMN image_url TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -274,4 +279,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_8,
     MIGRATION_9,
     MIGRATION_10,
+    MIGRATION_11,
 ]
