@@ -394,3 +394,24 @@ async def test_polled_media_image_reaches_the_digest_and_news_story(
         first = await handle.wait_response()
         story = await handle.wait_edit(1) if first["type"] == 5 else first["data"]
         assert story["embeds"][0]["thumbnail"] == {"url": image}
+
+
+def test_sections_with_images_keep_their_titles() -> None:
+    items = [
+        digest_item(n, f"https://i.example/{n}.jpg" if n in (0, 3) else None) for n in range(5)
+    ]
+    for n, entry in enumerate(items):
+        entry.category = "World" if n < 3 else "Sport"
+    digest = Digest(1, SLOT.date(), SLOT - dt.timedelta(days=1), SLOT, items)
+    digest.sections = [("World", items[:3]), ("Sport", items[3:])]
+    [message] = render_digest_messages(digest)
+    assert check_limits(message) == []
+    embeds = message["embeds"]
+    assert [e.get("title") for e in embeds] == ["World", None, "Sport", None]
+    assert [("image" in e, "thumbnail" in e) for e in embeds] == [
+        (True, False),
+        (False, False),
+        (False, True),
+        (False, False),
+    ]
+    assert embeds[1]["description"].count("**[") == 2  # stories without images share an embed

@@ -198,6 +198,8 @@ def _pack(digest: Digest) -> list[_Message]:
             if len(message.embeds) >= EMBEDS_PER_MESSAGE or message.size() + embed.size() > budget:
                 message = _Message()
                 messages.append(message)
+                if current is not None and embed.title is None and multiple:
+                    embed.title = _section_title(name, multiple, continued=True)  # say which
             message.embeds.append(embed)
             current = embed
     return [m for m in messages if m.embeds]
