@@ -116,6 +116,49 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", _strip_tracking(parts.query), ""))
 
 
+# Discord's limit for an embed's image and thumbnail URL (RichEmbedImage.url).
+MAX_IMAGE_URL_CHARS = 2048
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def image_url(url: str | None) -> str | None:
+    """An image URL fit to store and show, or None.
+
+    The checks of a link (:func:`canonical_url`): http(s) only, a host, control
+    characters refused, IDN host in punycode, scheme and host lower-cased,
+    default port and fragment dropped; and more: user info (credentials) refuses
+    the URL, as does a length over :data:`MAX_IMAGE_URL_CHARS`. The path and
+    query stay as written (a CDN's signed query must not change).
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or _CONTROL.search(url) or len(url) > MAX_IMAGE_URL_CHARS:
+        return None
+    url = url.replace(" ", "%20")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    host = _ascii_host(host.rstrip("."))
+    if not host or not _HOST.fullmatch(host):
+        return None
+    default = port in (None, _DEFAULT_PORTS[scheme])
+    netloc = f"[{host}]" if ":" in host else host
+    if not default:
+        netloc += f":{port}"
+    out = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return out if len(out) <= MAX_IMAGE_URL_CHARS else None
+
+
+_HOST = re.compile(r"[a-z0-9._~%:-]+|[0-9a-f:.]+")
+
+
 def _ascii_host(host: str) -> str | None:
     """Lower-cased host, IDN labels in punycode; None when not encodable."""
     host = host.lower()

@@ -37,6 +37,9 @@ class Entry:
     # The content is a page's extracted main text: its paragraphs are the page's
     # own, so cleaning keeps a paragraph the page repeats (see bot.clean.text).
     content_is_page_text: bool = False
+    # The lead image as the source gave it (checked like a link when parsed,
+    # again when cleaned: see bot.identity.image_url).
+    image_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +69,7 @@ class Article:
     summary: str | None  # the publisher's own summary as clean text, if any
     content_hash: str  # hash of normalised title + body (see bot.identity)
     dated: bool = True  # False: the source gave no date (published_at is when first seen)
+    image_url: str | None = None  # lead image, an http(s) URL (see bot.identity.image_url)
 
 
 @dataclass(slots=True)
@@ -83,6 +87,7 @@ class StoredArticle:
     story_id: int | None
     summary: str | None = None
     dated: bool = True  # False: the source gave no date; published_at is a stand-in
+    image_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -151,6 +156,9 @@ class StoryDetail:
     # A short summary of the story for display (the faces fill it through
     # services; the store leaves it None).
     summary: str | None = None
+    # The story's image: its lead's (the newest article with a URL, as the
+    # faces link it), else the newest article's that has one.
+    image_url: str | None = None
 
 
 # -- stories: what story clustering reads from the store and hands back to it ----------
@@ -353,6 +361,7 @@ class DigestArticle:
     url: str | None
     category: str | None
     dated: bool = True  # False: the source gave no date (published_ts is when first seen)
+    image_url: str | None = None
 
 
 @dataclass(slots=True)

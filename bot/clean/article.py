@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.clean.text import clean_line, clean_text, dedupe_key, html_to_text
-from bot.identity import canonical_url, content_hash, is_trustworthy_guid
+from bot.identity import canonical_url, content_hash, image_url, is_trustworthy_guid
 from bot.models import Article, Entry
 
 MAX_TITLE_CHARS = 500
@@ -56,6 +56,8 @@ def to_article(
         summary=_summary(entry),
         content_hash=content_hash(title, body),
         dated=given is not None,
+        # checked again here: an Entry may come from anywhere
+        image_url=image_url(entry.image_url),
     )
 
 

@@ -147,7 +147,15 @@ def _item(story: _Story, summary: str, developing: bool, max_links: int) -> Dige
         lead_source=story.lead.source,
         lead_url=story.lead.url,
         dated=any(row.dated for row in story.articles),
+        image_url=_image(story),
     )
+
+
+def _image(story: _Story) -> str | None:
+    """The lead's image, else the newest article's that has one (articles run oldest first)."""
+    if story.lead is not None and story.lead.image_url:
+        return story.lead.image_url
+    return next((r.image_url for r in reversed(story.articles) if r.image_url), None)
 
 
 def make_sections(items: list[DigestItem]) -> list[Section]:

@@ -34,6 +34,8 @@ class DigestItem:
     lead_source: str = ""
     lead_url: str | None = None
     dated: bool = True  # False: no source gave a date (published_at is when first seen)
+    # The lead article's image, else the newest article's that has one (http(s))
+    image_url: str | None = None
 
     @property
     def other_sources(self) -> int:

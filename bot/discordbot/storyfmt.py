@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.render.discord_embeds import COLOR, discord_timestamp
+from bot.render.discord_embeds import COLOR, discord_timestamp, embed_image_url
 from bot.render.markdown import UNDATED, escape_fit, link, utf16_len
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _outlet_line(article: StoredArticle) -> str:
 
 def story_detail(story: StoryDetail) -> dict[str, Any]:
     """One story with every outlet that covered it (as many as fit; the rest counted),
-    under its short summary."""
+    under its short summary, its image as the thumbnail."""
     items = story.articles
     fields: list[dict[str, Any]] = []
     chunk: list[str] = []
@@ -112,5 +112,8 @@ def story_detail(story: StoryDetail) -> dict[str, Any]:
         embed["description"] = escape_fit(story.summary, SUMMARY_MAX)
     if story.category:
         embed["author"] = {"name": escape_fit(story.category, 100)}
+    image = embed_image_url(story.image_url)
+    if image:
+        embed["thumbnail"] = {"url": image}
     embed["timestamp"] = story.last_published_at.isoformat()
     return embed

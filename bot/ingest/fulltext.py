@@ -14,9 +14,10 @@ timeouts, per-host limit, User-Agent, conditional requests all apply), at most
 ``max_pages`` per feed and cycle and within ``budget_s`` seconds, outside any
 database transaction. Their main text (trafilatura, via
 :func:`~bot.ingest.parse.parse_page`) becomes the entry's ``content`` while
-the feed's own text stays its ``summary``. A page that fails (404, timeout,
-too large, refused address, no main text) leaves the entry as the feed gave
-it; a page with no more text than the feed (or under :data:`MIN_PAGE_WORDS`)
+the feed's own text stays its ``summary``, and the page's lead image
+(``og:image``...) becomes the entry's when the feed gave none. A page that
+fails (404, timeout, too large, refused address, no main text) leaves the
+entry as the feed gave it; a page with no more text than the feed (or under :data:`MIN_PAGE_WORDS`)
 is "thin" and changes nothing.
 
 Pages are cached by canonical URL (:mod:`bot.store.pages`): an article
@@ -159,6 +160,7 @@ class _Fetched:
 
     text: str | None = None  # main text, cleaned (None: a 304 or a failure)
     published_at: datetime | None = None
+    image_url: str | None = None  # the page's og:image (or twitter:image...)
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False
@@ -295,6 +297,7 @@ class FullText:
         return _Fetched(
             text=clean_text(page.content or ""),
             published_at=page.published_at,
+            image_url=page.image_url,
             etag=result.etag,
             last_modified=result.last_modified,
         )
@@ -322,6 +325,8 @@ class FullText:
             record.last_modified = got.last_modified or want.record.last_modified
         used = 0
         for entry in want.entries:
+            if entry.image_url is None:  # the feed's own image comes first
+                entry.image_url = got.image_url  # even from a thin page
             words = page_words(got.text, entry.title)
             if words >= MIN_PAGE_WORDS and words > word_count(feed_text(entry)):
                 _use(entry, got.text or "", got.published_at)

@@ -9,7 +9,8 @@ carries ``allowed_mentions: {"parse": []}``.
 
 A digest is one embed per category section, each story a block of its
 description; a long digest continues in further embeds and messages, always
-between two stories.
+between two stories. A story with an image has an embed of its own, the
+image as its thumbnail (the digest's top story: as a large image).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FOOTER_MAX = 2048
 AUTHOR_NAME_MAX = 256
 EMBEDS_PER_MESSAGE = 10
 EMBED_TOTAL_MAX = 6000
+IMAGE_URL_MAX = 2048  # thumbnail.url and image.url (RichEmbedImage in Discord's OpenAPI)
 
 # Our own budgets, chosen so one story always fits in a fresh embed.
 HEADLINE_MAX = 200
@@ -87,6 +89,12 @@ def _links_text(links: Iterable[tuple[str, str]], more: int, budget: int) -> str
     return " · ".join(rendered)
 
 
+def embed_image_url(url: str | None) -> str | None:
+    """``url`` fit for an embed's ``thumbnail.url`` / ``image.url``: http(s),
+    percent-encoded like a link, at most :data:`IMAGE_URL_MAX`; else None."""
+    return safe_url(url, limit=IMAGE_URL_MAX)
+
+
 def story_block(item: DigestItem) -> str:
     """One story: linked headline, summary, outlets and time. At most :data:`BLOCK_MAX`."""
     headline = link(item.headline or "(untitled)", item.lead_url, limit=HEADLINE_MAX)
@@ -117,6 +125,8 @@ def story_block(item: DigestItem) -> str:
 class _Embed:
     title: str | None
     blocks: list[str] = field(default_factory=list)
+    image: str | None = None  # the one story's image
+    large: bool = False  # as ``image`` (the top story) rather than ``thumbnail``
 
     @property
     def description(self) -> str:
@@ -130,6 +140,8 @@ class _Embed:
         if self.title:
             embed["title"] = self.title
         embed["description"] = self.description
+        if self.image:
+            embed["image" if self.large else "thumbnail"] = {"url": self.image}
         return embed
 
 
@@ -149,8 +161,13 @@ def _section_title(name: str | None, multiple: bool, continued: bool) -> str | N
 
 
 def _pack(digest: Digest) -> list[_Message]:
-    """Pack story blocks into embeds and messages, breaking only between stories."""
+    """Pack story blocks into embeds and messages, breaking only between stories.
+
+    A story with an image gets an embed to itself (the thumbnail sits beside
+    its block); the embeds around it are untitled unless they open a section.
+    """
     sections = digest.sections or [(None, digest.items)]
+    top = digest.items[0] if digest.items else None
     multiple = len(sections) > 1
     budget = EMBED_TOTAL_MAX - FOOTER_RESERVE
     messages = [_Message()]
@@ -158,9 +175,12 @@ def _pack(digest: Digest) -> list[_Message]:
         current: _Embed | None = None
         for item in items:
             block = story_block(item)
+            image = embed_image_url(item.image_url)
             message = messages[-1]
             if (
                 current is not None
+                and not current.image
+                and not image
                 and current is (message.embeds[-1] if message.embeds else None)
                 and utf16_len(current.description) + len(BLOCK_SEPARATOR) + utf16_len(block)
                 <= EMBED_DESCRIPTION_MAX
@@ -168,10 +188,18 @@ def _pack(digest: Digest) -> list[_Message]:
             ):
                 current.blocks.append(block)
                 continue
-            embed = _Embed(_section_title(name, multiple, continued=current is not None), [block])
+            if current is None:
+                title = _section_title(name, multiple, continued=False)
+            elif current.image or image:  # not a break for size: no "(continued)"
+                title = None
+            else:
+                title = _section_title(name, multiple, continued=True)
+            embed = _Embed(title, [block], image=image, large=image is not None and item is top)
             if len(message.embeds) >= EMBEDS_PER_MESSAGE or message.size() + embed.size() > budget:
                 message = _Message()
                 messages.append(message)
+                if current is not None and embed.title is None and multiple:
+                    embed.title = _section_title(name, multiple, continued=True)  # say which
             message.embeds.append(embed)
             current = embed
     return [m for m in messages if m.embeds]
@@ -255,6 +283,9 @@ def render_story_embed(item: DigestItem) -> dict[str, Any]:
     url = safe_url(item.lead_url)
     if url:
         embed["url"] = url
+    image = embed_image_url(item.image_url)
+    if image:
+        embed["thumbnail"] = {"url": image}
     return embed
 
 
@@ -341,12 +372,18 @@ def check_limits(message: dict[str, Any]) -> list[str]:
             problems.append("footer over 2048")
         if utf16_len(embed.get("author", {}).get("name", "")) > AUTHOR_NAME_MAX:
             problems.append("author name over 256")
+        for key in ("thumbnail", "image"):
+            if key in embed:
+                url = (embed[key] or {}).get("url")
+                if not isinstance(url, str) or embed_image_url(url) != url:
+                    problems.append(f"{key} url is not an http(s) URL of at most 2048")
     return problems
 
 
 __all__ = [
     "check_limits",
     "discord_timestamp",
+    "embed_image_url",
     "embed_size",
     "payload",
     "render_digest_messages",

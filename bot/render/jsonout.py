@@ -16,6 +16,7 @@ def item_to_json(item: DigestItem) -> dict[str, Any]:
         "category": item.category,
         "lead_source": item.lead_source,
         "lead_url": item.lead_url,
+        "image_url": item.image_url,  # the story's lead image (http(s)), or null
         "source_count": item.source_count,
         "article_count": item.article_count,
         "also_covered_by": item.other_sources,

@@ -98,13 +98,13 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def safe_url(url: str | None) -> str | None:
+def safe_url(url: str | None, *, limit: int = MAX_URL) -> str | None:
     """An http(s) URL safe inside ``[text](url)``, or None.
 
     Whitespace, parentheses, brackets, quotes, backslashes, angle brackets,
     markdown characters and non-ASCII are percent-encoded; anything that is
     not an absolute http(s) URL with a host, or is longer than
-    :data:`MAX_URL` once encoded, is refused.
+    ``limit`` (:data:`MAX_URL`) once encoded, is refused.
     """
     if not url or not isinstance(url, str):
         return None
@@ -116,7 +116,7 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     encoded = quote(url, safe=_URL_SAFE)
-    if len(encoded) > MAX_URL:
+    if len(encoded) > limit:
         return None
     return encoded
 

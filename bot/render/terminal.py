@@ -69,7 +69,7 @@ def print_wrapped(
 
 
 def print_item(console: Console, item: DigestItem, tz: ZoneInfo, number: int | None = None) -> None:
-    """One story: headline, outlets line, summary, the lead link and the other links."""
+    """One story: headline, outlets line, summary, the lead link, the other links, its image."""
     head = Text()
     head.append(item.headline or "(untitled)", style=_link_style(item.lead_url, bold=True))
     if item.developing:
@@ -94,6 +94,11 @@ def print_item(console: Console, item: DigestItem, tz: ZoneInfo, number: int | N
         print_wrapped(console, line, first="   - ", rest="     ")
     if item.more_links:
         console.print(Text(f"   +{item.more_links} more", style="dim"))
+    image = safe_url(item.image_url, limit=2048)
+    if image:
+        line = Text("image ", style="dim")
+        line.append(image, style=_link_style(image, dim=True))
+        print_wrapped(console, line, first="   ", rest="   ")
 
 
 def print_digest(digest: Digest, console: Console, *, title_prefix: str = "Daily briefing") -> None:

@@ -19,7 +19,7 @@ from .db import connect_read_only
 
 _EXPORT = (
     "SELECT id, url, guid, source, title, body, published_at, updated_at, category,"
-    " story_id, author, dated FROM articles ORDER BY id"
+    " story_id, author, dated, image_url FROM articles ORDER BY id"
 )
 
 
@@ -50,6 +50,7 @@ def iter_export(database: Path) -> Iterator[dict[str, Any]]:
                 "category": row[8],
                 "story_id": row[9],
                 "author": row[10],
+                "image": row[12],
             }
     finally:
         conn.close()
@@ -111,8 +112,8 @@ def _ts(value: datetime | None) -> int | None:
 
 _INSERT = (
     "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
-    " category, published_at, updated_at, fetched_at, guild_id, dated)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " category, published_at, updated_at, fetched_at, guild_id, dated, image_url)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -132,6 +133,7 @@ def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
         _ts(fetched_at),
         guild_id,
         int(a.dated),
+        a.image_url,
     )
 
 
@@ -161,12 +163,25 @@ async def insert_articles(
 
 
 async def update_articles(db: aiosqlite.Connection, updates: Mapping[int, Article]) -> None:
-    """Store new versions of stored articles (their story is the clusterer's)."""
+    """Store new versions of stored articles (their story is the clusterer's).
+
+    A version without an image keeps the stored one."""
     await db.executemany(
         "UPDATE articles SET title = ?, body = ?, summary = ?, content_hash = ?, author = ?,"
-        " category = COALESCE(?, category), updated_at = ? WHERE id = ?",
+        " category = COALESCE(?, category), updated_at = ?, image_url = COALESCE(?, image_url)"
+        " WHERE id = ?",
         [
-            (a.title, a.body, a.summary, a.content_hash, a.author, a.category, _ts(a.updated_at), i)
+            (
+                a.title,
+                a.body,
+                a.summary,
+                a.content_hash,
+                a.author,
+                a.category,
+                _ts(a.updated_at),
+                a.image_url,
+                i,
+            )
             for i, a in updates.items()
         ],
     )

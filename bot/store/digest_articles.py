@@ -18,7 +18,7 @@ from .visibility import visible_sql
 
 _WINDOW_ARTICLES = f"""
 SELECT a.id, a.story_id, a.source, a.published_at, a.title, a.summary, a.url, a.category,
-       s.category AS story_category, a.dated
+       s.category AS story_category, a.dated, a.image_url
 FROM articles AS a JOIN stories AS s ON s.id = a.story_id
 WHERE a.story_id IN (
         SELECT story_id FROM articles
@@ -51,7 +51,9 @@ async def window_stories(
             if story is None:
                 story = stories[r[1]] = WindowStory(r[1], r[8], [], -1)
             story.articles.append(
-                DigestArticle(r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7], bool(r[9]))
+                DigestArticle(
+                    r[0], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7], bool(r[9]), r[10]
+                )
             )
             if r[3] >= start:
                 story.latest_in_window = r[3]  # rows come oldest first

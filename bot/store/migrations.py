@@ -263,9 +263,11 @@ CREATE TABLE store_generation (
 INSERT INTO store_generation (id, generation) VALUES (1, 0);
 """
 
-# MIGRATION_11 is another branch's (images); the lead merges the two and keeps
-# this one after it. On this branch MIGRATION_12 is the 11th entry of MIGRATIONS.
-#
+# An article's lead image (an http(s) URL checked by bot.identity.image_url).
+MIGRATION_11 = """
+ALTER TABLE articles ADD COLUMN image_url TEXT;
+"""
+
 # Breaking-story alerts: one row per channel and story, the durable claim
 # written before the alert is posted (claimed -> sent | failed), so a story is
 # announced at most once per channel, also across a restart or a crash
@@ -303,6 +305,6 @@ MIGRATIONS: list[str] = [
     MIGRATION_8,
     MIGRATION_9,
     MIGRATION_10,
-    # MIGRATION_11 (images) goes here when the branches merge.
+    MIGRATION_11,
     MIGRATION_12,
 ]

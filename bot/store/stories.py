@@ -32,7 +32,7 @@ def _ts(value: datetime) -> int:
 
 _ARTICLE_COLUMNS = (
     "a.id, a.title, a.body, a.url, a.source, a.author, a.category, a.published_at,"
-    " a.story_id, a.summary, a.dated"
+    " a.story_id, a.summary, a.dated, a.image_url"
 )
 _STORY_COLUMNS = (
     "s.id, s.headline, s.first_published_at, s.last_published_at, s.article_count,"
@@ -53,6 +53,7 @@ def _article(row: aiosqlite.Row) -> StoredArticle:
         story_id=row[8],
         summary=row[9],
         dated=bool(row[10]),
+        image_url=row[11],
     )
 
 
@@ -78,6 +79,16 @@ async def _articles_of(
     return out
 
 
+def story_image(articles: list[StoredArticle]) -> str | None:
+    """The image of a story's lead (its newest article with a URL, the one the
+    faces link) if it has one, else of its newest article that has one.
+    ``articles`` run newest first."""
+    lead = next((a for a in articles if a.url), None)
+    if lead is not None and lead.image_url:
+        return lead.image_url
+    return next((a.image_url for a in articles if a.image_url), None)
+
+
 def _details(
     rows: Iterable[aiosqlite.Row],
     articles: dict[int, list[StoredArticle]],
@@ -97,6 +108,7 @@ def _details(
             source_count=row[5],
             category=row[6],
             articles=members,
+            image_url=story_image(members),
         )
         if guild_id is not None:
             detail.article_count = len(members)

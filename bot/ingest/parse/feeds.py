@@ -24,7 +24,7 @@ from typing import Any
 from bot.ingest.parse.dates import from_struct_time
 from bot.ingest.parse.errors import NotAnArticle, ParseError
 from bot.ingest.parse.jsonfeed import parse_json_feed
-from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.links import resolve_image, resolve_link
 from bot.ingest.parse.page import with_page_text
 from bot.models import Entry, ParsedFeed
 
@@ -356,6 +356,12 @@ def _rs_entry(entry: Any, version: str) -> dict[str, Any]:
         "summary": _c1(entry.summary),
         "summary_detail": _rs_detail(entry.summary_detail, guess=False),
         "content": [{"value": _c1(c.value), "type": c.type} for c in entry.content],
+        "media_content": [
+            {"url": m.url, "type": m.type, "medium": m.medium, "width": m.width}
+            for m in entry.media_content
+        ],
+        "media_thumbnail": [{"url": m.url} for m in entry.media_thumbnail],
+        "enclosures": [{"href": e.href, "type": e.type} for e in entry.enclosures],
     }
 
 
@@ -443,7 +449,54 @@ def _entry(raw: Any, base: str | None) -> Entry | None:
         summary=summary,
         content=content,
         content_is_html=is_html,
+        image_url=_entry_image(raw, base),
     )
+
+
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+
+
+def _entry_image(raw: Any, base: str | None) -> str | None:
+    """The entry's lead image: a Media RSS ``media:content`` that is an image
+    (``medium="image"``, an ``image/*`` type, or neither given and an image file
+    name; the widest when several give a width), else its first
+    ``media:thumbnail``, else an ``image/*`` enclosure. Each candidate is
+    checked like a link (:func:`resolve_image`); the first that passes wins."""
+    candidates: list[Any] = []
+    contents = [m for m in _dicts(raw.get("media_content")) if _is_image(m)]
+    contents.sort(key=lambda m: -_width(m.get("width")))  # stable: document order on ties
+    candidates += [m.get("url") for m in contents]
+    candidates += [m.get("url") for m in _dicts(raw.get("media_thumbnail"))]
+    candidates += [
+        e.get("href")
+        for e in _dicts(raw.get("enclosures"))
+        if _str(e.get("type")) and str(e.get("type")).strip().lower().startswith("image/")
+    ]
+    for candidate in candidates:
+        url = resolve_image(candidate, base)
+        if url:
+            return url
+    return None
+
+
+def _dicts(value: Any) -> list[Any]:
+    return [v for v in value if hasattr(v, "get")] if isinstance(value, list) else []
+
+
+def _is_image(media: Any) -> bool:
+    medium = (_str(media.get("medium")) or "").strip().lower()
+    kind = (_str(media.get("type")) or "").strip().lower()
+    if medium or kind:
+        return medium == "image" or kind.startswith("image/")
+    url = _str(media.get("url")) or ""
+    return url.split("?", 1)[0].split("#", 1)[0].lower().endswith(_IMAGE_EXTENSIONS)
+
+
+def _width(value: Any) -> int:
+    try:
+        return max(0, int(str(value).strip()))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _main_text(entry: Entry) -> Entry:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import ParseError
-from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.links import resolve_image, resolve_link
 from bot.models import Entry, ParsedFeed
 
 MAX_TITLE_CHARS = 1000
@@ -85,6 +85,8 @@ def _entry(item: dict[str, Any], base: str | None) -> Entry:
         summary=_text(item.get("summary")),
         content=html or plain,
         content_is_html=html is not None,
+        image_url=resolve_image(item.get("image"), base)
+        or resolve_image(item.get("banner_image"), base),
     )
 
 

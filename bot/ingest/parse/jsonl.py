@@ -8,7 +8,7 @@ from typing import IO, Any
 from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import ParseError
 from bot.ingest.parse.jsonfeed import load_json
-from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.links import resolve_image, resolve_link
 from bot.ingest.parse.page import with_page_text
 from bot.models import Entry
 
@@ -48,7 +48,7 @@ def bounded_lines(fh: IO[bytes], limit: int = MAX_LINE_BYTES) -> Iterator[bytes 
 
 def iter_jsonl(lines: Iterable[str | bytes | LineTooLong]) -> Iterator[Entry | ParseError]:
     """Yield an Entry per line ``{title, text | html, url, source, published_at,
-    category?}`` (other keys ignored), or a ParseError naming the line number for
+    category?, image?}`` (other keys ignored), or a ParseError naming the line number for
     a bad line, and go on. Blank lines are skipped.
 
     An ``html`` that is a whole web page goes through the same main-text
@@ -87,9 +87,10 @@ def _entry(record: Any) -> Entry:
     if not title and not html and not text:
         raise ParseError("no title and no text/html")
     category = _str(record.get("category"))
+    url = resolve_link(record.get("url"))
     entry = Entry(
         title=(title or "")[:MAX_TITLE_CHARS],
-        url=resolve_link(record.get("url")),
+        url=url,
         guid=_str(record.get("guid")),
         author=_str(record.get("author")),
         categories=[category] if category else [],
@@ -98,6 +99,9 @@ def _entry(record: Any) -> Entry:
         content=text or html,
         content_is_html=not text and html is not None,
         source=_str(record.get("source")),
+        # ``image`` as `newsdesk export` writes it; ``image_url`` as others may.
+        image_url=resolve_image(record.get("image"), url)
+        or resolve_image(record.get("image_url"), url),
     )
     return with_page_text(entry)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
+from bot.identity import image_url
+
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
 
 
@@ -25,3 +27,10 @@ def resolve_link(href: object, base: str | None = None) -> str | None:
     if parts.scheme.lower() not in _ALLOWED_SCHEMES or not parts.netloc:
         return None
     return absolute
+
+
+def resolve_image(href: object, base: str | None = None) -> str | None:
+    """An image URL made absolute against ``base`` and checked like a link, plus
+    the image rules of :func:`bot.identity.image_url` (no credentials, at most
+    2048 characters); None when it fails any."""
+    return image_url(resolve_link(href, base))

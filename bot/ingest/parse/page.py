@@ -20,7 +20,7 @@ from trafilatura.utils import load_html
 
 from bot.ingest.parse.dates import parse_date
 from bot.ingest.parse.errors import NotAnArticle, ParseError
-from bot.ingest.parse.links import resolve_link
+from bot.ingest.parse.links import resolve_image, resolve_link
 from bot.ingest.parse.sniff import is_whole_document
 from bot.models import Entry
 
@@ -37,8 +37,8 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 
 def parse_page(html: bytes | str, *, url: str | None = None) -> Entry:
-    """Main text (paragraphs separated by a blank line), title, date, author and
-    site name (as ``source``) of a web page.
+    """Main text (paragraphs separated by a blank line), title, date, author,
+    site name (as ``source``) and lead image (``og:image``...) of a web page.
 
     Raises :class:`NotAnArticle` for a redirect stub, an error page or a site
     page without an article body, and :class:`ParseError` when there is no
@@ -69,6 +69,8 @@ def parse_page(html: bytes | str, *, url: str | None = None) -> Entry:
         content_is_html=False,
         content_is_page_text=True,
         source=_str(document, "sitename") or _host(page_url),
+        # og:image, twitter:image or link rel=image_src, as trafilatura reads them
+        image_url=resolve_image(_str(document, "image"), page_url),
     )
 
 
@@ -106,6 +108,7 @@ def with_page_text(entry: Entry) -> Entry:
         content_is_html=False,
         content_is_page_text=True,
         source=entry.source or page.source,
+        image_url=entry.image_url or page.image_url,
     )
 
 
