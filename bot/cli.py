@@ -924,6 +924,7 @@ def _search_json(text: str, page: SearchPage | None, args: argparse.Namespace) -
                 "published_at": h.published_at.isoformat() if h.dated else None,
                 "snippet": h.snippet,
                 "category": h.category,
+                "image_url": h.image_url,
             }
             for h in hits
         ],

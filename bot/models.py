@@ -413,6 +413,7 @@ class SearchHit:
     category: str | None
     highlights: tuple[tuple[int, int], ...] = ()  # spans of matched words in snippet
     dated: bool = True  # False: the source gave no date (published_at is a stand-in)
+    image_url: str | None = None  # the article's lead image (http(s)), if any
 
 
 # -- search: the words of a parsed query (bot.search.query parses, the store compiles) --

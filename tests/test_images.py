@@ -260,6 +260,12 @@ def test_json_lines_image_round_trip_through_export_and_ingest(tmp_path: Path, c
     printed = capsys.readouterr().out
     assert printed.count("image https://") == 1
     assert "image https://orchard.example/photos/frost.jpg" in printed
+    assert main(["--db", str(second), "search", "frost OR ferry", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert {h["title"]: h["image_url"] for h in hits} == {
+        records[0]["title"]: "https://orchard.example/photos/frost.jpg",
+        records[1]["title"]: None,
+    }
 
 
 async def test_og_image_of_a_summary_only_feed_page(

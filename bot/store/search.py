@@ -45,7 +45,10 @@ SNIPPET_TOKENS = 24
 SEARCH_INDEX = "articles_search"
 _has_index: weakref.WeakKeyDictionary[Connection, bool] = weakref.WeakKeyDictionary()
 
-_HIT_COLUMNS = "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category, a.dated"
+_HIT_COLUMNS = (
+    "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category, a.dated,"
+    " a.image_url"
+)
 _MARKERS = f"char({ord(SNIPPET_START)}), char({ord(SNIPPET_END)})"
 _SNIPPET = f"snippet(articles_fts, 1, {_MARKERS}, '…', {SNIPPET_TOKENS})"
 _PLAIN_SNIPPET = f"substr(coalesce(nullif(a.summary, ''), a.body), 1, {PLAIN_SNIPPET_CHARS + 50})"
@@ -148,7 +151,7 @@ def _build_where(filters: SearchFilters) -> _Where:
 
 def _hit(row: tuple[Param, ...], *, marked: bool) -> SearchHit:
     """A hit from ``_HIT_COLUMNS`` followed by a snippet column."""
-    text = str(row[8] or "")
+    text = str(row[9] or "")
     snippet, spans = parse_snippet(text) if marked else (plain_snippet(text), ())
     story_id, url, category = row[1], row[3], row[6]
     return SearchHit(
@@ -162,6 +165,7 @@ def _hit(row: tuple[Param, ...], *, marked: bool) -> SearchHit:
         snippet=snippet,
         highlights=spans,
         dated=bool(row[7]),
+        image_url=None if row[8] is None else str(row[8]),
     )
 
 
