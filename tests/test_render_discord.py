@@ -15,7 +15,6 @@ from bot.digest.models import Digest, DigestItem
 from bot.render.discord_embeds import (
     render_digest_messages,
     render_search_page,
-    render_story_embed,
 )
 from bot.render.markdown import escape, escape_fit, safe_url
 from bot.search.engine import SearchHit, SearchPage
@@ -370,10 +369,7 @@ def test_escape_helpers():
     assert safe_url("https:///nohost") is None
 
 
-def test_story_embed_and_search_page():
-    embed = render_story_embed(item(headline="x" * 400, lead_url="https://a.example/(b)"))
-    assert len(embed["title"]) <= 256 and embed["url"] == "https://a.example/%28b%29"
-
+def test_search_page():
     def hit(n: int) -> SearchHit:
         return SearchHit(
             article_id=n,

@@ -15,7 +15,6 @@ _EXPORTS = {
     "print_search_page": ".terminal",
     "render_digest_messages": ".discord_embeds",
     "render_search_page": ".discord_embeds",
-    "render_story_embed": ".discord_embeds",
 }
 
 __all__ = sorted(_EXPORTS)

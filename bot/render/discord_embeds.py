@@ -270,25 +270,6 @@ def render_digest_messages(
     return out
 
 
-def render_story_embed(item: DigestItem) -> dict[str, Any]:
-    """One story as a single embed (e.g. for a /story command)."""
-    embed: dict[str, Any] = {
-        "type": "rich",
-        "color": COLOR,
-        "title": escape_fit(item.headline or "(untitled)", EMBED_TITLE_MAX),
-        "description": story_block(item),
-    }
-    if item.dated:
-        embed["timestamp"] = item.published_at.isoformat()
-    url = safe_url(item.lead_url)
-    if url:
-        embed["url"] = url
-    image = embed_image_url(item.image_url)
-    if image:
-        embed["thumbnail"] = {"url": image}
-    return embed
-
-
 def _hit_block(hit: SearchHit) -> str:
     title = link(hit.title or "(untitled)", hit.url, limit=HEADLINE_MAX)
     meta = [escape_fit(hit.source, SOURCE_NAME_MAX)]
@@ -388,6 +369,5 @@ __all__ = [
     "payload",
     "render_digest_messages",
     "render_search_page",
-    "render_story_embed",
     "story_block",
 ]

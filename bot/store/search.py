@@ -46,8 +46,7 @@ SEARCH_INDEX = "articles_search"
 _has_index: weakref.WeakKeyDictionary[Connection, bool] = weakref.WeakKeyDictionary()
 
 _HIT_COLUMNS = (
-    "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category, a.dated,"
-    " a.image_url"
+    "a.id, a.story_id, a.title, a.url, a.source, a.published_at, a.category, a.dated, a.image_url"
 )
 _MARKERS = f"char({ord(SNIPPET_START)}), char({ord(SNIPPET_END)})"
 _SNIPPET = f"snippet(articles_fts, 1, {_MARKERS}, '…', {SNIPPET_TOKENS})"
