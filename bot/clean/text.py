@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -137,7 +138,7 @@ def clean_line(text: str | None) -> str:
     """One line of clean text (titles, names): entities decoded, whitespace collapsed."""
     if not text:
         return ""
-    return " ".join(normalise_chars(text).split())
+    return _settled(text, lambda value: " ".join(normalise_chars(value).split()))
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -249,7 +250,27 @@ def clean_text(text: str, *, dedupe: bool = True) -> str:
     Idempotent."""
     if not text:
         return ""
-    return "\n\n".join(remove_boilerplate(split_paragraphs(text), dedupe=dedupe))
+    return _settled(
+        text, lambda value: "\n\n".join(remove_boilerplate(split_paragraphs(value), dedupe=dedupe))
+    )
+
+
+def _settled(text: str, clean: Callable[[str], str]) -> str:
+    """``clean(text)``, cleaned again while that changes it, so cleaning stays idempotent.
+
+    Only mojibake repair needs it: ftfy judges a line with what surrounds it, which
+    cleaning then changes (no-break spaces, joined lines). Without a repair left to make
+    (the screen finds none) cleaning the result again changes nothing, so text that
+    needed none is cleaned once."""
+    out = clean(text)
+    for _ in range(_MAX_UNESCAPE_ROUNDS):
+        if not _may_be_mojibake(out):
+            break
+        again = clean(out)
+        if again == out:
+            break
+        out = again
+    return out
 
 
 def html_to_text(html: str) -> str:
