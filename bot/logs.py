@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import pythonjsonlogger.json
+
 # Discord bot tokens: three dot-separated base64url parts.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}")
-_AUTH = re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?Bot\s+)\S+", re.IGNORECASE)
+# The credential ends at a quote or backslash too, so a redacted JSON line stays JSON.
+_AUTH = re.compile(r"(Authorization['\"]?\s*[:=]\s*['\"]?Bot\s+)[^\s'\"\\]+", re.IGNORECASE)
 
 _secrets: set[str] = set()
 
@@ -34,17 +36,44 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(data, ensure_ascii=False))
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value
+
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, then any
+    ``extra=`` fields as their own keys (and ``exception`` with a traceback).
+
+    Secrets are redacted in every string value before serialisation (so a secret holding
+    characters JSON escapes is still caught) and in the finished line (for values that
+    only become text when serialised)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(
+            timespec="milliseconds"
+        )
+        super().add_fields(log_data, record, message_dict)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {key: _redact_value(value) for key, value in log_data.items()}
+
+    def serialize_log_record(self, log_data: dict[str, Any]) -> str:
+        return redact(super().serialize_log_record(log_data))
 
 
 _live_console: Any = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -277,3 +279,94 @@ def test_to_article_caps() -> None:
     assert len(article.body) <= 100_000
     assert article.body.endswith("word")  # cut at a paragraph boundary
     assert article.body.count("\n\n") == 8  # 9 paragraphs of ~10,000 chars
+
+
+# --- mojibake (UTF-8 read as windows-1252 or latin-1) is repaired with ftfy -----------
+
+MOJIBAKE = [
+    ("donâ€™t", "don’t"),  # read as windows-1252
+    ("don\u00e2\x80\x99t", "don’t"),  # read as latin-1: C1 controls, kept until repaired
+    ("cafÃ©", "café"),
+    (
+        "The Mona Lisa doesnÃƒÂ¢Ã¢â€šÂ¬Ã¢â€žÂ¢t have eyebrows.",
+        "The Mona Lisa doesn’t have eyebrows.",
+    ),
+    ("caf&Atilde;&copy; &amp; cr&Atilde;&uml;me", "café & crème"),  # behind entities
+]
+
+CORRECT = [
+    "Crème brûlée, “quoted” and ‘single’ — fine…",
+    "traitement automatisé\u00a0». Ce dispositif –\u00a0au moins",  # passes the screen
+    "Přihlášením k newsletteru souhlasíte",
+    "ＡＢＣ full width, ﬁ ligature, Ã alone, Âge",
+    "Москва, 東京, عربى, emoji 👍🏽",
+]
+
+
+@pytest.mark.parametrize(("bad", "good"), MOJIBAKE)
+def test_mojibake_is_repaired_in_titles_and_bodies(bad: str, good: str) -> None:
+    article = to_article(
+        Entry(
+            title=f"Title {bad}",
+            content=f"<p>Body {bad}</p><p>Second {bad}</p>",
+            content_is_html=True,
+        ),
+        fetched_at=FETCHED,
+    )
+    assert article is not None
+    assert article.title == f"Title {good}"
+    assert article.body == f"Body {good}\n\nSecond {good}"
+    assert clean_text(f"plain {bad}") == f"plain {good}"
+
+
+@pytest.mark.parametrize("text", CORRECT)
+def test_correct_text_is_left_as_it_is(text: str) -> None:
+    spaced = " ".join(text.split())  # cleaning makes no-break spaces plain ones
+    assert clean_text(text) == spaced
+    assert html_to_text(f"<p>{text}</p>") == spaced
+
+
+def test_ingested_mojibake_is_stored_repaired(tmp_path, monkeypatch, capsys) -> None:
+    """Through the user's path: `newsdesk ingest` of a JSON Lines archive and a text
+    file, then `newsdesk export` and `newsdesk search`."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("NEWSDESK_")]:
+        monkeypatch.delenv(key)
+    archive = tmp_path / "archive.jsonl"
+    record = {
+        "title": "Harbour cafÃ© reopens",
+        "text": "The cafÃ© on the quay didnâ€™t close for long.\n\nIts owner said weâ€™re back.",
+        "source": "Quay Times",
+        "published_at": "2026-11-20T08:30:00+00:00",
+    }
+    archive.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    article = tmp_path / "story.txt"
+    article.write_text(
+        "CrÃ¨me brÃ»lÃ©e contest draws a crowd\n\n"
+        "Bakers from the whole region came to the town square on Saturday, and the judges "
+        "said the standard was the best they had seen. The winner, a cafÃ© owner, "
+        "didnâ€™t expect to win and said she would try again next year.\n",
+        encoding="utf-8",
+    )
+    assert main(["--db", "m.db", "ingest", str(archive), str(article)]) == 0
+    capsys.readouterr()
+    assert main(["--db", "m.db", "export", "-o", "out.jsonl"]) == 0
+    exported = {
+        row["title"]: row["text"]
+        for row in map(
+            json.loads, (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+        )
+    }
+    assert exported == {
+        "Harbour café reopens": "The café on the quay didn’t close for long.\n\n"
+        "Its owner said we’re back.",
+        "Crème brûlée contest draws a crowd": "Bakers from the whole region came to the town "
+        "square on Saturday, and the judges said the standard was the best they had seen. "
+        "The winner, a café owner, didn’t expect to win and said she would try again next year.",
+    }
+    capsys.readouterr()
+    assert main(["--db", "m.db", "search", "café", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert {hit["title"] for hit in hits} == set(exported)

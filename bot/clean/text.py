@@ -5,6 +5,8 @@ from __future__ import annotations
 import html as htmllib
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -31,6 +33,9 @@ _INVISIBLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060-\u2064\ufeff"
     "\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\ud800-\udfff]"
 )
+# The same but C1 controls, for HTML before it is parsed: mojibake read as latin-1 holds
+# them, and they go only after it is repaired (in normalise_chars).
+_INVISIBLE_BUT_C1 = re.compile(_INVISIBLE.pattern.replace("\x7f-\x9f", "\x7f"))
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _WRAP_END = re.compile(r"[.!?:;\"”’)\]…]$")
 _MAX_UNESCAPE_ROUNDS = 8
@@ -50,12 +55,77 @@ _HTML_PARSER = lxml_html.HTMLParser(
 _TAG = re.compile(r"<[^<>]*>")
 
 
+# Mojibake: UTF-8 read as windows-1252 or latin-1 ("donâ€™t", "cafÃ©"). A UTF-8 lead
+# byte read that way is one of Â-ô; its continuation bytes (0x80-0xBF) become these.
+_CONTINUATION = "".join(
+    sorted(
+        {chr(b) for b in range(0x80, 0xC0)}
+        | {
+            bytes([b]).decode("cp1252")
+            for b in range(0x80, 0xC0)
+            if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        }
+    )
+)
+_MOJIBAKE_RUN = re.compile(f"([\u00c2-\u00f4])[{re.escape(_CONTINUATION)}]+")
+_ftfy_config: Any = None
+
+
+def _may_be_mojibake(text: str) -> bool:
+    """A cheap screen for :func:`fix_mojibake`: a lead character followed by as many
+    continuation characters as its UTF-8 sequence needs. Correct text rarely has one."""
+    if text.isascii():
+        return False
+    for match in _MOJIBAKE_RUN.finditer(text):
+        lead = match.group(1)
+        if match.end() - match.start() - 1 >= (
+            1 if lead < "\u00e0" else 2 if lead < "\u00f0" else 3
+        ):
+            return True
+    return False
+
+
+def fix_mojibake(text: str) -> str:
+    """``text`` with mojibake repaired by ftfy ("donâ€™t" -> "don’t", "cafÃ©" -> "café").
+
+    Only ftfy's encoding repair runs: quotes, ligatures, full-width characters, line
+    breaks and control characters are left as they are (the rest of cleaning sees to
+    those), so correct text never changes. ftfy (which works line by line) sees only
+    the lines that pass the cheap screen above: it costs about 1 us a character."""
+    if not _may_be_mojibake(text):
+        return text
+    lines = text.split("\n")
+    return "\n".join(_fix_line(line) if _may_be_mojibake(line) else line for line in lines)
+
+
+def _fix_line(line: str) -> str:
+    global _ftfy_config
+    import ftfy  # imported on first use: most text never needs it
+
+    if _ftfy_config is None:
+        _ftfy_config = ftfy.TextFixerConfig(
+            unescape_html=False,
+            remove_terminal_escapes=False,
+            fix_c1_controls=False,
+            fix_latin_ligatures=False,
+            fix_character_width=False,
+            uncurl_quotes=False,
+            fix_line_breaks=False,
+            fix_surrogates=False,
+            remove_control_chars=False,
+            normalization=None,
+            explain=False,
+        )
+    return ftfy.fix_text(line, _ftfy_config)
+
+
 def normalise_chars(text: str) -> str:
-    """Decode entities (repeatedly: double-encoded too), unify line breaks, drop
-    invisible characters and NFC-normalise, until nothing changes."""
+    """Decode entities (repeatedly: double-encoded too), repair mojibake, unify line
+    breaks, drop invisible characters and NFC-normalise, until nothing changes."""
     for _ in range(_MAX_UNESCAPE_ROUNDS):
         new = htmllib.unescape(text) if "&" in text else text
-        new = _INVISIBLE.sub("", _LINE_BREAKS.sub("\n", new))
+        # Before invisible characters go: mojibake read as latin-1 holds C1 controls.
+        new = _INVISIBLE.sub("", _LINE_BREAKS.sub("\n", fix_mojibake(new)))
         if not unicodedata.is_normalized("NFC", new):
             new = unicodedata.normalize("NFC", new)
         if new == text:
@@ -68,7 +138,7 @@ def clean_line(text: str | None) -> str:
     """One line of clean text (titles, names): entities decoded, whitespace collapsed."""
     if not text:
         return ""
-    return " ".join(normalise_chars(text).split())
+    return _settled(text, lambda value: " ".join(normalise_chars(value).split()))
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -180,7 +250,27 @@ def clean_text(text: str, *, dedupe: bool = True) -> str:
     Idempotent."""
     if not text:
         return ""
-    return "\n\n".join(remove_boilerplate(split_paragraphs(text), dedupe=dedupe))
+    return _settled(
+        text, lambda value: "\n\n".join(remove_boilerplate(split_paragraphs(value), dedupe=dedupe))
+    )
+
+
+def _settled(text: str, clean: Callable[[str], str]) -> str:
+    """``clean(text)``, cleaned again while that changes it, so cleaning stays idempotent.
+
+    Only mojibake repair needs it: ftfy judges a line with what surrounds it, which
+    cleaning then changes (no-break spaces, joined lines). Without a repair left to make
+    (the screen finds none) cleaning the result again changes nothing, so text that
+    needed none is cleaned once."""
+    out = clean(text)
+    for _ in range(_MAX_UNESCAPE_ROUNDS):
+        if not _may_be_mojibake(out):
+            break
+        again = clean(out)
+        if again == out:
+            break
+        out = again
+    return out
 
 
 def html_to_text(html: str) -> str:
@@ -193,7 +283,7 @@ def html_to_text(html: str) -> str:
         return ""
     if "<" not in html:
         return clean_text(html)
-    return clean_text(_html_text(_INVISIBLE.sub("", html)))
+    return clean_text(_html_text(_INVISIBLE_BUT_C1.sub("", html)))
 
 
 def _html_text(html: str) -> str:
