@@ -117,7 +117,8 @@ def test_parse_opml_only_raises_parse_error(data: bytes) -> None:
         result = parse_opml(data)
     except ParseError:
         return
-    assert all(isinstance(url, str) and url for url, _title in result)
+    assert all(isinstance(f.url, str) and f.url for f in result)
+    assert all(isinstance(tag, str) and tag for f in result for tag in f.tags)
 
 
 # Text with the characters that make cleaning hard: entities, markup, controls,
