@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import bot
 from bot import cli
 from bot.cli import main
 from bot.sample import SAMPLE_DIR
@@ -563,7 +564,7 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"newsdesk {cli.__version__}"
+    assert capsys.readouterr().out.strip() == f"newsdesk {bot.__version__}"
 
 
 def test_global_options_after_the_command(store, tmp_path, capsys):
@@ -610,9 +611,9 @@ def test_progress_shows_counts_rate_and_eta_and_logs_print_above_it(monkeypatch,
 
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=80, color_system=None)
-    monkeypatch.setattr(cli, "_progress_console", lambda: terminal)
+    monkeypatch.setattr(cli.progress, "_progress_console", lambda: terminal)
     cli.setup_logging(load_settings(None))
-    with cli._Bar("ingesting", "entries", total=2000) as bar:
+    with cli.progress._Bar("ingesting", "entries", total=2000) as bar:
         bar.advance(1000)
         logging.getLogger("bot.test").warning("a log line while the bar is up")
         bar.advance(500)
@@ -634,7 +635,7 @@ def terminal(monkeypatch):
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=80, color_system=None)
-    monkeypatch.setattr(cli, "_progress_console", lambda: console)
+    monkeypatch.setattr(cli.progress, "_progress_console", lambda: console)
     return screen
 
 

@@ -2,7 +2,7 @@
 
 * ``bot/store/`` is the only package that talks to SQLite: no SQL string and no
   ``import sqlite3``/``aiosqlite`` anywhere else in ``bot/``.
-* The faces (``bot/cli.py``, ``bot/launch.py``, ``bot/discordbot/``,
+* The faces (``bot/cli/``, ``bot/launch.py``, ``bot/discordbot/``,
   ``bot/render/``) go through :class:`bot.services.Newsdesk`: they never import
   ``bot.store`` nor reach for the services' connection (``.db``).
 * ``bot/models.py`` (the dataclasses every stage shares) imports nothing from ``bot``.
@@ -27,7 +27,7 @@ SQL = re.compile(
     r"|CREATE\s+(UNIQUE\s+)?(TABLE|INDEX|VIRTUAL|TRIGGER|VIEW)|PRAGMA)\b"
 )
 DRIVERS = {"sqlite3", "aiosqlite"}
-FACES = ("bot/cli.py", "bot/launch.py", "bot/discordbot/", "bot/render/")
+FACES = ("bot/cli/", "bot/launch.py", "bot/discordbot/", "bot/render/")
 
 
 def _rel(path: Path, root: Path = ROOT) -> str:

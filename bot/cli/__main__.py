@@ -1,0 +1,7 @@
+"""``python -m bot.cli``: the `newsdesk` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
