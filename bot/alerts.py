@@ -319,28 +319,33 @@ class Alerts:
         try:
             message_id = await send(render(record), record.nonce)
         except SendForbidden as exc:
-            error = f"403 Forbidden: {_short(exc)}"
-            async with transaction(self.db):
-                await digest_store.mark_forbidden(
-                    self.db, cid, guild_id=channel.guild_id or 0, error=error, now=self._now()
-                )
-                await store.finish_alert(
-                    self.db, cid, sid, store.FAILED, now=self._now(), error=error
-                )
+            await self._failed(channel, sid, f"403 Forbidden: {_short(exc)}", forbidden=True)
             report.failed.append(sid)
             return False
         except Exception as exc:  # noqa: BLE001 - reported, never retried blindly
             log.warning("sending the alert for story %s to channel %s failed: %s", sid, cid, exc)
             error = f"sending the alert failed: {_short(exc)}"
-            async with transaction(self.db):
-                await digest_store.record_channel_error(
-                    self.db, cid, guild_id=channel.guild_id or 0, error=error, now=self._now()
-                )
-                await store.finish_alert(
-                    self.db, cid, sid, store.FAILED, now=self._now(), error=error
-                )
+            await self._failed(channel, sid, error, forbidden=False)
             report.failed.append(sid)
             return False
         await self.mark_sent(cid, sid, int(message_id))
         report.sent.append(sid)
         return True
+
+    async def _failed(
+        self, channel: DigestChannel, story_id: int, error: str, *, forbidden: bool
+    ) -> None:
+        """Record a failed alert and the channel's state: refusing posts (403), or an error."""
+        cid, guild = channel.channel_id, channel.guild_id or 0
+        async with transaction(self.db):
+            if forbidden:
+                await digest_store.mark_forbidden(
+                    self.db, cid, guild_id=guild, error=error, now=self._now()
+                )
+            else:
+                await digest_store.record_channel_error(
+                    self.db, cid, guild_id=guild, error=error, now=self._now()
+                )
+            await store.finish_alert(
+                self.db, cid, story_id, store.FAILED, now=self._now(), error=error
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that only track the reader; compared case-insensitively.
 TRACKING_PARAMS = frozenset(
@@ -97,23 +97,13 @@ def canonical_url(url: str | None) -> str | None:
     """
     if not isinstance(url, str):
         return None
-    url = url.strip().replace(" ", "%20")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
-    except ValueError:
+    found = _http_parts(url.strip().replace(" ", "%20"))
+    if found is None:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    host = _ascii_host(host.rstrip("."))
-    if not host:
-        return None
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    if ":" in host:  # IPv6 literal
-        netloc = f"[{host}]" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
-    return urlunsplit((scheme, netloc, parts.path or "/", _strip_tracking(parts.query), ""))
+    parts, netloc = found
+    return urlunsplit(
+        (parts.scheme.lower(), netloc, parts.path or "/", _strip_tracking(parts.query), "")
+    )
 
 
 # Discord's limit for an embed's image and thumbnail URL (RichEmbedImage.url).
@@ -135,7 +125,17 @@ def image_url(url: str | None) -> str | None:
     url = url.strip()
     if not url or _CONTROL.search(url) or len(url) > MAX_IMAGE_URL_CHARS:
         return None
-    url = url.replace(" ", "%20")
+    found = _http_parts(url.replace(" ", "%20"), strict_host=True)
+    if found is None or "@" in found[0].netloc:
+        return None
+    parts, netloc = found
+    out = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    return out if len(out) <= MAX_IMAGE_URL_CHARS else None
+
+
+def _http_parts(url: str, *, strict_host: bool = False) -> tuple[SplitResult, str] | None:
+    """``url`` split, and its netloc rebuilt (lower-case punycode host, default port
+    dropped, no user info); None unless it is http(s) with a host."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -143,17 +143,15 @@ def image_url(url: str | None) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+    if scheme not in _DEFAULT_PORTS or not host:
         return None
     host = _ascii_host(host.rstrip("."))
-    if not host or not _HOST.fullmatch(host):
+    if not host or (strict_host and not _HOST.fullmatch(host)):
         return None
-    default = port in (None, _DEFAULT_PORTS[scheme])
-    netloc = f"[{host}]" if ":" in host else host
-    if not default:
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    if port not in (None, _DEFAULT_PORTS[scheme]):
         netloc += f":{port}"
-    out = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-    return out if len(out) <= MAX_IMAGE_URL_CHARS else None
+    return parts, netloc
 
 
 _HOST = re.compile(r"[a-z0-9._~%:-]+|[0-9a-f:.]+")
