@@ -29,7 +29,7 @@ from operator import itemgetter
 from typing import Any
 
 MATRIX_PAIRS = 2_000  # from this many pairs up, similarities come from a matrix product
-DENSE_NODES = 4_000  # up to this many nodes the product is read as a dense array
+DENSE_NODES = 1_500  # up to this many nodes: dense matrices (about 150 MB at most, transient)
 DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a dense matrix
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # An undated pair counts for this share of its cosine: at the default
