@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 200  # articles per rebuild transaction (short: other writers wait for it)
+CLEAR_ARTICLES = 20_000  # articles taken out of their stories per clearing transaction
+CLEAR_STORIES = 2_000  # stories (with their postings) deleted per clearing transaction
 CONSOLIDATE_MAX = 20_000  # articles of unsettled stories regrouped at most in one pass
 # A story this big is settled: consolidation compares it as one node (its
 # bounded summary) instead of regrouping its articles, so regrouping a
@@ -281,15 +283,17 @@ class StoryClusterer:
     ) -> RebuildReport:
         """Recompute stories for articles published since ``since`` (all when None).
 
-        Runs in its own transactions (one to clear, then batches of
-        ``REBUILD_BATCH`` articles in published order). Must not be called
-        inside an open transaction.
+        Runs in its own short transactions: one records the rebuild, then the
+        old stories are cleared a few thousand rows at a time (all of them, or
+        the articles since ``since`` leave their stories a few at a time), then batches
+        of ``REBUILD_BATCH`` articles are regrouped in published order. Must not
+        be called inside an open transaction.
 
-        Resumable (see :mod:`bot.store.rebuilds`): the clearing transaction
+        Resumable (see :mod:`bot.store.rebuilds`): the first transaction
         records the rebuild and which articles each channel was already sent;
-        each batch commits with its cursor and the history of its articles'
-        new stories. A rebuild killed at any point is finished by the next
-        call before it does what it was asked.
+        clearing is marked until it is done; each batch commits with its cursor
+        and the history of its articles' new stories. A rebuild killed at any
+        point is finished by the next call before it does what it was asked.
         """
         stories_before = await cluster_store.story_count(db)
         start = -(2**62) if since is None else _ts(since)
@@ -297,30 +301,63 @@ class StoryClusterer:
         pending = await rebuilds.pending_rebuild(db)
         if pending is not None:
             log.warning("finishing a story rebuild that was interrupted")
+            if pending.clearing:
+                await self._clear(db)
             done += await self._regroup_from(db, pending, progress)
             if pending.start <= start:  # it covered what is asked now
                 return RebuildReport(done, stories_before, await cluster_store.story_count(db))
+        async with transaction(db):
+            await advance(db)
+            await rebuilds.begin_rebuild(db, start, now=_ts(self.clock()), clearing=since is None)
         if since is None:
-            async with transaction(db):
-                await advance(db)
-                await rebuilds.begin_rebuild(db, start, now=_ts(self.clock()))
-                await cluster_store.clear_all(db)
+            await self._clear(db)
         else:
-
-            async def plan() -> ClusterPlan:
-                ids = await cluster_store.grouped_since(db, start)
-                out = ClusterPlan()
-                await self._forget_into(db, await cluster_store.grouped_articles(db, ids), out, {})
-                return out
-
-            async def write(plan: ClusterPlan) -> None:
-                await rebuilds.begin_rebuild(db, start, now=_ts(self.clock()))
-                await cluster_store.apply_plan(db, plan)
-
-            await write_planned(db, plan, write)
+            await self._take_out_since(db, start)
         cursor = RebuildCursor(start=start, after_published=start, after_id=-1)
         done += await self._regroup_from(db, cursor, progress)
         return RebuildReport(done, stories_before, await cluster_store.story_count(db))
+
+    async def _clear(self, db: Connection) -> None:
+        """Clear every story, a short transaction at a time, then mark it done."""
+        while True:
+            async with transaction(db):
+                await advance(db)
+                changed = await cluster_store.clear_some(
+                    db, articles=CLEAR_ARTICLES, stories=CLEAR_STORIES
+                )
+                if not changed:
+                    await rebuilds.cleared(db)
+                    return
+
+    async def _take_out_since(self, db: Connection, start: int) -> None:
+        """Take every grouped article published since ``start`` out of its story,
+        stories a few at a time (each step planned, then written briefly)."""
+        grouped = await cluster_store.grouped_articles(
+            db, await cluster_store.grouped_since(db, start)
+        )
+        by_story: dict[int, list[int]] = {}
+        for article in grouped:
+            assert article.story_id is not None
+            by_story.setdefault(article.story_id, []).append(article.id)
+        steps: list[list[int]] = [[]]
+        for ids in by_story.values():
+            if steps[-1] and len(steps[-1]) + len(ids) > CLEAR_ARTICLES // 10:
+                steps.append([])
+            steps[-1].extend(ids)
+        for ids in steps:
+
+            async def plan(ids: list[int] = ids) -> ClusterPlan | None:
+                leaving = await cluster_store.grouped_articles(db, ids)  # as they are now
+                if not leaving:
+                    return None
+                out = ClusterPlan()
+                await self._forget_into(db, leaving, out, {})
+                return out
+
+            async def write(plan: ClusterPlan) -> None:
+                await cluster_store.apply_plan(db, plan)
+
+            await write_planned(db, plan, write)
 
     async def _plan_rebuild_batch(
         self, db: Connection, cursor: RebuildCursor

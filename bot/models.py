@@ -276,6 +276,7 @@ class RebuildCursor:
     start: int
     after_published: int
     after_id: int
+    clearing: bool = False  # a full rebuild still clearing the old stories
 
 
 # -- articles: identity -------------------------------------------------------------

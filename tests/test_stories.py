@@ -469,3 +469,39 @@ async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
     )
     assert all((r[0], r[1]) == (r[2], r[3]) for r in spans)  # dates match the members
     assert await strict.consolidate(db, since=T0 - timedelta(days=1)) == 0  # stable
+
+
+async def test_a_full_rebuild_killed_while_clearing_is_finished_by_the_next_one(db):
+    """The old stories are cleared a short transaction at a time; a rebuild killed
+    between two of them leaves the clearing marked, and the next call finishes it:
+    every article in a story, no empty story left, the history kept."""
+    from bot.store import clusters as cluster_store
+    from bot.store import rebuilds
+
+    clusterer = StoryClusterer()
+    ids = await ingest(db, clusterer, [*QUAKE_CHILE, *REHAB_A])
+    await record_sent(db, 42, date(2026, 3, 2), {ids[0]: 3})
+    async with transaction(db):  # what rebuild() does first...
+        await rebuilds.begin_rebuild(db, -(2**62), now=0, clearing=True)
+    async with transaction(db):  # ...and one clearing step, then the process dies
+        assert await cluster_store.clear_some(db, articles=2, stories=1) == 2
+    pending = await rebuilds.pending_rebuild(db)
+    assert pending is not None and pending.clearing
+
+    await clusterer.rebuild(db)
+
+    assert await rebuilds.pending_rebuild(db) is None
+    loose = await db.execute_fetchall("SELECT COUNT(*) FROM articles WHERE story_id IS NULL")
+    empty = await db.execute_fetchall(
+        "SELECT COUNT(*) FROM stories AS s WHERE NOT EXISTS"
+        " (SELECT 1 FROM articles AS a WHERE a.story_id = s.id)"
+    )
+    assert [tuple(r) for r in loose] == [(0,)] and [tuple(r) for r in empty] == [(0,)]
+    rows = await db.execute_fetchall(
+        "SELECT a.title FROM digest_items AS d JOIN articles AS a ON a.story_id = d.story_id"
+        " WHERE d.channel_id = 42"
+    )
+    assert {a.title for a in QUAKE_CHILE} <= {r[0] for r in rows}  # still "sent"
+    # The old frequencies were dropped with the old stories: each article counts once.
+    documents = await db.execute_fetchall("SELECT df FROM term_df WHERE term = ''")
+    assert [tuple(r) for r in documents] == [(len(QUAKE_CHILE) + len(REHAB_A),)]

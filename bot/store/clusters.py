@@ -388,10 +388,25 @@ async def _save(db: aiosqlite.Connection, stories: list[tuple[int, PlannedStory]
     )
 
 
-async def clear_all(db: aiosqlite.Connection) -> None:
-    """Forget every story and the whole index (for a full rebuild)."""
-    await db.execute("UPDATE articles SET story_id = NULL WHERE story_id IS NOT NULL")
+async def clear_some(db: aiosqlite.Connection, *, articles: int, stories: int) -> int:
+    """One step of clearing every story (a full rebuild): take up to ``articles``
+    articles out of their stories, or, once none is left in one, delete up to
+    ``stories`` stories (their summaries and postings go with them). Returns the
+    rows changed; 0 when nothing is left, and then the document frequencies are
+    dropped too. Inside the caller's transaction: each step is a short one."""
+    cursor = await db.execute(
+        "UPDATE articles SET story_id = NULL WHERE id IN"
+        " (SELECT id FROM articles WHERE story_id IS NOT NULL LIMIT ?)",
+        (articles,),
+    )
+    if cursor.rowcount:
+        return int(cursor.rowcount)
+    cursor = await db.execute(
+        "DELETE FROM stories WHERE id IN (SELECT id FROM stories LIMIT ?)", (stories,)
+    )
+    if cursor.rowcount:
+        return int(cursor.rowcount)
     await db.execute("DELETE FROM story_postings")
     await db.execute("DELETE FROM story_index")
-    await db.execute("DELETE FROM stories")
     await db.execute("DELETE FROM term_df")
+    return 0

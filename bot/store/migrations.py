@@ -294,6 +294,14 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_day ON alerts (channel_id, alert_date);
 """
 
+# A full story rebuild clears the old stories a few thousand rows per
+# transaction (so no write holds the lock long on a big store); while it does,
+# ``clearing`` is 1, and a rebuild resumed after a crash finishes the clearing
+# before it regroups.
+MIGRATION_13 = """
+ALTER TABLE rebuild_state ADD COLUMN clearing INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -307,4 +315,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_10,
     MIGRATION_11,
     MIGRATION_12,
+    MIGRATION_13,
 ]

@@ -17,17 +17,23 @@ async def pending_rebuild(db: aiosqlite.Connection) -> RebuildCursor | None:
     """Where a rebuild that did not finish had got to."""
     rows = list(
         await db.execute_fetchall(
-            "SELECT start, after_published, after_id FROM rebuild_state WHERE id = 1"
+            "SELECT start, after_published, after_id, clearing FROM rebuild_state WHERE id = 1"
         )
     )
     if not rows:
         return None
-    return RebuildCursor(start=rows[0][0], after_published=rows[0][1], after_id=rows[0][2])
+    row = rows[0]
+    return RebuildCursor(
+        start=row[0], after_published=row[1], after_id=row[2], clearing=bool(row[3])
+    )
 
 
-async def begin_rebuild(db: aiosqlite.Connection, start: int, *, now: int) -> None:
+async def begin_rebuild(
+    db: aiosqlite.Connection, start: int, *, now: int, clearing: bool = False
+) -> None:
     """Record a rebuild of articles published since ``start`` and which of them
-    each channel was already sent (inside the transaction that clears them)."""
+    each channel was already sent, before any of them leaves its story.
+    ``clearing``: every story is to be cleared first (a full rebuild)."""
     await db.execute("DELETE FROM rebuild_sent")
     await db.execute(
         "INSERT OR IGNORE INTO rebuild_sent (channel_id, digest_date, source_count, article_id)"
@@ -36,9 +42,10 @@ async def begin_rebuild(db: aiosqlite.Connection, start: int, *, now: int) -> No
         (start,),
     )
     await db.execute(
-        "INSERT OR REPLACE INTO rebuild_state (id, start, after_published, after_id, started_at)"
-        " VALUES (1, ?, ?, -1, ?)",
-        (start, start, now),
+        "INSERT OR REPLACE INTO rebuild_state"
+        " (id, start, after_published, after_id, started_at, clearing)"
+        " VALUES (1, ?, ?, -1, ?, ?)",
+        (start, start, now, int(clearing)),
     )
 
 
@@ -72,3 +79,8 @@ _RESTORE_SENT = (
     " WHERE a.story_id IS NOT NULL"
 )
 _RESTORE_GROUP = "GROUP BY s.channel_id, a.story_id, s.digest_date"
+
+
+async def cleared(db: aiosqlite.Connection) -> None:
+    """The old stories are all gone: regrouping may begin."""
+    await db.execute("UPDATE rebuild_state SET clearing = 0 WHERE id = 1")
