@@ -100,22 +100,9 @@ class Admin(
     async def remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
-        if not can_manage(interaction):
-            return []
-        guild_id = guild_scope(interaction)
-        feeds = await bot_of(interaction).services.list_feeds(guild_id=guild_id)
-        needle = current.strip().casefold()
-        choices = []
-        for f in feeds:
-            if f.guild_id != guild_id:
-                continue  # shared feeds cannot be removed from Discord
-            label = f"#{f.id} {_name(f)} — {f.url}"
-            if needle and needle not in label.casefold():
-                continue
-            choices.append(app_commands.Choice(name=label[:100], value=f.id))
-            if len(choices) == AUTOCOMPLETE_MAX:
-                break
-        return choices
+        # Shared feeds cannot be removed from Discord: only the server's own are offered.
+        found = await self._own_matches(interaction, current)
+        return [app_commands.Choice(name=label, value=feed_id) for label, feed_id in found]
 
     async def _own_feed(self, interaction: discord.Interaction, ref: str) -> FeedHealth | None:
         """This server's own feed ``ref`` names (id or URL); None after telling the user."""
@@ -197,25 +184,33 @@ class Admin(
             text += " See /feeds status for the errors."
         await reply(interaction, text)
 
-    async def _own_choices(
-        self, interaction: discord.Interaction, current: str, *, paused: bool
-    ) -> list[app_commands.Choice[str]]:
+    async def _own_matches(
+        self, interaction: discord.Interaction, current: str, *, paused: bool | None = None
+    ) -> list[tuple[str, int]]:
+        """``(label, feed id)`` of this server's own feeds whose label holds ``current``
+        (only paused or only active ones when ``paused`` says so), for autocomplete."""
         if not can_manage(interaction):
             return []
         guild_id = guild_scope(interaction)
         feeds = await bot_of(interaction).services.list_feeds(guild_id=guild_id)
         needle = current.strip().casefold()
-        choices = []
+        found: list[tuple[str, int]] = []
         for f in feeds:
-            if f.guild_id != guild_id or f.paused != paused:
+            if f.guild_id != guild_id or (paused is not None and f.paused != paused):
                 continue
             label = f"#{f.id} {_name(f)} — {f.url}"
             if needle and needle not in label.casefold():
                 continue
-            choices.append(app_commands.Choice(name=label[:100], value=str(f.id)))
-            if len(choices) == AUTOCOMPLETE_MAX:
+            found.append((label[:100], f.id))
+            if len(found) == AUTOCOMPLETE_MAX:
                 break
-        return choices
+        return found
+
+    async def _own_choices(
+        self, interaction: discord.Interaction, current: str, *, paused: bool
+    ) -> list[app_commands.Choice[str]]:
+        found = await self._own_matches(interaction, current, paused=paused)
+        return [app_commands.Choice(name=label, value=str(feed_id)) for label, feed_id in found]
 
     @pause.autocomplete("feed")
     async def pause_autocomplete(
