@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import REPO
 from tests.test_crash_recovery import (
     StubChannel,
     check_database,
     child_env,
     digest_row,
     read_only,
+    run_driver,
     run_ingest,
+    start_newsdesk,
 )
 from tests.test_storage_faults import write_jsonl
 
@@ -85,18 +86,7 @@ def poll_env() -> dict[str, str]:
 
 
 async def _cli(cwd: Path, db: Path, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--db",
-        str(db),
-        *args,
-        cwd=cwd,
-        env=poll_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_newsdesk(cwd, db, *args, env=poll_env())
 
 
 async def _wait(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
@@ -135,21 +125,7 @@ async def test_writers_wait_for_a_long_lock_and_all_finish(
     assert (await asyncio.wait_for(holder.stdout.readline(), 30)).strip() == b"held"
 
     ingest = await run_ingest(tmp_path, db, more)
-    digest = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.hostile.digest_driver",
-        "--db",
-        str(db),
-        "--endpoint",
-        endpoint,
-        "--messages",
-        "3",
-        cwd=REPO,
-        env=child_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    digest = await run_driver(tmp_path, db, endpoint, messages=3)
     rebuild = await _cli(tmp_path, db, "stories", "rebuild")
     poll = await _cli(tmp_path, db, "poll")  # the bot's poll cycle (Newsdesk.poll_once)
     # Hold the lock until the ingest has waited out a whole busy_timeout and

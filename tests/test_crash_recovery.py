@@ -102,20 +102,26 @@ def committed(db: Path) -> dict[int, str]:
         conn.close()
 
 
-async def run_ingest(tmp_path: Path, db: Path, source: Path) -> asyncio.subprocess.Process:
+async def start_newsdesk(
+    cwd: Path, db: Path, *args: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``newsdesk --db DB ARGS...`` as a child process, its output piped."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "--db",
         str(db),
-        "ingest",
-        str(source),
-        cwd=tmp_path,
-        env=child_env(),
+        *args,
+        cwd=cwd,
+        env=env if env is not None else child_env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_ingest(tmp_path: Path, db: Path, source: Path) -> asyncio.subprocess.Process:
+    return await start_newsdesk(tmp_path, db, "ingest", str(source))
 
 
 async def kill_when(proc: asyncio.subprocess.Process, ready: Any, *, limit: float = 60) -> Any:
@@ -215,7 +221,8 @@ class StubChannel:
         return web.json_response({"id": str(message_id)})
 
 
-async def run_driver(tmp_path: Path, db: Path, endpoint: str, *extra: str):
+async def run_driver(tmp_path: Path, db: Path, endpoint: str, *extra: str, messages: int = 5):
+    """The digest driver (the real Delivery) posting a ``messages``-message digest."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -225,7 +232,7 @@ async def run_driver(tmp_path: Path, db: Path, endpoint: str, *extra: str):
         "--endpoint",
         endpoint,
         "--messages",
-        "5",
+        str(messages),
         *extra,
         cwd=REPO,
         env=child_env(),

@@ -7,12 +7,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_crash_recovery import check_database, child_env, kill_when, read_only, write_jsonl
+from tests.test_crash_recovery import (
+    check_database,
+    kill_when,
+    read_only,
+    start_newsdesk,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,23 +63,8 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-async def _start(cwd: Path, db: Path, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--db",
-        str(db),
-        *args,
-        cwd=cwd,
-        env=child_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 async def _run(cwd: Path, db: Path, *args: str) -> tuple[int, str, str]:
-    proc = await _start(cwd, db, *args)
+    proc = await start_newsdesk(cwd, db, *args)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=300)
     return proc.returncode or 0, out.decode(), err.decode()
 
@@ -146,7 +136,7 @@ async def test_rebuild_killed_then_rerun_keeps_every_article_and_the_history(
     assert history_rows == 7 and len(before) >= 7
 
     for ready in KILL_POINTS[point]:
-        proc = await _start(tmp_path, db, "stories", "rebuild")
+        proc = await start_newsdesk(tmp_path, db, "stories", "rebuild")
         await kill_when(proc, lambda ready=ready: ready(db), limit=120)
         assert rebuild_cursor(db) is not None  # the rebuild is recorded as unfinished
         conn = read_only(db)  # the history is kept durably while it is unfinished
