@@ -55,3 +55,29 @@ def cli_isolated(tmp_path, monkeypatch):
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def feed_server():
+    """The sample feeds over HTTP on 127.0.0.1, from a thread (the CLI runs its own loop)."""
+    import functools
+    import http.server
+    import threading
+
+    from bot.sample import SAMPLE_DIR
+
+    sample_feeds = SAMPLE_DIR / "feeds"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(sample_feeds))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

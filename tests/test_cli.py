@@ -401,28 +401,6 @@ def test_private_address_refusals_in_poll_name_the_setting(monkeypatch, capsys):
     assert "NEWSDESK_ALLOW_PRIVATE_ADDRESSES=true" in capsys.readouterr().out
 
 
-@pytest.fixture
-def feed_server():
-    """The sample feeds over HTTP on 127.0.0.1, from a thread (the CLI runs its own loop)."""
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(SAMPLE_DIR / "feeds"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 # -- output a person can read --------------------------------------------------------------
 
 

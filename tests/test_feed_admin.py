@@ -159,35 +159,16 @@ async def test_poll_everything_fetches_feeds_not_due_but_never_paused_ones(
         await nd.close()
 
 
-def test_cli_poll_all(capsys, monkeypatch) -> None:
-    import functools
-    import http.server
-    import threading
-
-    from bot.sample import SAMPLE_DIR
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(SAMPLE_DIR / "feeds"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "true")
-        monkeypatch.setenv("NEWSDESK_FEEDS", f"{base}/harbor-city-ledger.rss.xml")
-        assert main(["--db", "x.db", "poll"]) == 0
-        assert "polled 1 due feed(s): 1 fetched" in capsys.readouterr().out
-        assert main(["--db", "x.db", "poll"]) == 0
-        assert "polled 0 due feed(s)" in capsys.readouterr().out
-        assert main(["--db", "x.db", "poll", "--all"]) == 0
-        out = capsys.readouterr().out
-        assert "polled 1 active feed(s)" in out and "0 new article(s)" in out
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_cli_poll_all(capsys, monkeypatch, feed_server) -> None:
+    monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "true")
+    monkeypatch.setenv("NEWSDESK_FEEDS", f"{feed_server}/harbor-city-ledger.rss.xml")
+    assert main(["--db", "x.db", "poll"]) == 0
+    assert "polled 1 due feed(s): 1 fetched" in capsys.readouterr().out
+    assert main(["--db", "x.db", "poll"]) == 0
+    assert "polled 0 due feed(s)" in capsys.readouterr().out
+    assert main(["--db", "x.db", "poll", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "polled 1 active feed(s)" in out and "0 new article(s)" in out
 
 
 OPML_IN = b"""<?xml version="1.0" encoding="UTF-8"?>
