@@ -104,6 +104,21 @@ class Newsroom:
     def clock(self) -> dt.datetime:
         return self.clock_now
 
+    def reconfigure(self, **changes: Any) -> Settings:
+        """New settings as the operator would write them (this newsroom's database
+        and guild, the defaults of :func:`make_settings`, private addresses allowed
+        for the loopback feeds, then ``changes``); the services read them too."""
+        values: dict[str, Any] = {
+            "database": self.settings.database,
+            "guild_ids": self.settings.guild_ids,
+            "timezone": "UTC",
+            "digest_grace_hours": 3,
+            "allow_private_addresses": True,
+            **changes,
+        }
+        self.settings = self.nd.settings = load_settings(env_file=None, **values)
+        return self.settings
+
     def make_bot(self, **kwargs: Any) -> NewsdeskBot:
         bot = NewsdeskBot(
             self.settings,

@@ -255,16 +255,7 @@ async def alerting_newsroom(
     """The newsroom with ``options`` on its news channel (``locked`` on the channel
     where the bot may not post) and the three outlets' feeds."""
     spec = f"{newsroom.news.id} 08:00 UTC {options};{newsroom.locked.id} 08:00 UTC {locked}"
-    settings = load_settings(
-        None,
-        database=newsroom.tmp / "newsdesk.db",
-        guild_ids=[newsroom.guild.id],
-        digest_channels=spec,
-        timezone="UTC",
-        digest_grace_hours=3,
-        allow_private_addresses=True,
-    )
-    newsroom.settings = newsroom.nd.settings = settings
+    newsroom.reconfigure(digest_channels=spec)
     for outlet in OUTLETS:
         serve(http_server, outlet, [])
         await newsroom.nd.add_feed(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.config import load_settings
 from tests.test_bot_e2e import run_command
 
 if TYPE_CHECKING:
@@ -15,17 +14,9 @@ pytest_plugins = ["tests.botharness", "tests.httpserver"]
 
 def use_channel_timezones(newsroom: Newsroom) -> None:
     """news keeps UTC; general is a digest channel in Kiritimati (UTC+14)."""
-    s = newsroom.settings
-    newsroom.settings = load_settings(
-        env_file=None,
-        database=s.database,
-        guild_ids=s.guild_ids,
-        timezone="UTC",
-        digest_grace_hours=3,
-        allow_private_addresses=True,
+    newsroom.reconfigure(
         digest_channels=f"{newsroom.news.id} 08:00 UTC; {newsroom.general.id} 08:00 Pacific/Kiritimati",
     )
-    newsroom.nd.settings = newsroom.settings
 
 
 async def test_news_date_reads_the_day_in_the_channels_timezone(newsroom: Newsroom) -> None:

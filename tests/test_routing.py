@@ -90,20 +90,12 @@ async def test_two_channels_two_tags_each_digest_shows_only_its_feeds(
     http_server.route("/world.xml", body=rss("World Wire", WORLD), headers=headers)
     http_server.route("/tech.xml", body=rss("Tech Wire", TECH), headers=headers)
     world, tech = http_server.url("/world.xml"), http_server.url("/tech.xml")
-    s = newsroom.settings
-    newsroom.settings = load_settings(
-        env_file=None,
-        database=s.database,
-        guild_ids=s.guild_ids,
-        timezone="UTC",
-        digest_grace_hours=3,
-        allow_private_addresses=True,
+    newsroom.reconfigure(
         feeds=f'{world} name="World desk" tags=world, {tech} tags=tech',
         digest_channels=(
             f"{newsroom.news.id} 08:00 UTC tags=world; {newsroom.general.id} 08:00 UTC tags=tech"
         ),
     )
-    newsroom.nd.settings = newsroom.settings
     await newsroom.nd.sync_configured_feeds()
     report = await newsroom.nd.poll_once()
     assert report.fetched == 2 and report.new_articles == 4
