@@ -263,6 +263,14 @@ async def alerting_newsroom(
         )
 
 
+def serve_two_events(http_server: Any) -> None:
+    """Every outlet covers two events (a bridge, a museum) on 1 June, ten minutes apart."""
+    six = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+    for n, outlet in enumerate(OUTLETS):
+        at = six + dt.timedelta(minutes=10 * n)
+        serve(http_server, outlet, [("bridge", at), ("museum", at + dt.timedelta(minutes=1))])
+
+
 def alerts_in(newsroom: Newsroom) -> list[dict[str, Any]]:
     return [m for m in newsroom.channel_posts(newsroom.news) if "Breaking" in m["content"]]
 
@@ -342,10 +350,7 @@ async def test_no_alert_for_a_story_in_todays_digest(newsroom: Newsroom, http_se
 
 async def test_alerts_per_day_caps_the_channel(newsroom: Newsroom, http_server: Any) -> None:
     await alerting_newsroom(newsroom, http_server, "alert=3 alerts_per_day=1")
-    six = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
-    for n, outlet in enumerate(OUTLETS):
-        at = six + dt.timedelta(minutes=10 * n)
-        serve(http_server, outlet, [("bridge", at), ("museum", at + dt.timedelta(minutes=1))])
+    serve_two_events(http_server)
     async with newsroom.running() as bot:
         await bot.poll_cycle()
         await next_cycle(newsroom, bot)
@@ -363,10 +368,7 @@ async def test_a_claim_left_by_a_crash_is_resent_with_its_nonce_or_given_up(
     newsroom: Newsroom, http_server: Any
 ) -> None:
     await alerting_newsroom(newsroom, http_server)
-    six = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
-    for n, outlet in enumerate(OUTLETS):
-        at = six + dt.timedelta(minutes=10 * n)
-        serve(http_server, outlet, [("bridge", at), ("museum", at + dt.timedelta(minutes=1))])
+    serve_two_events(http_server)
     nd = newsroom.nd
     async with newsroom.running() as bot:
         await nd.poll_once()
@@ -403,10 +405,7 @@ async def test_a_403_is_recorded_and_the_channel_not_tried_again(
     newsroom: Newsroom, http_server: Any
 ) -> None:
     await alerting_newsroom(newsroom, http_server, locked="alert=3")
-    six = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
-    for n, outlet in enumerate(OUTLETS):
-        at = six + dt.timedelta(minutes=10 * n)
-        serve(http_server, outlet, [("bridge", at), ("museum", at + dt.timedelta(minutes=1))])
+    serve_two_events(http_server)
     async with newsroom.running() as bot:
         await bot.poll_cycle()
         await next_cycle(newsroom, bot)
