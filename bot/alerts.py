@@ -61,7 +61,7 @@ from bot.outlets import outlet_key
 from bot.store import alerts as store
 from bot.store import digests as digest_store
 from bot.store import transaction
-from bot.store.digest_articles import stories_from_feeds, window_stories
+from bot.store.digest_articles import window_stories
 from bot.store.digest_history import sent_on
 
 if TYPE_CHECKING:
@@ -164,11 +164,13 @@ async def due_alerts(
     start_ts, end_ts = int(start.timestamp()), int(now.timestamp()) + 1
     since = start_ts - int(LOOKBACK.total_seconds())
     stored = await window_stories(
-        db, start=start_ts, end=end_ts, since=since, guild_id=channel.guild_id or 0
+        db,
+        start=start_ts,
+        end=end_ts,
+        since=since,
+        guild_id=channel.guild_id or 0,
+        feed_ids=feed_ids,
     )
-    if feed_ids is not None:
-        routed = await stories_from_feeds(db, feed_ids, start=start_ts, end=end_ts)
-        stored = {sid: s for sid, s in stored.items() if sid in routed}
     found = crossings(stored, threshold=channel.alert, since_ts=start_ts)
     if not found:
         return []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..models import DigestArticle, WindowStory
 from ..outlets import outlet_key
-from ..store.digest_articles import article_bodies, stories_from_feeds, window_stories
+from ..store.digest_articles import article_bodies, window_stories
 from ..store.digest_history import already_sent
 from .models import Digest, DigestChannel, DigestItem, DigestOptions, Section
 from .rank import Candidate, capped_out, keep_by_keywords, rank
@@ -203,11 +203,8 @@ async def build_digest(
     end = min(int(window_end.timestamp()), int(now.timestamp()) + 1)
     since = start - int(LOOKBACK.total_seconds())
     stored = await window_stories(
-        db, start=start, end=end, since=since, guild_id=channel.guild_id or 0
+        db, start=start, end=end, since=since, guild_id=channel.guild_id or 0, feed_ids=feed_ids
     )
-    if feed_ids is not None:
-        routed = await stories_from_feeds(db, feed_ids, start=start, end=end)
-        stored = {sid: s for sid, s in stored.items() if sid in routed}
     stories = {sid: _Story.of(s) for sid, s in stored.items()}
     for story in stories.values():
         story.finish()

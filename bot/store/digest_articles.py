@@ -36,12 +36,20 @@ _BODIES = "SELECT id, body FROM articles WHERE id IN (SELECT value FROM json_eac
 
 
 async def window_stories(
-    db: aiosqlite.Connection, *, start: int, end: int, since: int, guild_id: int
+    db: aiosqlite.Connection,
+    *,
+    start: int,
+    end: int,
+    since: int,
+    guild_id: int,
+    feed_ids: Collection[int] | None = None,
 ) -> dict[int, WindowStory]:
-    """Stories with an article visible to ``guild_id`` published in ``[start, end)``.
+    """Stories with an article visible to ``guild_id`` published in ``[start, end)``;
+    with ``feed_ids`` (a routed channel), only those with such an article from one of
+    these feeds.
 
     Each comes with its visible articles published in ``[since, end)`` (``since``
-    at or before ``start``: older coverage counts too), oldest first.
+    at or before ``start``: older coverage counts too, from any feed), oldest first.
     """
     params = {"start": start, "end": end, "guild": guild_id, "since": since}
     stories: dict[int, WindowStory] = {}
@@ -57,7 +65,14 @@ async def window_stories(
             )
             if r[3] >= start:
                 story.latest_in_window = r[3]  # rows come oldest first
-    return {sid: s for sid, s in stories.items() if s.latest_in_window >= 0}
+    routed = (
+        None if feed_ids is None else await stories_from_feeds(db, feed_ids, start=start, end=end)
+    )
+    return {
+        sid: s
+        for sid, s in stories.items()
+        if s.latest_in_window >= 0 and (routed is None or sid in routed)
+    }
 
 
 async def stories_from_feeds(
