@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from .parse import (
     parse_text_article,
 )
 from .parse import sniff as sniff_document
+from .parse.gunzip import GzipError, gunzip, is_gzip
 from .parse.jsonl import bounded_lines
 from .parse.sniff import binary_kind
 from .parse.textfile import prose_problem
@@ -313,15 +313,14 @@ def gunzip_document(data: bytes, filename: str | None = None) -> tuple[bytes, st
     most ``MAX_FILE_BYTES`` come out: more raises :class:`ParseError`, so a
     small "zip bomb" cannot fill memory. Other data is returned unchanged.
     """
-    if bytes(data[:2]) != b"\x1f\x8b":
+    if not is_gzip(data):
         return data, filename
     try:
-        inflater = zlib.decompressobj(wbits=31)
-        out = inflater.decompress(data, MAX_FILE_BYTES)
-    except zlib.error as exc:
+        out = gunzip(data, MAX_FILE_BYTES)
+    except GzipError as exc:
+        if exc.too_large:
+            raise ParseError(f"gzip data expands past the {MAX_FILE_BYTES:,}-byte limit") from exc
         raise ParseError(f"broken gzip data ({exc})") from exc
-    if inflater.unconsumed_tail:
-        raise ParseError(f"gzip data expands past the {MAX_FILE_BYTES:,}-byte limit")
     if filename and filename.lower().endswith(".gz"):
         filename = filename[:-3]
     elif filename and filename.lower().endswith(".tgz"):

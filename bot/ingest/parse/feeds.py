@@ -18,11 +18,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import zlib
 from typing import Any
 
 from bot.ingest.parse.dates import from_struct_time
 from bot.ingest.parse.errors import NotAnArticle, ParseError
+from bot.ingest.parse.gunzip import GzipError, gunzip, is_gzip
 from bot.ingest.parse.jsonfeed import parse_json_feed
 from bot.ingest.parse.links import resolve_image, resolve_link
 from bot.ingest.parse.page import with_page_text
@@ -105,16 +105,14 @@ def _cap_entries(data: bytes, max_entries: int) -> tuple[bytes, bool]:
 
 def _gunzip(data: bytes) -> bytes:
     """Decompress a gzipped document (a saved ``.xml.gz``), capped in size."""
-    if not data.startswith(b"\x1f\x8b"):
+    if not is_gzip(data):
         return data
     try:
-        inflater = zlib.decompressobj(wbits=31)
-        out = inflater.decompress(data, MAX_GUNZIPPED_BYTES)
-    except zlib.error as exc:
+        return gunzip(data, MAX_GUNZIPPED_BYTES)
+    except GzipError as exc:
+        if exc.too_large:
+            raise ParseError("refused: the gzipped document is too large") from exc
         raise ParseError(f"not a feed: broken gzip data ({exc})") from exc
-    if inflater.unconsumed_tail:
-        raise ParseError("refused: the gzipped document is too large")
-    return out
 
 
 def _prepare(data: bytes, content_type: str | None) -> tuple[bytes, dict[str, Any]]:
