@@ -14,7 +14,12 @@ import pytest
 
 # Fixture modules shared by several test files, registered here so pytest
 # rewrites their asserts before any test module imports them.
-pytest_plugins = ["tests.httpserver", "tests.fakediscord.fixtures", "tests.botharness"]
+pytest_plugins = [
+    "tests.httpserver",
+    "tests.fakediscord.fixtures",
+    "tests.botharness",
+    "tests.pgserver",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -28,12 +33,35 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def pytest_generate_tests(metafunc):
+    """A module with ``BACKENDS = ("sqlite", "postgresql")`` runs each test that
+    uses a store (``db``, ``store_url``) once per backend; others run on SQLite."""
+    if "backend" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "BACKENDS", ("sqlite",))
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
 @pytest.fixture
-async def db(tmp_path):
-    """A fresh, migrated store in a temporary file."""
+def backend(request) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the store backend this test runs on."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def store_url(backend, tmp_path, request) -> str:
+    """Where a fresh store lives: a file in ``tmp_path`` (SQLite) or a new
+    PostgreSQL database (skipped, with the reason, when no server is set)."""
+    if backend == "sqlite":
+        return str(tmp_path / "test.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def db(store_url):
+    """A fresh, migrated store (a temporary file, or a PostgreSQL database)."""
     from bot.store import open_db
 
-    conn = await open_db(tmp_path / "test.db")
+    conn = await open_db(store_url)
     try:
         yield conn
     finally:

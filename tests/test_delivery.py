@@ -21,6 +21,8 @@ from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
 from bot.store import digests as store
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 DAY = dt.date(2024, 3, 31)
 CHANNEL = DigestChannel(channel_id=111111111111111111, time=dt.time(8), timezone="UTC", guild_id=5)
 

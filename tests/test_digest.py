@@ -19,6 +19,8 @@ from bot.store.feeds import add_feed
 from bot.store.stories import latest_stories
 from tests.seed import make_article, seed_story
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 UTC = dt.UTC
 DAY = dt.date(2024, 6, 3)
 # Europe/Paris is UTC+2 in June: the 08:00 digest covers 06:00 UTC to 06:00 UTC.

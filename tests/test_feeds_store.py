@@ -10,6 +10,8 @@ from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
 from bot.store import feeds as fs
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 T0 = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 
 

@@ -30,6 +30,8 @@ from bot.store import feeds as fs
 from bot.store import pages as page_store
 from tests.httpserver import LoopbackServer
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
 

@@ -11,6 +11,8 @@ from bot.ingest.pipeline import Ingestor
 from bot.models import Entry
 from bot.store.feeds import add_feed
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 BODY = (
     "The harbour authority closed the Old Quay bridge on Friday after divers found cracks in "

@@ -16,6 +16,8 @@ from bot.ingest.poll import PollReport, poll_due_feeds
 from bot.models import ParsedFeed
 from bot.store import feeds as fs
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 if TYPE_CHECKING:
     from tests.httpserver import LoopbackServer
 

@@ -23,6 +23,8 @@ from bot.schedule import (
 )
 from bot.store import digests as store
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 UTC = dt.UTC
 PARIS = "Europe/Paris"
 

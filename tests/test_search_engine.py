@@ -22,6 +22,8 @@ from bot.store import open_db
 from bot.store import search as search_store
 from bot.store.feeds import add_feed
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2023, 9, 20, 10, 0, tzinfo=UTC)
 _ids = itertools.count(1)

@@ -21,6 +21,8 @@ from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import REPO
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 

@@ -189,7 +189,7 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         size = await nd.backup(target)
     except ValueError as exc:
         raise CliError(f"backup {target}: {exc}") from None
-    except (OSError, DriverError) as exc:
+    except (OSError, *DriverError) as exc:
         raise CliError(f"backup {target}: cannot write it ({exc})", EXIT_FAILED) from None
     finally:
         await nd.close()

@@ -1,4 +1,8 @@
-"""Opening the SQLite store: pragmas, migrations, transactions."""
+"""Opening the store: SQLite (a file, pragmas) or PostgreSQL (a URL); migrations, transactions.
+
+The SQLite side is here; the PostgreSQL side is :mod:`bot.store.pg_db`,
+loaded only when a ``postgresql://`` URL is opened.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from .dialect import PostgresDriverError, is_postgres, is_postgres_url
 from .migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -21,13 +26,16 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The handle every store function takes. Code outside ``bot/store`` names it
-# only as this alias (under TYPE_CHECKING), never by importing the driver.
+# only as this alias (under TYPE_CHECKING), never by importing the driver. A
+# PostgreSQL store hands out ``bot.store.postgres.PostgresConnection``, which
+# has the part of this interface the store uses.
 Connection = aiosqlite.Connection
 
 
-# Every error the driver raises (``sqlite3.Error`` and its subclasses). Code
-# outside the store catches it under this name, never by importing the driver.
-DriverError = sqlite3.Error
+# Every error a driver raises (``sqlite3.Error`` and its subclasses, and the
+# PostgreSQL adapter's one error). Code outside the store catches them under
+# this name, never by importing a driver.
+DriverError = (sqlite3.Error, PostgresDriverError)
 
 
 class StoreError(Exception):
@@ -35,9 +43,11 @@ class StoreError(Exception):
 
 
 class NoDatabaseError(StoreError):
-    """``open_db(..., create=False)`` found no database file at the path."""
+    """``open_db(..., create=False)`` found no database file at the path (or
+    no Newsdesk store in the PostgreSQL database: ``path`` is then its URL,
+    without the password)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         super().__init__(f"no database at {path}")
         self.path = path
 
@@ -218,6 +228,10 @@ async def open_db(
     ``PRAGMA quick_check`` first and refuse a damaged file with
     :class:`DamagedDatabaseError`.
     """
+    if is_postgres_url(path):
+        from .pg_db import open_postgres
+
+        return await open_postgres(str(path), create=create)
     if read_only and str(path) != ":memory:":
         try:
             db = await _open_read_only(Path(path))
@@ -252,7 +266,9 @@ async def open_db(
 async def database_files(db: aiosqlite.Connection) -> list[Path]:
     """The files of the database behind ``db``: the main file and its ``-wal``,
     ``-shm`` and ``-journal`` companions (whether or not they exist now);
-    empty for an in-memory database."""
+    empty for an in-memory database or a PostgreSQL server."""
+    if is_postgres(db):
+        return []
     rows = await db.execute_fetchall("PRAGMA database_list")
     files: list[Path] = []
     for row in rows:
@@ -292,7 +308,12 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     it holds :func:`write_lock` for its whole length (it is not re-entrant).
     """
     async with write_lock(db):
-        await begin_immediate(db)
+        if is_postgres(db):
+            from .pg_db import begin_serialised
+
+            await begin_serialised(db)
+        else:
+            await begin_immediate(db)
         began = time.monotonic()
         try:
             yield db
@@ -302,7 +323,7 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
             if db.in_transaction:
                 try:
                     await db.execute("ROLLBACK")
-                except sqlite3.Error as exc:
+                except DriverError as exc:
                     log.warning("rollback failed: %s", exc)
             raise
         else:
@@ -337,6 +358,10 @@ async def integrity_problems(db: aiosqlite.Connection) -> list[str]:
     """What ``PRAGMA integrity_check`` and the full-text index's own check
     (``'integrity-check'`` with ``rank = 1``, which also compares the index
     with the articles) find wrong; empty when the store is sound."""
+    if is_postgres(db):
+        from .pg_db import integrity_problems as pg_problems
+
+        return await pg_problems(db)
     problems: list[str] = []
     try:
         rows = await db.execute_fetchall("PRAGMA integrity_check(5)")
@@ -356,6 +381,11 @@ async def integrity_problems(db: aiosqlite.Connection) -> list[str]:
 
 async def rebuild_search_index(db: aiosqlite.Connection) -> None:
     """Rebuild the full-text index from the articles, in one transaction."""
+    if is_postgres(db):
+        from .pg_db import rebuild_search_index as pg_rebuild
+
+        await pg_rebuild(db)
+        return
     async with transaction(db):
         await db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
 
