@@ -129,11 +129,9 @@ async def integrity_problems(db: Connection) -> list[str]:
     search index (the ``search`` column is generated, so this checks the
     generation ran), and the schema must be the one this Newsdesk knows."""
     problems: list[str] = []
-    rows = await db.execute_fetchall("SELECT COUNT(*) FROM articles WHERE search IS NULL")
-    if rows[0][0]:
-        problems.append(
-            f"search index: {rows[0][0]} articles not indexed (run `newsdesk db repair`)"
-        )
+    ((missing,),) = await db.execute_fetchall("SELECT COUNT(*) FROM articles WHERE search IS NULL")
+    if missing:
+        problems.append(f"search index: {missing} articles not indexed (run `newsdesk db repair`)")
     return problems
 
 
