@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .database_url import is_postgres_url, redact, url_problem
+
 SNOWFLAKE = re.compile(r"^\d{17,20}$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _FEED_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
@@ -315,6 +317,20 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+def check_database_location(text: str) -> Path | str:
+    """A database location from the command line: a file :class:`Path`, or a
+    checked PostgreSQL URL (``str``); :class:`ConfigError` with one line otherwise."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("an empty database location: give a file path or a postgresql:// URL")
+    if is_postgres_url(text):
+        problem = url_problem(text)
+        if problem is not None:
+            raise ConfigError(f"{redact(text)}: {problem}")
+        return text
+    return Path(text)
+
+
 class Settings(BaseSettings):
     """Everything Newsdesk can be told, from the environment and ``.env``."""
 
@@ -328,7 +344,8 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
-    database: Path = Path("data/newsdesk.db")
+    # A file path (SQLite, the default) or a postgresql:// URL (bot.database_url).
+    database: str = "data/newsdesk.db"
     feeds: Annotated[list[str], NoDecode] = []
     feeds_file: Path | None = None
     poll_interval_minutes: int = Field(default=15, ge=5, le=24 * 60)
@@ -348,6 +365,18 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
     user_agent: str = "Newsdesk/0.1 (self-hosted news digest bot)"
     fulltext: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, str) and is_postgres_url(value.strip()):
+            problem = url_problem(value.strip())
+            if problem is not None:
+                raise ValueError(f"{redact(value.strip())}: {problem}")
+            return value.strip()
+        return value
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -434,6 +463,7 @@ class Settings(BaseSettings):
         data = self.model_dump(exclude={"discord_token"})
         token = self.discord_token.get_secret_value() if self.discord_token else ""
         data = {"DISCORD_TOKEN": "********" if token else "(not set)", **data}
+        data["database"] = redact(self.database)
         data["channels"] = [
             {
                 "channel_id": c.channel_id,

@@ -500,3 +500,12 @@ class Posting:
     story_id: int
     weight: float
     at: int  # unix time the posting carries (its story's latest article)
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedTable:
+    """One table of a store copy (``newsdesk db copy``): rows in the source, rows copied."""
+
+    table: str
+    source_rows: int
+    target_rows: int

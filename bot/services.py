@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import DigestChannel, Settings, check_fulltext_mode
+from .database_url import is_postgres_url
 from .models import (
     AlertRecord,
     ChannelState,
+    CopiedTable,
     Entry,
     FeedHealth,
     OpmlFeed,
@@ -46,6 +48,7 @@ from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
 from .store.db import integrity_problems, rebuild_search_index
+from .store.dialect import is_postgres
 
 if TYPE_CHECKING:
     # Imported where used: a command that only reads the store (search, digest,
@@ -113,7 +116,9 @@ class Newsdesk:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.database = database  # the file behind ``db`` (None: in memory)
+        self.database = database  # the file behind ``db`` (None: in memory, or PostgreSQL)
+        # what was opened: the file, ":memory:" or a PostgreSQL URL (never shown unredacted)
+        self.location: Path | str = database if database is not None else ":memory:"
         # The one clock of every service and face (the bot's scheduler and
         # digest commands too): tests pass or assign a fixed one.
         self.clock = clock
@@ -145,10 +150,12 @@ class Newsdesk:
     ) -> Newsdesk:
         """Open the store; ``create=False`` refuses a missing file (:class:`NoDatabaseError`);
         ``read_only=True`` (commands that only read) opens it read-only."""
-        path = database if database is not None else settings.database
-        db = await open_db(path, create=create, read_only=read_only)
-        file = None if str(path) == ":memory:" else Path(path)
-        return cls(settings, db, database=file, clock=clock)
+        location = database if database is not None else settings.database
+        db = await open_db(location, create=create, read_only=read_only)
+        in_file = str(location) != ":memory:" and not is_postgres_url(location)
+        nd = cls(settings, db, database=Path(location) if in_file else None, clock=clock)
+        nd.location = location
+        return nd
 
     async def close(self) -> None:
         await self.db.close()
@@ -233,7 +240,9 @@ class Newsdesk:
         for path in paths:
             if not path.exists():
                 outcome.report.fail(str(path), "no such file or folder")
-        own_files = [*await database_files(self.db), Path(self.settings.database)]
+        own_files = await database_files(self.db)
+        if not is_postgres_url(self.settings.database):
+            own_files.append(Path(self.settings.database))
         await ingest_paths(
             self.ingestor,
             [p for p in paths if p.exists()],
@@ -614,6 +623,12 @@ class Newsdesk:
     async def backup(self, target: Path) -> int:
         """An online copy of the store at ``target`` (see :func:`health_store.backup_database`)."""
         if self.database is None:
+            if is_postgres(self.db):
+                raise ValueError(
+                    "a PostgreSQL store is backed up with PostgreSQL's own tools "
+                    "(pg_dump -Fc DATABASE_URL > newsdesk.dump), or copied to a file "
+                    "with `newsdesk db copy`"
+                )
             raise ValueError("an in-memory database cannot be backed up")
         return await asyncio.to_thread(health_store.backup_database, self.database, target)
 
@@ -783,6 +798,8 @@ class Newsdesk:
 
     def export_records(self) -> Generator[dict[str, Any], None, None]:
         """Every article as a JSON Lines record; synchronous, for a worker thread."""
+        if is_postgres(self.db):
+            return export_records(self.location)
         if self.database is None:
             raise ValueError("an in-memory store cannot be exported")
         return export_records(self.database)
@@ -820,10 +837,59 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return f"{span} ago ({then:%Y-%m-%d %H:%M} UTC)"
 
 
-def export_records(database: Path) -> Generator[dict[str, Any], None, None]:
+def export_records(database: Path | str) -> Generator[dict[str, Any], None, None]:
     """Every article of the store at ``database`` as a JSON Lines record (read-only,
     synchronous); closing the generator early closes its connection."""
-    yield from article_store.iter_export(database)
+    if is_postgres_url(database):
+        from .store.transfer import iter_export_postgres
+
+        yield from iter_export_postgres(str(database))
+        return
+    yield from article_store.iter_export(Path(database))
+
+
+async def copy_database(
+    source: str | Path,
+    target: str | Path,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+) -> list[CopiedTable]:
+    """Copy the store at ``source`` into a new, empty store at ``target`` (a file
+    or a PostgreSQL URL, either way) and verify the row counts of every table.
+
+    A target file this creates is removed again when the copy fails, so a
+    failed copy leaves nothing behind; a PostgreSQL target is left empty.
+    """
+    from .store import transfer
+
+    if str(source) == str(target):
+        raise StoreError("the source and the target are the same store")
+    new_file = None
+    if not is_postgres_url(target) and not await asyncio.to_thread(Path(target).exists):
+        new_file = Path(target)
+    src = await open_db(source, create=False)
+    try:
+        try:
+            dst = await open_db(target, create=True)
+        except BaseException:
+            _remove_store_files(new_file)
+            raise
+        try:
+            copied = await transfer.copy_store(src, dst, progress=progress)
+        except BaseException:
+            await dst.close()
+            _remove_store_files(new_file)
+            raise
+        await dst.close()
+        return copied
+    finally:
+        await src.close()
+
+
+def _remove_store_files(path: Path | None) -> None:
+    if path is not None:
+        for end in ("", "-wal", "-shm", "-journal"):
+            path.with_name(path.name + end).unlink(missing_ok=True)
 
 
 PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments

@@ -173,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dsub.add_parser("check", help="check the file and the search index", parents=[common])
     dsub.add_parser("repair", help="rebuild a damaged search index", parents=[common])
+    c = dsub.add_parser(
+        "copy",
+        help="copy a whole store into a new one (SQLite file <-> PostgreSQL URL)",
+        description="Copies every table of SOURCE into TARGET, which must be new or empty, "
+        "in one transaction, then checks that every table's row count matches. SOURCE and "
+        "TARGET are each a database file or a postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+        "URL. Safe while the bot runs on SOURCE (it reads one consistent snapshot).",
+        parents=[common],
+    )
+    c.add_argument("source", metavar="SOURCE")
+    c.add_argument("target", metavar="TARGET")
     p.set_defaults(func=cmd_db)
 
     p = command("config", "configuration")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Settings
+from ..database_url import is_postgres_url, redact
 from .console import EXIT_FAILED, CliError
 from .interrupt import _INTERRUPT
 
@@ -16,8 +17,10 @@ if TYPE_CHECKING:
     from ..services import Newsdesk
 
 
-def _database(args: argparse.Namespace, settings: Settings) -> Path:
-    return Path(args.db) if args.db else Path(settings.database)
+def _database(args: argparse.Namespace, settings: Settings) -> Path | str:
+    """The store this command opens: a file path, or a PostgreSQL URL (a ``str``)."""
+    location = args.db if args.db else settings.database
+    return str(location) if is_postgres_url(location) else Path(location)
 
 
 async def _open(
@@ -25,7 +28,7 @@ async def _open(
     settings: Settings,
     *,
     create: bool,
-    database: Path | None = None,
+    database: Path | str | None = None,
     read_only: bool = False,
 ) -> Newsdesk:
     """The services over the store; one-line errors for a missing or unusable file.
@@ -40,38 +43,53 @@ async def _open(
         StoreError,
     )
 
-    path = database or _database(args, settings)
-    _OPENED.path = path
+    location = database or _database(args, settings)
+    _OPENED.path = location
     try:
-        return await Newsdesk.open(settings, database=path, create=create, read_only=read_only)
+        return await Newsdesk.open(settings, database=location, create=create, read_only=read_only)
     except NoDatabaseError:
-        raise CliError(f"no database at {path} (set NEWSDESK_DATABASE or --db)") from None
+        if isinstance(location, str):
+            raise CliError(
+                f"no Newsdesk store in {redact(location)} yet: run `newsdesk ingest`, "
+                "`newsdesk poll` or `newsdesk db copy` into it first"
+            ) from None
+        raise CliError(f"no database at {location} (set NEWSDESK_DATABASE or --db)") from None
     except DamagedDatabaseError as exc:
-        raise CliError(f"database {path}: {exc}", EXIT_FAILED) from None
+        raise CliError(f"database {redact(location)}: {exc}", EXIT_FAILED) from None
     except StoreError as exc:
-        raise CliError(f"database {path}: {exc}") from None
+        if isinstance(location, str):
+            raise CliError(str(exc), EXIT_FAILED) from None  # names the server, no password
+        raise CliError(f"database {location}: {exc}") from None
+    except DriverError as exc:
+        if isinstance(location, str):
+            raise CliError(f"database {redact(location)}: {exc}", EXIT_FAILED) from None
+        return _driver_error_on_open(exc, location, read_only=read_only)
     except OSError as exc:
+        path = Path(location)
         folder = Path(exc.filename) if exc.filename else path.parent
         raise CliError(
             f"cannot create the database {path}: {folder}: {exc.strerror or exc}; "
             "set NEWSDESK_DATABASE or --db to a file in a folder you can write to"
         ) from None
-    except DriverError as exc:
-        known = _storage_error(exc)
-        if known is not None:
-            raise known from None
-        if not read_only and _is_read_only_file(path):
-            raise CliError(_read_only_message(path), EXIT_FAILED) from None
-        raise CliError(
-            f"cannot open the database {path}: {exc}; "
-            "set NEWSDESK_DATABASE or --db to a Newsdesk database file"
-        ) from None
+
+
+def _driver_error_on_open(exc: BaseException, path: Path, *, read_only: bool) -> Newsdesk:
+    """Raise the one line for an SQLite file the driver could not open."""
+    known = _storage_error(exc)
+    if known is not None:
+        raise known from None
+    if not read_only and _is_read_only_file(path):
+        raise CliError(_read_only_message(path), EXIT_FAILED) from None
+    raise CliError(
+        f"cannot open the database {path}: {exc}; "
+        "set NEWSDESK_DATABASE or --db to a Newsdesk database file"
+    ) from None
 
 
 class _Opened:
     """The database the running command opened (for one-line storage errors)."""
 
-    path: Path | None = None
+    path: Path | str | None = None
 
 
 _OPENED = _Opened()
@@ -88,8 +106,8 @@ def _is_read_only_file(path: Path) -> bool:
         return False
 
 
-def _read_only_message(path: Path | None) -> str:
-    where = f"database {path}" if path else "the database"
+def _read_only_message(path: Path | str | None) -> str:
+    where = f"database {redact(path)}" if path else "the database"
     return (
         f"{where} is read-only: this command writes to it; make the file and its folder "
         "writable (reading commands such as search, digest and export work as they are)"
@@ -103,7 +121,7 @@ def _storage_error(exc: BaseException) -> CliError | None:
 
     kind = describe_storage_error(exc)
     path = _OPENED.path
-    where = f"database {path}" if path else "the database"
+    where = f"database {redact(path)}" if path else "the database"
     if kind == "disk full":
         done = ""
         if _INTERRUPT.stored is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.text import Text
 
 from ..config import ConfigError, Settings
+from ..database_url import redact
 from .console import (
     DEMO_DB,
     EXIT_FAILED,
@@ -79,7 +80,9 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    path = _database(args, settings)
+    if args.db_command == "copy":
+        return await _cmd_db_copy(args)
+    shown = redact(_database(args, settings))
     if args.db_command == "check":
         nd = await _open(args, settings, create=False)  # the index check needs a writer
         try:
@@ -87,16 +90,16 @@ async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await nd.close()
         if problems:
-            _err(f"database {path}: " + "; ".join(" ".join(p.split()) for p in problems))
+            _err(f"database {shown}: " + "; ".join(" ".join(p.split()) for p in problems))
             return EXIT_FAILED
-        _console().print(Text(f"database {path}: ok (file and search index)"), soft_wrap=True)
+        _console().print(Text(f"database {shown}: ok (file and search index)"), soft_wrap=True)
         return EXIT_OK
     nd = await _open(args, settings, create=False)
     try:
         problems = await nd.store_problems()
         if any(p.startswith("file:") for p in problems):
             raise CliError(
-                f"database {path} is damaged ({problems[0]}); the search index cannot be "
+                f"database {shown} is damaged ({problems[0]}); the search index cannot be "
                 "rebuilt over it: restore it from a backup",
                 EXIT_FAILED,
             )
@@ -105,9 +108,46 @@ async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await nd.close()
     if left:
-        raise CliError(f"database {path}: still {left[0]} after the repair", EXIT_FAILED)
+        raise CliError(f"database {shown}: still {left[0]} after the repair", EXIT_FAILED)
     what = "rebuilt the search index" if problems else "nothing to repair; rebuilt the search index"
-    _console().print(Text(f"database {path}: {what}; ok"), soft_wrap=True)
+    _console().print(Text(f"database {shown}: {what}; ok"), soft_wrap=True)
+    return EXIT_OK
+
+
+async def _cmd_db_copy(args: argparse.Namespace) -> int:
+    """``db copy SOURCE TARGET``: a whole store into a new one, counts verified."""
+    from ..config import check_database_location
+    from ..services import DriverError, NoDatabaseError, StoreError, copy_database
+
+    try:
+        source = check_database_location(args.source)
+        target = check_database_location(args.target)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if isinstance(source, Path) and not source.is_file():
+        raise CliError(f"db copy: no database at {source}")
+    with _Bar("copying", "rows") as bar:
+        try:
+            copied = await copy_database(
+                source, target, progress=lambda _table, rows: bar.advance(rows)
+            )
+        except NoDatabaseError:
+            raise CliError(f"db copy: no Newsdesk store in {redact(source)}") from None
+        except (StoreError, OSError, *DriverError) as exc:
+            raise CliError(
+                f"db copy {redact(source)} -> {redact(target)}: {exc}", EXIT_FAILED
+            ) from None
+    counts = {c.table: c.target_rows for c in copied}
+    total = sum(counts.values())
+    _console().print(
+        Text(
+            f"copied {redact(source)} to {redact(target)}: {counts['articles']:,} articles, "
+            f"{counts['stories']:,} stories, {counts['feeds']:,} feeds, "
+            f"{counts['digests']:,} digests ({total:,} rows in {len(copied)} tables); "
+            "every table's count verified"
+        ),
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
@@ -199,8 +239,12 @@ async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _check_database_path(path: Path) -> None:
-    """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing)."""
+def _check_database_path(path: Path | str) -> None:
+    """Refuse a database path that `run`, `poll` or `ingest` could not create (creates nothing).
+
+    A PostgreSQL URL was checked with the settings; the server is not contacted here."""
+    if isinstance(path, str):
+        return
     if path.is_dir():
         raise CliError(f"database {path} is a folder; set NEWSDESK_DATABASE or --db to a file")
     if path.exists():

@@ -37,23 +37,28 @@ def iter_export(database: Path) -> Iterator[dict[str, Any]]:
     conn = connect_read_only(database)
     try:
         for row in conn.execute(_EXPORT):
-            yield {
-                "id": row[0],
-                "url": row[1],
-                "guid": row[2],
-                "source": row[3],
-                "title": row[4],
-                "text": row[5],
-                # An undated article exports no date, so a re-import stays undated.
-                "published_at": _iso(row[6]) if row[11] else None,
-                "updated_at": _iso(row[7]),
-                "category": row[8],
-                "story_id": row[9],
-                "author": row[10],
-                "image": row[12],
-            }
+            yield export_record(row)
     finally:
         conn.close()
+
+
+def export_record(row: Sequence[Any]) -> dict[str, Any]:
+    """One exported article from its row (the columns of the export query, in order)."""
+    return {
+        "id": row[0],
+        "url": row[1],
+        "guid": row[2],
+        "source": row[3],
+        "title": row[4],
+        "text": row[5],
+        # An undated article exports no date, so a re-import stays undated.
+        "published_at": _iso(row[6]) if row[11] else None,
+        "updated_at": _iso(row[7]),
+        "category": row[8],
+        "story_id": row[9],
+        "author": row[10],
+        "image": row[12],
+    }
 
 
 async def count_articles(db: aiosqlite.Connection, *, since: datetime | None = None) -> int:

@@ -9,35 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
-URL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(location: object) -> bool:
-    """Whether a configured database location names a PostgreSQL server."""
-    return str(location).startswith(URL_SCHEMES)
+from ..database_url import is_postgres_url, redact
 
 
 def is_postgres(db: object) -> bool:
     """Whether the store handle ``db`` is a PostgreSQL connection."""
     return getattr(db, "dialect", "sqlite") == "postgresql"
-
-
-def redact(location: object) -> str:
-    """A database location fit for a message or a log: a URL's password is ``***``."""
-    text = str(location)
-    if not is_postgres_url(text):
-        return text
-    try:
-        parts = urlsplit(text)
-        password, user, host, port = parts.password, parts.username, parts.hostname, parts.port
-    except ValueError:
-        return text.split("://", 1)[0] + "://***"
-    if password is None:
-        return text
-    netloc = f"{user or ''}:***@{host or ''}" + (f":{port}" if port is not None else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresDriverError(Exception):
@@ -62,3 +40,13 @@ def values_param(db: object, values: Iterable[object]) -> object:
     if is_postgres(db):
         return list(values)
     return json.dumps(list(values))
+
+
+__all__ = [
+    "PostgresDriverError",
+    "in_values",
+    "is_postgres",
+    "is_postgres_url",
+    "redact",
+    "values_param",
+]
