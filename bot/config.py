@@ -374,7 +374,7 @@ class Settings(BaseSettings):
         if isinstance(value, str) and is_postgres_url(value.strip()):
             problem = url_problem(value.strip())
             if problem is not None:
-                raise ValueError(f"{redact(value.strip())}: {problem}")
+                raise ValueError(problem)
             return value.strip()
         return value
 
@@ -530,6 +530,7 @@ _FIXES = {
     "allow_private_addresses": "use true or false",
     "feeds": FEED_SYNTAX,
     "fulltext": "use auto, always or never",
+    "database": "use a file path, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
 }
 
 
@@ -551,6 +552,8 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
             field = "discord_token"
         value = err.get("input")
         shown = "(hidden)" if field == "discord_token" else repr(value)
+        if field == "database":
+            shown = repr(redact(value))
         if isinstance(value, dict):  # a model-level error: the channel list
             field = "digest_channels"
             shown = repr(value.get("digest_channels", ""))

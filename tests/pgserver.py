@@ -22,12 +22,14 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 ENV = "NEWSDESK_TEST_POSTGRES"
+# Read once at start: fixtures such as ``cli_isolated`` clear NEWSDESK_* variables.
+_ADMIN_URL = os.environ.get(ENV)
 _template: str | None = None
 _counter = itertools.count()
 
 
 def admin_url() -> str:
-    url = os.environ.get(ENV)
+    url = _ADMIN_URL
     if not url:
         pytest.skip(f"PostgreSQL tests need {ENV} (a server URL; .ci/run starts one)")
     return url
@@ -106,7 +108,7 @@ def drop_database(url: str) -> None:
 
 def drop_template() -> None:
     global _template
-    if _template is not None and os.environ.get(ENV):
+    if _template is not None and _ADMIN_URL:
         _run(_admin(f'DROP DATABASE IF EXISTS "{_template}" WITH (FORCE)'))
         _template = None
 
