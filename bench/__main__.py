@@ -1,4 +1,4 @@
-"""``python -m bench {all|ingest|reader|floor|search|cluster|digest|memory|writers|report} [--size 100k]``.
+"""``python -m bench {all|ingest|reader|floor|search|cluster|digest|memory|writers|backends|report} [--size 100k]``.
 
 Prints a table (rich) and writes ``bench/results/<benchmark>-<size>.json`` for
 each benchmark run, plus ``bench/results/all-<size>.json`` and a Markdown
@@ -19,7 +19,17 @@ from .common import RESULTS, Result, Row, machine_info, markdown_table, render_t
 from .context import Context
 from .corpus import size_label
 
-BENCHMARKS = ("ingest", "reader", "floor", "search", "cluster", "digest", "memory", "writers")
+BENCHMARKS = (
+    "ingest",
+    "reader",
+    "floor",
+    "search",
+    "cluster",
+    "digest",
+    "memory",
+    "writers",
+    "backends",
+)
 
 
 def _runner(name: str) -> Callable[[Context, dict[str, Result]], Result]:
@@ -63,6 +73,10 @@ def _runner(name: str) -> Callable[[Context, dict[str, Result]], Result]:
         from .writers import run_writers
 
         return lambda ctx, _done: run_writers(ctx)
+    if name == "backends":
+        from .backends import run_backends
+
+        return lambda ctx, _done: run_backends(ctx)
     raise ValueError(f"unknown benchmark {name!r}")
 
 

@@ -88,6 +88,6 @@ class Context:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def settings_for(database: Path) -> Settings:
+def settings_for(database: Path | str) -> Settings:
     """Settings for a benchmark store (no .env, defaults otherwise)."""
     return Settings(_env_file=None, database=database)
