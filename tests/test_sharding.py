@@ -79,7 +79,9 @@ class Fleet:
         return [c for c in self.channels if shard_of(c.guild_id, 2) == shard]
 
     async def bot(self, shard: int) -> NewsdeskBot:
-        settings = sharded_settings(self.store_url, self.guilds, self.channels, shard_ids=str(shard))
+        settings = sharded_settings(
+            self.store_url, self.guilds, self.channels, shard_ids=str(shard)
+        )
         nd = await Newsdesk.open(settings, database=self.store_url)
         self.services.append(nd)
         bot = create_bot(settings, nd, poll_feeds=False, clock=self.clock, guild_ready_timeout=0.05)
