@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 from discord.ext import commands
@@ -379,3 +380,71 @@ async def test_two_processes_post_their_own_digests_once_and_survive_kill_9(
     sent = [line for proc in procs for line in proc.lines if "result=sent" in line]
     assert sum(str(channels[0].id) in line for line in sent) == 1
     assert all(str(channels[0].id) not in line for line in procs[1].lines + procs[2].lines)
+
+
+async def test_a_server_back_from_an_outage_gets_its_due_digest(fleet: Fleet) -> None:
+    """A server that becomes available again after its digest time gets the
+    start-up catch-up: its digest, if still within the grace period, once."""
+    fleet.clock_now = SLOT - dt.timedelta(hours=1)
+    async with running_both(fleet):
+        fleet.clock_now = SLOT + dt.timedelta(minutes=5)
+        await fleet.fake.dispatch("GUILD_CREATE", fleet.alpha.to_json())  # unavailable: false
+        await fleet.fake.wait_messages(fleet.alpha.channel("news"), 1)
+        await fleet.fake.dispatch("GUILD_CREATE", fleet.alpha.to_json())
+        await asyncio.sleep(0.3)
+    assert len(fleet.posts(fleet.alpha.channel("news"))) == 1
+    assert not fleet.posts(fleet.gamma.channel("news"))  # same shard, not back from anything
+    assert not fleet.posts(fleet.beta.channel("news"))
+
+
+# -- the loopback Discord's sharding ---------------------------------------------
+
+
+class _QuickShards(commands.AutoShardedBot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # Discord's 5 s between IDENTIFYs is not needed on the loopback
+
+
+async def test_fake_recommends_shards_and_routes_guilds_by_shard(
+    fake_discord: FakeDiscord,
+) -> None:
+    fake_discord.shards = 3
+    guilds = [fake_discord.add_guild(f"G{n}", shard=n % 3) for n in range(6)]
+    client = _QuickShards(
+        command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05
+    )
+    async with fake_discord.running(client):
+        assert client.shard_count == 3  # from GET /gateway/bot
+        assert sorted(fake_discord.sessions) == [0, 1, 2]
+        for n, guild in enumerate(guilds):
+            got = client.get_guild(guild.id)
+            assert got is not None and got.shard_id == fake_discord.shard_of(guild) == n % 3
+            session = fake_discord.session_for(guild)
+            assert session is not None and session.shard == (fake_discord.shard_of(guild), 3)
+    assert any(r.path == "/gateway/bot" for r in fake_discord.requests)
+
+
+async def test_fake_refuses_an_invalid_shard(fake_discord: FakeDiscord) -> None:
+    fake_discord.shards = 2
+    fake_discord.add_guild("G", shard=0)
+    for shard in ([2, 2], [0, 0], [-1, 2], "0,2"):
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(fake_discord.gateway_url) as ws,
+        ):
+            assert (await ws.receive_json())["op"] == 10
+            identify = {"token": fake_discord.token, "intents": 0, "properties": {}, "shard": shard}
+            await ws.send_json({"op": 2, "d": identify})
+            closed = await ws.receive()
+            assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 4010, shard
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(fake_discord.gateway_url) as ws,
+    ):
+        assert (await ws.receive_json())["op"] == 10
+        identify = {"token": fake_discord.token, "intents": 0, "properties": {}, "shard": [1, 2]}
+        await ws.send_json({"op": 2, "d": identify})
+        ready = await ws.receive_json()
+        assert ready["t"] == "READY" and ready["d"]["shard"] == [1, 2]
+        assert ready["d"]["guilds"] == []  # the only guild is on shard 0
+    assert not fake_discord.sessions[1].connected
