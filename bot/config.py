@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .database_url import is_postgres_url, redact, url_problem
@@ -95,6 +102,37 @@ def check_snowflake(text: str, what: str) -> int:
             "(right-click -> Copy ID): 17 to 20 digits"
         )
     return int(text)
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that carries a server's gateway events: Discord's own rule.
+
+    The one place Newsdesk computes it; a process posts only the channels of
+    servers on its own shards (:meth:`Settings.owns_guild`).
+    """
+    return (guild_id >> 22) % shard_count
+
+
+def parse_shard_ids(value: Any, shard_count: int | None) -> list[int]:
+    """``NEWSDESK_SHARD_IDS``: ``"0,2"`` -> ``[0, 2]``, each below the shard count."""
+    parts = _split_list(value) if isinstance(value, str) else list(value)
+    if parts and shard_count is None:
+        raise ValueError("shard ids need NEWSDESK_SHARD_COUNT (the total number of shards)")
+    ids: list[int] = []
+    for part in parts:
+        text = str(part).strip()
+        if not text.isdigit():
+            raise ValueError(f"{text!r} is not a shard id (a whole number from 0)")
+        shard = int(text)
+        if shard_count is not None and shard >= shard_count:
+            raise ValueError(
+                f"shard {shard} does not exist with NEWSDESK_SHARD_COUNT={shard_count} "
+                f"(shards are numbered 0 to {shard_count - 1})"
+            )
+        if shard in ids:
+            raise ValueError(f"shard {shard} is listed twice")
+        ids.append(shard)
+    return ids
 
 
 DEFAULT_ALERTS_PER_DAY = 5
@@ -358,6 +396,8 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(default=3.0, ge=0, le=24)
     cluster_window_hours: float = Field(default=72.0, gt=0, le=24 * 30)
     guild_ids: Annotated[list[int], NoDecode] = []
+    shard_count: int | None = Field(default=None, ge=1, le=100_000)
+    shard_ids: Annotated[list[int], NoDecode] = []
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["plain", "json"] = "plain"
     allow_private_addresses: bool = False
@@ -403,6 +443,13 @@ class Settings(BaseSettings):
             return [check_snowflake(str(v), "server (guild)") for v in value]
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str | list | tuple):
+            return parse_shard_ids(value, info.data.get("shard_count"))
+        return value
+
     @field_validator("digest_time")
     @classmethod
     def _digest_time(cls, value: str) -> str:
@@ -437,6 +484,25 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def sharded(self) -> bool:
+        """Whether this process runs some shards of a sharded bot (NEWSDESK_SHARD_COUNT)."""
+        return self.shard_count is not None
+
+    @property
+    def shards(self) -> tuple[int, ...]:
+        """The shard ids this process runs (all of them by default); ``()`` when not sharded."""
+        if self.shard_count is None:
+            return ()
+        return tuple(self.shard_ids) or tuple(range(self.shard_count))
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process posts for server ``guild_id``: always when not
+        sharded, else when the server is on one of this process's shards."""
+        if self.shard_count is None:
+            return True
+        return shard_of(guild_id, self.shard_count) in self.shards
 
     @property
     def digest_options(self) -> DigestOptions:
@@ -528,6 +594,11 @@ _FIXES = {
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
     "log_format": "use plain or json",
     "allow_private_addresses": "use true or false",
+    "shard_count": "use the total number of shards, a whole number from 1 (leave it empty to run unsharded)",
+    "shard_ids": (
+        "list this process's shard ids, from 0 to NEWSDESK_SHARD_COUNT - 1, separated by "
+        "commas (leave it empty to run every shard)"
+    ),
     "feeds": FEED_SYNTAX,
     "fulltext": "use auto, always or never",
     "database": "use a file path, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",

@@ -13,7 +13,10 @@
   otherwise (both are no-ops when that day already has a row).
 
 Nothing here knows about Discord: the bot passes ``poll()``,
-``run_digest(channel, day)`` and ``record_missed(channel, day, reason)``.
+``run_digest(channel, day)`` and ``record_missed(channel, day, reason)``, and,
+when sharded, ``owns(channel)``: a channel this process does not own (its
+server is on another process's shards) is neither posted nor recorded
+missed here; its own process does both.
 """
 
 from __future__ import annotations
@@ -95,8 +98,10 @@ class NewsScheduler:
         clock: Clock = utc_now,
         heartbeat: Callable[[], Awaitable[Any]] | None = None,
         heartbeat_seconds: int = 60,
+        owns: Callable[[DigestChannel], bool] | None = None,
     ) -> None:
         self.channels = {c.channel_id: c for c in channels}
+        self.owns = owns
         self.poll_interval_minutes = poll_interval_minutes
         self.grace = dt.timedelta(hours=grace_hours)
         self.poll = poll
@@ -201,6 +206,8 @@ class NewsScheduler:
     async def digest_job(self, channel_id: int, *, now: dt.datetime | None = None) -> Any:
         """The daily job: deliver the digest of the slot that just came due."""
         channel = self.channels[channel_id]
+        if not self._owned(channel):
+            return None
         day, _at = latest_due(channel, now or self.clock())
         try:
             return await self.run_digest(channel, day)
@@ -208,11 +215,27 @@ class NewsScheduler:
             log.exception("digest for channel %s on %s failed", channel_id, day)
             return None
 
-    async def catch_up(self, *, now: dt.datetime | None = None) -> dict[int, str]:
-        """At start-up: post each channel's latest slot within the grace period, else record it missed."""
+    def _owned(self, channel: DigestChannel) -> bool:
+        """Whether this process posts ``channel`` (always, unless ``owns`` says otherwise)."""
+        if self.owns is None or self.owns(channel):
+            return True
+        log.debug("digest for channel %s: not on this process's shards", channel.channel_id)
+        return False
+
+    async def catch_up(
+        self, *, now: dt.datetime | None = None, channel_ids: Iterable[int] | None = None
+    ) -> dict[int, str]:
+        """At start-up: post each channel's latest slot within the grace period, else record
+        it missed (only ``channel_ids`` when given; ``"elsewhere"``: not this process's)."""
         now = now or self.clock()
         outcome: dict[int, str] = {}
+        wanted = None if channel_ids is None else set(channel_ids)
         for channel in self.channels.values():
+            if wanted is not None and channel.channel_id not in wanted:
+                continue
+            if not self._owned(channel):
+                outcome[channel.channel_id] = "elsewhere"
+                continue
             day, at = latest_due(channel, now)
             late = now - at
             try:

@@ -157,6 +157,7 @@ class NewsdeskBot(commands.Bot):
             clock=self.clock,
             heartbeat=self.beat,
             heartbeat_seconds=HEARTBEAT_SECONDS,
+            owns=self.owns_channel,
         )
         self.scheduler.start()
         self._catch_up = asyncio.create_task(self.scheduler.catch_up(), name="digest catch-up")
@@ -185,7 +186,7 @@ class NewsdeskBot(commands.Bot):
         (exactly once each: see :mod:`bot.alerts`); a failing channel is logged."""
         reports: list[AlertReport] = []
         for configured in self.settings.channels:
-            if configured.alert is None or self._closing:
+            if configured.alert is None or self._closing or not self.owns_channel(configured):
                 continue
             channel = self.resolve_channel(configured)
             try:
@@ -199,6 +200,33 @@ class NewsdeskBot(commands.Bot):
             except Exception:
                 log.exception("breaking-story alerts for channel %s failed", channel.channel_id)
         return reports
+
+    # -- sharding -----------------------------------------------------------
+
+    def owns_channel(self, channel: DigestChannel) -> bool:
+        """Whether this process posts ``channel``'s digests and alerts.
+
+        Unsharded: always (a channel the gateway has not shown is still tried
+        over REST). Sharded: only a channel the gateway showed in a server on
+        this process's shards (:meth:`Settings.owns_guild`, Discord's rule):
+        Discord sends a server's events to its shard's connection only, so each
+        channel has exactly one owning process, and an unseen one is left to it.
+        """
+        if not self.settings.sharded:
+            return True
+        guild = getattr(self.get_channel(channel.channel_id), "guild", None)
+        return guild is not None and self.settings.owns_guild(guild.id)
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """A server that comes back (after an outage or a new session) gets the
+        start-up catch-up for its channels: a digest due meanwhile is posted
+        within the grace period, else recorded missed (never twice: claims)."""
+        scheduler, catch_up = self.scheduler, self._catch_up
+        if scheduler is None or catch_up is None or not catch_up.done() or self._closing:
+            return
+        ids = [c.id for c in guild.channels if c.id in scheduler.channels]
+        if ids:
+            await scheduler.catch_up(channel_ids=ids)
 
     # -- digests ----------------------------------------------------------
 
@@ -291,12 +319,36 @@ class NewsdeskBot(commands.Bot):
         await super().close()
 
 
+class ShardedNewsdeskBot(NewsdeskBot, commands.AutoShardedBot):  # type: ignore[misc]
+    """The same bot as an ``AutoShardedBot`` on the shards of ``NEWSDESK_SHARD_COUNT``
+    and ``NEWSDESK_SHARD_IDS``: one gateway connection per shard, slash commands
+    on each; digests and alerts only for servers on these shards (:meth:`owns_channel`)."""
+
+    def __init__(self, settings: Settings, services: Newsdesk, **kwargs: Any) -> None:
+        if settings.shard_count is None:
+            raise ValueError("ShardedNewsdeskBot needs NEWSDESK_SHARD_COUNT")
+        kwargs.setdefault("shard_count", settings.shard_count)
+        kwargs.setdefault("shard_ids", list(settings.shards))
+        super().__init__(settings, services, **kwargs)
+
+
+def create_bot(settings: Settings, services: Newsdesk, **kwargs: Any) -> NewsdeskBot:
+    """The bot ``settings`` ask for: sharded when NEWSDESK_SHARD_COUNT is set, else plain."""
+    if settings.sharded:
+        return ShardedNewsdeskBot(settings, services, **kwargs)
+    return NewsdeskBot(settings, services, **kwargs)
+
+
 async def run_bot(settings: Settings, services: Newsdesk) -> None:
     """Run the bot until SIGINT/SIGTERM. The caller closes ``services`` afterwards."""
     if settings.discord_token is None:
         raise ValueError("DISCORD_TOKEN is not set")
     await services.sync_configured_feeds()
-    bot = NewsdeskBot(settings, services)
+    bot = create_bot(settings, services)
+    if settings.sharded:
+        log.info(
+            "sharded: shard(s) %s of %d", ",".join(map(str, settings.shards)), settings.shard_count
+        )
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
 

@@ -152,14 +152,24 @@ def error_response(status: int, code: int, message: str, errors: Any = None) -> 
 # ---------------------------------------------------------------------------
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's rule: the shard whose connection carries a guild's events."""
+    return (guild_id >> 22) % shard_count
+
+
 class GatewaySession:
-    """One identified Gateway session; events are kept so a RESUME can replay them."""
+    """One identified Gateway session; events are kept so a RESUME can replay them.
+
+    ``shard`` is ``(shard_id, shard_count)`` from IDENTIFY, or None for an
+    unsharded connection (which carries every guild).
+    """
 
     HISTORY = 1000
 
-    def __init__(self, intents: int) -> None:
+    def __init__(self, intents: int, shard: tuple[int, int] | None = None) -> None:
         self.session_id = uuid.uuid4().hex
         self.intents = intents
+        self.shard = shard
         self.seq = 0
         self.history: deque[dict[str, Any]] = deque(maxlen=self.HISTORY)
         self.ws: web.WebSocketResponse | None = None
@@ -169,6 +179,14 @@ class GatewaySession:
     @property
     def connected(self) -> bool:
         return self.ws is not None and not self.ws.closed
+
+    @property
+    def shard_id(self) -> int:
+        return self.shard[0] if self.shard else 0
+
+    def carries(self, guild_id: int) -> bool:
+        """Whether this connection gets the guild's events (its shard, or unsharded)."""
+        return self.shard is None or shard_of(guild_id, self.shard[1]) == self.shard[0]
 
     async def dispatch(
         self, event: str, data: Any, on_sent: Callable[[], None] | None = None
@@ -232,7 +250,14 @@ class FakeDiscord:
     answer invalid bodies with 400 like Discord (otherwise only record them);
     ``ack_deadline`` seconds within which an interaction must be answered;
     ``global_rate_limit`` requests per second before a global 429 (None: off);
-    ``allowed_intents`` privileged intents enabled for the app (IDENTIFY with others -> 4014).
+    ``allowed_intents`` privileged intents enabled for the app (IDENTIFY with others -> 4014);
+    ``shards`` the shard count ``GET /gateway/bot`` recommends (and :meth:`add_guild`'s
+    ``shard=`` places guilds by).
+
+    Sharding: a client that IDENTIFYs with ``shard: [id, count]`` gets, on that
+    connection, only the guilds (READY, GUILD_CREATE, interactions, events) with
+    ``(guild_id >> 22) % count == id``; one process may hold several shard
+    connections, and several processes may each hold some (:attr:`sessions`).
     """
 
     def __init__(
@@ -246,6 +271,7 @@ class FakeDiscord:
         allowed_intents: int = 0,
         heartbeat_interval_ms: int = 41250,
         patch_discord: bool = True,
+        shards: int = 1,
     ) -> None:
         self.token = token or f"fake.{secrets.token_urlsafe(16)}"
         self.state = DiscordState(self.token)
@@ -254,16 +280,18 @@ class FakeDiscord:
         self.global_rate_limit = global_rate_limit
         self.allowed_intents = allowed_intents
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.shards = shards
         self.validator: SchemaValidator = schema_validator(strict_keys=strict_keys)
         self.requests: list[RecordedRequest] = []
         self.unexpected: list[RecordedRequest] = []
         self.violations: list[Violation] = []
         self.faults: list[Fault] = []
         self.gateway_log: list[dict[str, Any]] = []  # frames received from the client
-        self.identify_payload: dict[str, Any] | None = None
+        self.identify_payload: dict[str, Any] | None = None  # the latest IDENTIFY
+        self.identify_payloads: list[dict[str, Any]] = []
         self.gateway_connects: list[str] = []  # paths of websocket connections, in order
         self.resumes = 0
-        self.session: GatewaySession | None = None
+        self.sessions: dict[int, GatewaySession] = {}  # by shard id (0 when unsharded)
         self._patch = patch_discord
         self._patcher: contextlib.ExitStack | None = None
         self._runner: web.AppRunner | None = None
@@ -352,6 +380,28 @@ class FakeDiscord:
     # ----- guilds, messages, commands -------------------------------------
 
     @property
+    def session(self) -> GatewaySession | None:
+        """The Gateway session of shard 0 (the only one of an unsharded client), else any."""
+        if 0 in self.sessions:
+            return self.sessions[0]
+        return next(iter(self.sessions.values()), None)
+
+    def session_for(self, guild: int | FakeGuild) -> GatewaySession | None:
+        """The session that carries ``guild``'s events (by Discord's shard rule), if any."""
+        guild_id = _guild_id(guild)
+        assert guild_id is not None
+        for session in self.sessions.values():
+            if session.carries(guild_id):
+                return session
+        return None
+
+    def shard_of(self, guild: int | FakeGuild, shard_count: int | None = None) -> int:
+        """The shard of ``guild`` with ``shard_count`` shards (default: :attr:`shards`)."""
+        guild_id = _guild_id(guild)
+        assert guild_id is not None
+        return shard_of(guild_id, shard_count or self.shards)
+
+    @property
     def bot_user(self) -> Any:
         return self.state.bot
 
@@ -360,14 +410,27 @@ class FakeDiscord:
         return self.state.guilds
 
     def add_guild(
-        self, name: str = "Test Guild", channels: tuple[str, ...] | list[str] = ("general",)
+        self,
+        name: str = "Test Guild",
+        channels: tuple[str, ...] | list[str] = ("general",),
+        *,
+        shard: int | None = None,
     ) -> FakeGuild:
-        """Create a guild with the bot as a member (after connecting: the bot "joins" it)."""
-        guild = self.state.add_guild(name, channels)
-        if self.session is not None:
+        """Create a guild with the bot as a member (after connecting: the bot "joins" it).
+
+        ``shard``: give the guild an id on that shard of :attr:`shards`.
+        """
+        guild_id = None
+        if shard is not None:
+            if not 0 <= shard < self.shards:
+                raise ValueError(f"shard {shard} with FakeDiscord(shards={self.shards})")
+            guild_id = self.state.snowflake.on_shard(shard, self.shards)
+        guild = self.state.add_guild(name, channels, guild_id=guild_id)
+        session = self.session_for(guild)
+        if session is not None:
             payload = guild.to_json()
             del payload["unavailable"]  # a new join, not an outage ending: on_guild_join
-            self._spawn(self.session.dispatch("GUILD_CREATE", payload))
+            self._spawn(session.dispatch("GUILD_CREATE", payload))
         return guild
 
     @property
@@ -426,19 +489,30 @@ class FakeDiscord:
         self.faults.append(fault)
         return fault
 
-    async def disconnect_gateway(self, code: int = 4000) -> None:
-        """Close the bot's Gateway socket with ``code`` (4000: it reconnects and RESUMEs)."""
-        if self.session is None or self.session.ws is None:
+    async def disconnect_gateway(self, code: int = 4000, *, shard: int | None = None) -> None:
+        """Close the bot's Gateway socket with ``code`` (4000: it reconnects and RESUMEs);
+        ``shard``: that shard's connection (default: :attr:`session`)."""
+        session = self.session if shard is None else self.sessions.get(shard)
+        if session is None or session.ws is None:
             raise RuntimeError("no Gateway connection to close")
-        await self.session.ws.close(code=code, message=b"closed by the test")
+        await session.ws.close(code=code, message=b"closed by the test")
 
     async def wait_resumed(self, n: int = 1, timeout: float = 5.0) -> None:
         """Wait until the client has resumed its session ``n`` times."""
         await self._wait(lambda: self.resumes >= n, timeout, f"{n} RESUME(s)")
 
-    async def dispatch(self, event: str, data: Any) -> None:
-        """Send any Gateway event to the connected bot."""
-        await self._require_session().dispatch(event, data)
+    async def dispatch(self, event: str, data: Any, *, shard: int | None = None) -> None:
+        """Send any Gateway event to the connected bot: to ``shard``'s connection, else
+        to the connection carrying ``data["guild_id"]``, else to :attr:`session`."""
+        if shard is not None:
+            session = self.sessions.get(shard)
+        elif isinstance(data, Mapping) and data.get("guild_id"):
+            session = self.session_for(int(data["guild_id"]))
+        else:
+            session = self.session
+        if session is None:
+            raise RuntimeError(f"no Gateway connection for {event} (shard {shard})")
+        await session.dispatch(event, data)
 
     # ----- interactions ----------------------------------------------------
 
@@ -579,10 +653,13 @@ class FakeDiscord:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _require_session(self) -> GatewaySession:
-        if self.session is None:
+    def _require_session(self, guild: FakeGuild | None = None) -> GatewaySession:
+        session = self.session if guild is None else self.session_for(guild)
+        if session is None:
+            if guild is not None and self.sessions:
+                raise RuntimeError(f"no Gateway connection carries guild {guild.name!r}")
             raise RuntimeError("the bot has not identified on the Gateway yet")
-        return self.session
+        return session
 
     # ----- internals: interaction payloads ----------------------------------
 
@@ -644,7 +721,7 @@ class FakeDiscord:
         label: str,
         message: dict[str, Any] | None = None,
     ) -> InteractionHandle:
-        session = self._require_session()
+        session = self._require_session(guild)
         token = f"aW50ZXJhY3Rpb24.{secrets.token_urlsafe(24)}"
         bot_perms = guild.permissions_in(guild.bot_member, channel)
         payload: dict[str, Any] = {
@@ -746,10 +823,18 @@ class FakeDiscord:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        shard = _identify_shard(data.get("shard"))
+        if shard is False:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        counts = {s.shard[1] for s in self.sessions.values() if s.shard and s.connected}
+        if shard is not None and counts - {shard[1]}:
+            self.violation("gateway", f"IDENTIFY with shard {shard} while others use {counts}")
         self.identify_payload = data
-        session = GatewaySession(intents)
+        self.identify_payloads.append(data)
+        session = GatewaySession(intents, shard)
         session.ws = ws
-        self.session = session
+        self.sessions[session.shard_id] = session
         ready = {
             "v": 10,
             "user": {
@@ -758,7 +843,9 @@ class FakeDiscord:
                 "mfa_enabled": False,
                 "flags": 0,
             },
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.state.guilds],
+            "guilds": [
+                {"id": str(g), "unavailable": True} for g in self.state.guilds if session.carries(g)
+            ],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway/resume",
@@ -771,16 +858,21 @@ class FakeDiscord:
             "geo_ordered_rtc_regions": ["us-east"],
             "_trace": ["fakediscord"],
         }
+        if shard is not None:
+            ready["shard"] = list(shard)
         await session.dispatch("READY", ready)
         for guild in self.state.guilds.values():
-            await session.dispatch("GUILD_CREATE", guild.to_json())
+            if session.carries(guild.id):
+                await session.dispatch("GUILD_CREATE", guild.to_json())
         await self._notify()
         return session
 
     async def _resume(
         self, ws: web.WebSocketResponse, data: dict[str, Any]
     ) -> GatewaySession | None:
-        session = self.session
+        session = next(
+            (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
+        )
         if data.get("token") != self.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
@@ -953,7 +1045,9 @@ class FakeDiscord:
         self, request: web.Request, record: RecordedRequest, **_: Any
     ) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        return json_response(
+            {"url": self.gateway_url, "shards": self.shards, "session_start_limit": limit}
+        )
 
     def _check_app(self, application_id: str) -> web.Response | None:
         if application_id != str(self.state.application_id):
@@ -1420,6 +1514,21 @@ def _find_component(components: list[dict[str, Any]], custom_id: str) -> dict[st
         if found is not None:
             return found
     return None
+
+
+def _identify_shard(value: Any) -> tuple[int, int] | None | bool:
+    """IDENTIFY's ``shard``: ``(id, count)``, None when absent, False when invalid (4010)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and value[1] >= 1
+        and 0 <= value[0] < value[1]
+    ):
+        return value[0], value[1]
+    return False
 
 
 def _guild_id(guild: int | FakeGuild | None) -> int | None:

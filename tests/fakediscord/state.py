@@ -80,6 +80,14 @@ class Snowflakes:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
+    def on_shard(self, shard: int, shard_count: int) -> int:
+        """A fresh id whose guild is on ``shard``: ``(id >> 22) % shard_count == shard``
+        (the timestamp part moved forward by under ``shard_count`` milliseconds)."""
+        fresh = self()
+        ms = fresh >> 22
+        ms += (shard - ms) % shard_count
+        return (ms << 22) | (fresh & 0x3FFFFF)
+
 
 @dataclass
 class FakeUser:
@@ -544,9 +552,11 @@ class DiscordState:
     def application_id(self) -> int:
         return self.bot.id
 
-    def add_guild(self, name: str, channels: Iterable[str] = ("general",)) -> FakeGuild:
+    def add_guild(
+        self, name: str, channels: Iterable[str] = ("general",), *, guild_id: int | None = None
+    ) -> FakeGuild:
         """Create a guild owned by ``owner``, with the bot as a member and the given channels."""
-        guild = FakeGuild(self, self.snowflake(), name, self.owner)
+        guild = FakeGuild(self, guild_id or self.snowflake(), name, self.owner)
         guild.members[self.bot.id] = FakeMember(self.bot)
         for channel in channels:
             guild.add_channel(channel)
