@@ -107,3 +107,23 @@ async def test_transaction_rolls_back_everything_on_error(db):
             await add_feed(db, "https://a.example/feed", now=datetime.fromtimestamp(0, UTC))
             raise RuntimeError("crash mid-feed")
     assert await _scalar(db, "SELECT count(*) FROM feeds") == 0
+
+
+async def test_many_processes_opening_a_new_file_at_once_all_get_the_schema(tmp_path):
+    """Each bot process of a sharded instance opens the store on start; on a new
+    file they race to create it. The one that loses the race must not fail on
+    "table already exists": it finds the migration done and goes on."""
+    import asyncio
+
+    from bot.store import SCHEMA_VERSION, open_db
+
+    for round_ in range(6):
+        path = tmp_path / f"new-{round_}.db"
+        opened = await asyncio.gather(*(open_db(path, check=False) for _ in range(6)))
+        try:
+            for db in opened:
+                ((version,),) = await db.execute_fetchall("PRAGMA user_version")
+                assert version == SCHEMA_VERSION
+        finally:
+            for db in opened:
+                await db.close()

@@ -79,7 +79,14 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
                     f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
                 )
             except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or db.in_transaction:
+                if db.in_transaction:  # the script failed half-way: undo it
+                    await db.execute("ROLLBACK")
+                    # Another process may have applied this migration between our
+                    # version check and our lock ("table ... already exists").
+                    if await _user_version(db) >= number:
+                        break
+                    raise
+                if not is_busy(exc):
                     raise
                 _log_wait(started)
                 await asyncio.sleep(0.05)
