@@ -24,6 +24,7 @@ from ..models import (
     StoryState,
     TermFrequencies,
 )
+from .dialect import in_values, values_param
 from .rows import chunks, marks
 
 # The document count lives in term_df under this key (no real term is empty).
@@ -196,8 +197,8 @@ async def remainders(
     """``story id -> what is left of it`` once the ``leaving`` article ids leave it."""
     out: dict[int, StoryRemainder] = {}
     for story_id, article_ids in leaving.items():
-        gone = json.dumps(list(article_ids))
-        rest = "story_id = ? AND id NOT IN (SELECT value FROM json_each(?))"
+        gone = values_param(db, article_ids)
+        rest = f"story_id = ? AND id NOT IN ({in_values(db)})"
         (row,) = await db.execute_fetchall(
             f"SELECT COUNT(*), MIN(published_at), MAX(published_at), MAX(dated) FROM articles"  # noqa: S608
             f" WHERE {rest}",
@@ -252,8 +253,9 @@ _POST = (
     "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight"
 )
 _INHERIT = (
-    "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date, source_count)"
-    " SELECT channel_id, ?, digest_date, source_count FROM digest_items WHERE story_id = ?"
+    "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
+    " SELECT channel_id, CAST(? AS BIGINT), digest_date, source_count FROM digest_items"
+    " WHERE story_id = ? ON CONFLICT DO NOTHING"
 )
 
 
@@ -292,10 +294,13 @@ async def _add_documents(db: aiosqlite.Connection, delta: Mapping[str, int]) -> 
     down = [(t, n) for t, n in delta.items() if n < 0]
     await db.executemany(
         "INSERT INTO term_df (term, df) VALUES (?, ?) "
-        "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+        "ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
         up,
     )
-    await db.executemany("UPDATE term_df SET df = max(df + ?2, 0) WHERE term = ?1", down)
+    await db.executemany(
+        "UPDATE term_df SET df = CASE WHEN df + ?2 > 0 THEN df + ?2 ELSE 0 END WHERE term = ?1",
+        down,
+    )
 
 
 async def apply_plan(
