@@ -24,8 +24,8 @@ from ..models import (
     StoryState,
     TermFrequencies,
 )
-from .dialect import in_values, values_param
-from .rows import chunks, marks
+from .dialect import in_values, is_postgres, values_param
+from .rows import one_of
 
 # The document count lives in term_df under this key (no real term is empty).
 DOC_COUNT_KEY = ""
@@ -43,9 +43,9 @@ async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> TermFre
     """Document frequencies of many terms, and the document count."""
     dfs: dict[str, int] = {}
     n_docs = 0
-    for chunk in chunks([DOC_COUNT_KEY, *terms]):
-        sql = f"SELECT term, df FROM term_df WHERE term IN ({marks(chunk)})"  # noqa: S608
-        for row in await db.execute_fetchall(sql, chunk):
+    for where, params in one_of(db, "term", [DOC_COUNT_KEY, *terms], "TEXT"):
+        sql = f"SELECT term, df FROM term_df WHERE {where}"  # noqa: S608
+        for row in await db.execute_fetchall(sql, params):
             if row[0] == DOC_COUNT_KEY:
                 n_docs = int(row[1])
             else:
@@ -57,14 +57,15 @@ Postings = dict[str, list[Posting]]  # by term
 
 
 async def postings(db: aiosqlite.Connection, terms: Iterable[str], since: int) -> Postings:
-    """The postings of ``terms`` at or after ``since`` (one query per 900 terms)."""
+    """The postings of ``terms`` at or after ``since`` (on SQLite one query per
+    900 terms), each term's oldest first."""
     out: Postings = {}
-    for chunk in chunks(list(terms)):
+    for where, params in one_of(db, "term", list(terms), "TEXT"):
         sql = (
             "SELECT term, story_id, weight, at FROM story_postings"  # noqa: S608
-            f" WHERE term IN ({marks(chunk)}) AND at >= ?"
+            f" WHERE {where} AND at >= ? ORDER BY term, at, story_id"
         )
-        for row in await db.execute_fetchall(sql, [*chunk, since]):
+        for row in await db.execute_fetchall(sql, [*params, since]):
             out.setdefault(row[0], []).append(Posting(int(row[1]), float(row[2]), int(row[3])))
     return out
 
@@ -75,13 +76,25 @@ async def newest_postings(
     """Each term's ``per_term`` newest postings, of any time (undated articles).
 
     Read newest first through the ``(term, at)`` index and cut, so a common
-    term costs no more than a rare one.
+    term costs no more than a rare one. PostgreSQL reads every term in one
+    statement (a lateral join: the same cut per term, one round trip).
     """
     out: Postings = {}
+    if is_postgres(db):
+        rows = await db.execute_fetchall(
+            "SELECT t.term, p.story_id, p.weight, p.at FROM unnest(CAST(? AS TEXT[])) AS t (term)"
+            " CROSS JOIN LATERAL (SELECT story_id, weight, at FROM story_postings"
+            " WHERE term = t.term ORDER BY at DESC, story_id DESC LIMIT ?) AS p"
+            " ORDER BY t.term, p.at DESC, p.story_id DESC",
+            (list(dict.fromkeys(terms)), per_term),
+        )
+        for r in rows:
+            out.setdefault(r[0], []).append(Posting(int(r[1]), float(r[2]), int(r[3])))
+        return out
     for term in terms:
         rows = await db.execute_fetchall(
             "SELECT story_id, weight, at FROM story_postings WHERE term = ?"
-            " ORDER BY at DESC LIMIT ?",
+            " ORDER BY at DESC, story_id DESC LIMIT ?",
             (term, per_term),
         )
         if rows:
@@ -116,9 +129,9 @@ def _state(r: aiosqlite.Row) -> StoryState:
 async def story_states(db: aiosqlite.Connection, story_ids: Iterable[int]) -> list[StoryState]:
     """The bounded summaries of ``story_ids`` (those that exist)."""
     found: list[StoryState] = []
-    for chunk in chunks(list(story_ids)):
-        sql = f"{_STATE} WHERE s.id IN ({marks(chunk)})"  # noqa: S608
-        found.extend(_state(r) for r in await db.execute_fetchall(sql, chunk))
+    for where, params in one_of(db, "s.id", list(story_ids)):
+        sql = f"{_STATE} WHERE {where} ORDER BY s.id"  # noqa: S608
+        found.extend(_state(r) for r in await db.execute_fetchall(sql, params))
     return found
 
 
@@ -147,9 +160,9 @@ async def grouped_articles(
 ) -> list[ClusterArticle]:
     """Those of ``article_ids`` that belong to a story, as clustering reads them."""
     found: list[ClusterArticle] = []
-    for chunk in chunks(list(article_ids)):
-        sql = f"{_MEMBER} WHERE story_id IS NOT NULL AND id IN ({marks(chunk)})"  # noqa: S608
-        found.extend(_member(r) for r in await db.execute_fetchall(sql, chunk))
+    for where, params in one_of(db, "id", list(article_ids)):
+        sql = f"{_MEMBER} WHERE story_id IS NOT NULL AND {where} ORDER BY id"  # noqa: S608
+        found.extend(_member(r) for r in await db.execute_fetchall(sql, params))
     return found
 
 
