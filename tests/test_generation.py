@@ -11,6 +11,8 @@ from bot.models import Entry
 from bot.store import open_db
 from bot.store.generation import generation
 
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
+
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
@@ -42,9 +44,8 @@ class Interrupted(StoryClusterer):
         return await super().plan(db, items)
 
 
-async def test_a_batch_planned_while_another_writer_commits_is_planned_again(tmp_path):
-    path = tmp_path / "news.db"
-    first, second = await open_db(path), await open_db(path)
+async def test_a_batch_planned_while_another_writer_commits_is_planned_again(store_url):
+    first, second = await open_db(store_url), await open_db(store_url)  # two writers
     try:
         now = lambda: T0 + timedelta(hours=1)  # noqa: E731
         other = Ingestor(second, clusterer=StoryClusterer(), now=now)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.clustering import StoryClusterer
 from bot.store import clusters as cluster_store
 from bot.store import open_db, transaction
 from bot.store.articles import insert_articles
+from tests.pgserver import drop_database, fresh_database
 from tests.seed import make_article, seed_story
+
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
 T0 = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
 BODY = "The harbour bridge reopened on Monday after six weeks of repairs to its deck."
@@ -36,9 +41,22 @@ async def _written(db, story_id: int, terms: set[str]):
     return state, times, postings, await cluster_store.frequencies(db, terms)
 
 
-async def test_seeded_story_is_the_one_the_clusterer_writes(db, tmp_path):
+@pytest.fixture
+def other_url(backend, tmp_path):
+    """A second fresh store of the same backend."""
+    if backend == "sqlite":
+        yield str(tmp_path / "clustered.db")
+        return
+    url = fresh_database()
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+async def test_seeded_story_is_the_one_the_clusterer_writes(db, other_url):
     seeded = await seed_story(db, ARTICLES)
-    other = await open_db(tmp_path / "clustered.db")
+    other = await open_db(other_url)
     try:
         async with transaction(other):
             ids = await insert_articles(other, ARTICLES, fetched_at=T0, guild_id=0)
