@@ -9,6 +9,9 @@ recorded as version 13. A later change adds ``MIGRATION_14`` to
 Differences from the SQLite schema, each for the engine, none in meaning:
 integers are ``BIGINT`` (Discord ids are 64-bit); ids are identity columns
 (new rows still take ascending ids, which the batch inserts rely on);
+terms (``term_df``, ``story_postings``) compare bytewise (``COLLATE "C"``, as
+SQLite's default) and the postings index ends in the story id as SQLite's
+``WITHOUT ROWID`` index does, so both read postings in one order;
 SQLite's FTS5 table is a ``tsvector`` column generated from the title
 (weight A) and the body (weight B) under the ``newsdesk`` text search
 configuration (English stemming after ``unaccent``, as FTS5's ``porter
@@ -146,7 +149,7 @@ CREATE TABLE channel_state (
 );
 
 CREATE TABLE term_df (
-    term TEXT PRIMARY KEY,
+    term TEXT COLLATE "C" PRIMARY KEY,
     df BIGINT NOT NULL
 );
 
@@ -160,13 +163,13 @@ CREATE TABLE story_index (
 );
 
 CREATE TABLE story_postings (
-    term TEXT NOT NULL,
+    term TEXT COLLATE "C" NOT NULL,
     story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
     at BIGINT NOT NULL,
     weight DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (story_id, term)
 );
-CREATE INDEX story_postings_term_at ON story_postings (term, at);
+CREATE INDEX story_postings_term_at ON story_postings (term, at, story_id) INCLUDE (weight);
 
 CREATE TABLE pages (
     url TEXT PRIMARY KEY,
