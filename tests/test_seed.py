@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.clustering import StoryClusterer
 from bot.store import clusters as cluster_store
-from bot.store import open_db, transaction
+from bot.store import transaction
 from bot.store.articles import insert_articles
-from tests.pgserver import drop_database, fresh_database
-from tests.seed import make_article, seed_story
+from tests.seed import another_store, make_article, seed_story
 
 BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
@@ -41,23 +38,9 @@ async def _written(db, story_id: int, terms: set[str]):
     return state, times, postings, await cluster_store.frequencies(db, terms)
 
 
-@pytest.fixture
-def other_url(backend, tmp_path):
-    """A second fresh store of the same backend."""
-    if backend == "sqlite":
-        yield str(tmp_path / "clustered.db")
-        return
-    url = fresh_database()
-    try:
-        yield url
-    finally:
-        drop_database(url)
-
-
-async def test_seeded_story_is_the_one_the_clusterer_writes(db, other_url):
+async def test_seeded_story_is_the_one_the_clusterer_writes(db, backend, tmp_path):
     seeded = await seed_story(db, ARTICLES)
-    other = await open_db(other_url)
-    try:
+    async with another_store(backend, tmp_path) as other:
         async with transaction(other):
             ids = await insert_articles(other, ARTICLES, fetched_at=T0, guild_id=0)
             assigned = await StoryClusterer().assign_batch(
@@ -69,5 +52,3 @@ async def test_seeded_story_is_the_one_the_clusterer_writes(db, other_url):
         written = await _written(db, seeded, terms)
         assert written[2]  # postings were written (and compared)
         assert written == await _written(other, clustered, terms)
-    finally:
-        await other.close()
