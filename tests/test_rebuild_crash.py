@@ -5,8 +5,8 @@ history is intact (real processes)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -303,18 +303,11 @@ async def _pg_start_rebuild(cwd: Path, url: str) -> asyncio.subprocess.Process:
     )
 
 
-async def _pg_kill_when(proc: asyncio.subprocess.Process, ready: Any, *, limit: float) -> None:
-    """Poll the async ``ready()`` until it is truthy, then SIGKILL ``proc``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not await ready():
-        if proc.returncode is not None or loop.time() > deadline:
-            _out, err = await proc.communicate()
-            pytest.fail(f"never got ready (exit {proc.returncode}): {err.decode()[-2000:]}")
-        await asyncio.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    await proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+def _blocking(check: Any) -> Any:
+    """The value of the coroutine ``check``, run to its end on a loop of its own
+    (:func:`kill_when` polls synchronously, as the SQLite readers are)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, check).result()
 
 
 @pytest.mark.parametrize("point", list(PG_KILL_POINTS))
@@ -328,7 +321,7 @@ async def test_rebuild_on_postgresql_killed_then_rerun_keeps_every_article_and_t
 
     for ready in PG_KILL_POINTS[point]:
         proc = await _pg_start_rebuild(tmp_path, url)
-        await _pg_kill_when(proc, lambda ready=ready: ready(url), limit=120)
+        await kill_when(proc, lambda ready=ready: _blocking(ready(url)), limit=120)
         assert await _pg_cursor(url) is not None  # the rebuild is recorded as unfinished
         kept = await _pg_scalar(url, "SELECT COUNT(DISTINCT article_id) FROM rebuild_sent")
         assert kept == len({article for _c, _d, article in before})
