@@ -1,7 +1,9 @@
 """The ``articles`` table: writing articles, identity lookups, export, counts.
 
 Writes run inside the caller's transaction (:mod:`bot.ingest.pipeline` opens
-it); the FTS5 index follows the table through the schema's triggers.
+it); the search index follows the table by itself (SQLite: the schema's
+triggers on its FTS5 table; PostgreSQL: a generated ``tsvector`` column).
+``iter_export`` reads an SQLite file only.
 """
 
 from __future__ import annotations
@@ -142,9 +144,10 @@ async def insert_articles(
 ) -> list[int]:
     """Insert ``articles`` in one statement; their ids, in order.
 
-    Inside the write transaction nobody else inserts, and SQLite gives a new
-    row the largest id plus one, so the new ids are the ones above the largest
-    before the insert.
+    Inside the write transaction nobody else inserts (PostgreSQL: the writer
+    lock), and each new row takes an id above every stored one, in order
+    (SQLite: the largest plus one; PostgreSQL: the identity sequence), so the
+    new ids are the ones above the largest before the insert.
     """
     if not articles:
         return []

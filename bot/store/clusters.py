@@ -288,8 +288,8 @@ def _fields(story: PlannedStory) -> tuple[object, ...]:
 async def _insert_stories(db: aiosqlite.Connection, stories: list[PlannedStory]) -> list[int]:
     """Insert stories in one statement; their ids, in order.
 
-    Inside the write transaction nobody else inserts, and SQLite gives each
-    new row the largest id plus one.
+    Inside the write transaction nobody else inserts, and each new row takes
+    an id above every stored one, in order (as :func:`insert_articles`).
     """
     if not stories:
         return []
