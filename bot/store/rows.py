@@ -1,4 +1,4 @@
-"""Small helpers for building statements over many ids (SQLite's parameter limit)."""
+"""Statements over many ids: slices under SQLite's parameter limit, one array on PostgreSQL."""
 
 from __future__ import annotations
 
