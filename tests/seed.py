@@ -13,14 +13,16 @@ computed from the articles by the clusterer's own rules.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from operator import itemgetter
+from pathlib import Path
 
 from bot.identity import content_hash
 from bot.models import Article, ClusterPlan, PlannedStory, StoryFields
 from bot.outlets import outlet_key
-from bot.store import Connection, transaction
+from bot.store import Connection, open_db, transaction
 from bot.store import articles as article_store
 from bot.store import clusters as cluster_store
 from bot.store.generation import advance
@@ -33,6 +35,24 @@ from bot.stories.planner import (
     posted_at,
     with_delta,
 )
+from tests.pgserver import drop_database, fresh_database
+
+
+@asynccontextmanager
+async def another_store(backend: str, tmp_path: Path) -> AsyncIterator[Connection]:
+    """A second fresh store on the same backend as the test's ``db`` (a file
+    in ``tmp_path``, or a new PostgreSQL database, dropped afterwards), for
+    comparing what two stores hold after the same writes."""
+    url = str(tmp_path / "another.db") if backend == "sqlite" else fresh_database()
+    try:
+        db = await open_db(url)
+        try:
+            yield db
+        finally:
+            await db.close()
+    finally:
+        if backend != "sqlite":
+            drop_database(url)
 
 
 def make_article(

@@ -38,6 +38,16 @@ async def rows(db, sql="SELECT id, url, title, body, guild_id FROM articles ORDE
         return [tuple(r) for r in await cur.fetchall()]
 
 
+async def _search_hits(db, backend: str, word: str) -> int:
+    """How many articles the full-text index finds for ``word`` (FTS5 or tsvector)."""
+    if backend == "postgresql":
+        sql = "SELECT count(*) FROM articles WHERE search @@ to_tsquery('newsdesk', ?)"
+    else:
+        sql = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+    async with db.execute(sql, (word,)) as cur:
+        return int((await cur.fetchone())[0])
+
+
 @pytest.fixture
 def ingestor(db):
     return Ingestor(db, clusterer=StoryClusterer(), now=lambda: T0 + timedelta(hours=1))
@@ -65,7 +75,7 @@ async def test_same_article_through_two_feeds_is_stored_once(db, ingestor):
     assert links == [(stored, first_feed), (stored, second_feed)]
 
 
-async def test_changed_content_is_updated_in_place(db, ingestor):
+async def test_changed_content_is_updated_in_place(db, ingestor, backend):
     await ingestor.ingest_entries([entry()])
     changed = entry(
         content=BODY + "\n\nUpdate: the bridge will reopen to pedestrians on Monday.",
@@ -75,10 +85,7 @@ async def test_changed_content_is_updated_in_place(db, ingestor):
     assert (report.new, report.updated) == (0, 1)
     [(_id, _url, _title, body, _g)] = await rows(db)
     assert "reopen to pedestrians" in body
-    async with db.execute(
-        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'pedestrians'"
-    ) as cur:
-        assert (await cur.fetchone())[0] == 1
+    assert await _search_hits(db, backend, "pedestrians") == 1
 
 
 async def test_an_older_version_never_overwrites_a_newer_one(db, ingestor):

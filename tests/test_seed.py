@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clustering import StoryClusterer
 from bot.store import clusters as cluster_store
-from bot.store import open_db, transaction
+from bot.store import transaction
 from bot.store.articles import insert_articles
-from tests.seed import make_article, seed_story
+from tests.seed import another_store, make_article, seed_story
+
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
 T0 = datetime(2024, 6, 3, 6, 0, tzinfo=UTC)
 BODY = "The harbour bridge reopened on Monday after six weeks of repairs to its deck."
@@ -36,10 +38,9 @@ async def _written(db, story_id: int, terms: set[str]):
     return state, times, postings, await cluster_store.frequencies(db, terms)
 
 
-async def test_seeded_story_is_the_one_the_clusterer_writes(db, tmp_path):
+async def test_seeded_story_is_the_one_the_clusterer_writes(db, backend, tmp_path):
     seeded = await seed_story(db, ARTICLES)
-    other = await open_db(tmp_path / "clustered.db")
-    try:
+    async with another_store(backend, tmp_path) as other:
         async with transaction(other):
             ids = await insert_articles(other, ARTICLES, fetched_at=T0, guild_id=0)
             assigned = await StoryClusterer().assign_batch(
@@ -51,5 +52,3 @@ async def test_seeded_story_is_the_one_the_clusterer_writes(db, tmp_path):
         written = await _written(db, seeded, terms)
         assert written[2]  # postings were written (and compared)
         assert written == await _written(other, clustered, terms)
-    finally:
-        await other.close()

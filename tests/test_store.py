@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.store import SCHEMA_VERSION, StoreError, open_db, transaction
+from bot.store import SCHEMA_VERSION, DriverError, StoreError, open_db, transaction
 from bot.store.articles import insert_articles, update_articles
 from bot.store.feeds import add_feed
 from bot.store.migrations import MIGRATIONS
 from tests.seed import make_article
+
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
 
 async def _scalar(db, sql, *args):
@@ -20,8 +22,22 @@ async def _scalar(db, sql, *args):
     return row[0]
 
 
-async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(db):
-    assert await _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
+async def _schema_version(db, backend: str) -> int:
+    if backend == "postgresql":
+        return await _scalar(db, "SELECT MAX(version) FROM schema_migrations")
+    return await _scalar(db, "PRAGMA user_version")
+
+
+async def test_fresh_database_is_migrated_and_enforces_foreign_keys(db, backend):
+    assert await _schema_version(db, backend) == SCHEMA_VERSION
+    with pytest.raises(DriverError):  # no article 1, no feed 1
+        await db.execute("INSERT INTO article_feeds (article_id, feed_id) VALUES (1, 1)")
+    assert await _scalar(db, "SELECT count(*) FROM article_feeds") == 0
+
+
+async def test_fresh_sqlite_file_is_in_wal_mode_with_foreign_keys_on(db, backend):
+    if backend != "sqlite":
+        pytest.skip("journal mode and pragmas are SQLite's (PostgreSQL has neither)")
     assert await _scalar(db, "PRAGMA journal_mode") == "wal"
     assert await _scalar(db, "PRAGMA foreign_keys") == 1
 
@@ -67,8 +83,32 @@ async def test_newer_schema_is_refused(tmp_path):
         await open_db(path)
 
 
-async def test_fts_follows_insert_update_delete(db):
-    """The schema's triggers keep the FTS index in step with the store's writes."""
+async def test_newer_schema_on_a_server_is_refused(store_url, backend):
+    if backend != "postgresql":
+        pytest.skip("the SQLite case is test_newer_schema_is_refused (a file's user_version)")
+    db = await open_db(store_url)
+    try:
+        await db.execute(
+            "INSERT INTO schema_migrations (version) VALUES (?)", (SCHEMA_VERSION + 1,)
+        )
+    finally:
+        await db.close()
+    with pytest.raises(StoreError, match="newer"):
+        await open_db(store_url)
+
+
+async def _hits(db, backend: str, word: str) -> int:
+    """How many articles the full-text index finds for ``word`` (FTS5 or tsvector)."""
+    if backend == "postgresql":
+        sql = "SELECT count(*) FROM articles WHERE search @@ to_tsquery('newsdesk', ?)"
+    else:
+        sql = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+    return int(await _scalar(db, sql, word))
+
+
+async def test_fts_follows_insert_update_delete(db, backend):
+    """The schema keeps the full-text index in step with the store's writes
+    (SQLite: triggers on an FTS5 table; PostgreSQL: a generated column)."""
     original = make_article(
         "Café reopens", "O", datetime.fromtimestamp(1, UTC), body="Crowds queued."
     )
@@ -77,28 +117,17 @@ async def test_fts_follows_insert_update_delete(db):
             db, [original], fetched_at=original.published_at, guild_id=0
         )
     # remove_diacritics: "cafe" finds "Café"; porter: "crowd" finds "Crowds".
-    assert (
-        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 1
-    )
-    assert (
-        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 1
-    )
+    assert await _hits(db, backend, "cafe") == 1
+    assert await _hits(db, backend, "crowd") == 1
     changed = make_article("Café reopens", "O", original.published_at, body="Nobody came.")
     async with transaction(db):
         await update_articles(db, {article_id: changed})
-    assert (
-        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'crowd'") == 0
-    )
-    assert (
-        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'nobody'")
-        == 1
-    )
+    assert await _hits(db, backend, "crowd") == 0
+    assert await _hits(db, backend, "nobody") == 1
     # Nothing in the product deletes an article: this checks the schema's own
     # delete trigger, for a row removed by hand.
     await db.execute("DELETE FROM articles")
-    assert (
-        await _scalar(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'cafe'") == 0
-    )
+    assert await _hits(db, backend, "cafe") == 0
 
 
 async def test_transaction_rolls_back_everything_on_error(db):

@@ -20,6 +20,7 @@ from bot.store.stories import get_story, latest_stories, stories_between
 from bot.stories import features as ft
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import REPO
+from tests.seed import another_store
 
 BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
@@ -380,9 +381,8 @@ def test_article_vector_boosts_names_and_numbers_and_drops_the_outlet_name():
     assert ft.stem("earthquakes") == ft.stem("earthquake")
 
 
-async def test_a_batch_groups_the_same_whatever_the_order(db, tmp_path):
+async def test_a_batch_groups_the_same_whatever_the_order(db, backend, tmp_path):
     """Best-first grouping: a batch's stories do not depend on arrival order."""
-    from bot.store import open_db
 
     articles = [*QUAKE_CHILE, *QUAKE_JAPAN, *REHAB_A, *REHAB_B]
 
@@ -398,11 +398,8 @@ async def test_a_batch_groups_the_same_whatever_the_order(db, tmp_path):
         return {frozenset(g) for g in groups.values()}
 
     forward = await partition(db, articles)
-    other = await open_db(tmp_path / "reversed.db")
-    try:
+    async with another_store(backend, tmp_path) as other:
         backward = await partition(other, list(reversed(articles)))
-    finally:
-        await other.close()
     assert forward == backward
     assert len(forward) == 4  # two quakes and two rehab stories, none merged
 

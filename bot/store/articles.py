@@ -1,12 +1,13 @@
 """The ``articles`` table: writing articles, identity lookups, export, counts.
 
 Writes run inside the caller's transaction (:mod:`bot.ingest.pipeline` opens
-it); the FTS5 index follows the table through the schema's triggers.
+it); the search index follows the table by itself (SQLite: the schema's
+triggers on its FTS5 table; PostgreSQL: a generated ``tsvector`` column).
+``iter_export`` reads an SQLite file only.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import aiosqlite
 
 from ..models import Article, ArticleKey
 from .db import connect_read_only
+from .dialect import in_values, values_param
 
 _EXPORT = (
     "SELECT id, url, guid, source, title, body, published_at, updated_at, category,"
@@ -89,13 +91,13 @@ async def identity_keys(db: aiosqlite.Connection, articles: Sequence[Article]) -
     """Stored articles sharing a URL, GUID or content hash with ``articles`` (one query)."""
     columns = "id, url, guid, content_hash, guild_id, COALESCE(updated_at, published_at), source"
     sql = " UNION ".join(
-        f"SELECT {columns} FROM articles WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+        f"SELECT {columns} FROM articles WHERE {key} IN ({in_values(db, 'TEXT')})"  # noqa: S608
         for key in ("url", "guid", "content_hash")
     )
     params = (
-        json.dumps([a.url for a in articles if a.url]),
-        json.dumps([a.guid for a in articles if a.guid]),
-        json.dumps([a.content_hash for a in articles]),
+        values_param(db, [a.url for a in articles if a.url]),
+        values_param(db, [a.guid for a in articles if a.guid]),
+        values_param(db, [a.content_hash for a in articles]),
     )
     return [
         ArticleKey(
@@ -147,9 +149,10 @@ async def insert_articles(
 ) -> list[int]:
     """Insert ``articles`` in one statement; their ids, in order.
 
-    Inside the write transaction nobody else inserts, and SQLite gives a new
-    row the largest id plus one, so the new ids are the ones above the largest
-    before the insert.
+    Inside the write transaction nobody else inserts (PostgreSQL: the writer
+    lock), and each new row takes an id above every stored one, in order
+    (SQLite: the largest plus one; PostgreSQL: the identity sequence), so the
+    new ids are the ones above the largest before the insert.
     """
     if not articles:
         return []
@@ -202,6 +205,6 @@ async def share(db: aiosqlite.Connection, article_ids: Iterable[int]) -> None:
 async def link_feed(db: aiosqlite.Connection, feed_id: int, article_ids: Iterable[int]) -> None:
     """Record that feed ``feed_id`` carries these articles."""
     await db.executemany(
-        "INSERT OR IGNORE INTO article_feeds (article_id, feed_id) VALUES (?, ?)",
+        "INSERT INTO article_feeds (article_id, feed_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(i, feed_id) for i in article_ids],
     )

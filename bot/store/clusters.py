@@ -24,7 +24,8 @@ from ..models import (
     StoryState,
     TermFrequencies,
 )
-from .rows import chunks, marks
+from .dialect import in_values, is_postgres, values_param
+from .rows import one_of
 
 # The document count lives in term_df under this key (no real term is empty).
 DOC_COUNT_KEY = ""
@@ -42,9 +43,9 @@ async def frequencies(db: aiosqlite.Connection, terms: Iterable[str]) -> TermFre
     """Document frequencies of many terms, and the document count."""
     dfs: dict[str, int] = {}
     n_docs = 0
-    for chunk in chunks([DOC_COUNT_KEY, *terms]):
-        sql = f"SELECT term, df FROM term_df WHERE term IN ({marks(chunk)})"  # noqa: S608
-        for row in await db.execute_fetchall(sql, chunk):
+    for where, params in one_of(db, "term", [DOC_COUNT_KEY, *terms], "TEXT"):
+        sql = f"SELECT term, df FROM term_df WHERE {where}"  # noqa: S608
+        for row in await db.execute_fetchall(sql, params):
             if row[0] == DOC_COUNT_KEY:
                 n_docs = int(row[1])
             else:
@@ -56,14 +57,15 @@ Postings = dict[str, list[Posting]]  # by term
 
 
 async def postings(db: aiosqlite.Connection, terms: Iterable[str], since: int) -> Postings:
-    """The postings of ``terms`` at or after ``since`` (one query per 900 terms)."""
+    """The postings of ``terms`` at or after ``since`` (on SQLite one query per
+    900 terms), each term's oldest first."""
     out: Postings = {}
-    for chunk in chunks(list(terms)):
+    for where, params in one_of(db, "term", list(terms), "TEXT"):
         sql = (
             "SELECT term, story_id, weight, at FROM story_postings"  # noqa: S608
-            f" WHERE term IN ({marks(chunk)}) AND at >= ?"
+            f" WHERE {where} AND at >= ? ORDER BY term, at, story_id"
         )
-        for row in await db.execute_fetchall(sql, [*chunk, since]):
+        for row in await db.execute_fetchall(sql, [*params, since]):
             out.setdefault(row[0], []).append(Posting(int(row[1]), float(row[2]), int(row[3])))
     return out
 
@@ -74,13 +76,25 @@ async def newest_postings(
     """Each term's ``per_term`` newest postings, of any time (undated articles).
 
     Read newest first through the ``(term, at)`` index and cut, so a common
-    term costs no more than a rare one.
+    term costs no more than a rare one. PostgreSQL reads every term in one
+    statement (a lateral join: the same cut per term, one round trip).
     """
     out: Postings = {}
+    if is_postgres(db):
+        rows = await db.execute_fetchall(
+            "SELECT t.term, p.story_id, p.weight, p.at FROM unnest(CAST(? AS TEXT[])) AS t (term)"
+            " CROSS JOIN LATERAL (SELECT story_id, weight, at FROM story_postings"
+            " WHERE term = t.term ORDER BY at DESC, story_id DESC LIMIT ?) AS p"
+            " ORDER BY t.term, p.at DESC, p.story_id DESC",
+            (list(dict.fromkeys(terms)), per_term),
+        )
+        for r in rows:
+            out.setdefault(r[0], []).append(Posting(int(r[1]), float(r[2]), int(r[3])))
+        return out
     for term in terms:
         rows = await db.execute_fetchall(
             "SELECT story_id, weight, at FROM story_postings WHERE term = ?"
-            " ORDER BY at DESC LIMIT ?",
+            " ORDER BY at DESC, story_id DESC LIMIT ?",
             (term, per_term),
         )
         if rows:
@@ -115,9 +129,9 @@ def _state(r: aiosqlite.Row) -> StoryState:
 async def story_states(db: aiosqlite.Connection, story_ids: Iterable[int]) -> list[StoryState]:
     """The bounded summaries of ``story_ids`` (those that exist)."""
     found: list[StoryState] = []
-    for chunk in chunks(list(story_ids)):
-        sql = f"{_STATE} WHERE s.id IN ({marks(chunk)})"  # noqa: S608
-        found.extend(_state(r) for r in await db.execute_fetchall(sql, chunk))
+    for where, params in one_of(db, "s.id", list(story_ids)):
+        sql = f"{_STATE} WHERE {where} ORDER BY s.id"  # noqa: S608
+        found.extend(_state(r) for r in await db.execute_fetchall(sql, params))
     return found
 
 
@@ -146,9 +160,9 @@ async def grouped_articles(
 ) -> list[ClusterArticle]:
     """Those of ``article_ids`` that belong to a story, as clustering reads them."""
     found: list[ClusterArticle] = []
-    for chunk in chunks(list(article_ids)):
-        sql = f"{_MEMBER} WHERE story_id IS NOT NULL AND id IN ({marks(chunk)})"  # noqa: S608
-        found.extend(_member(r) for r in await db.execute_fetchall(sql, chunk))
+    for where, params in one_of(db, "id", list(article_ids)):
+        sql = f"{_MEMBER} WHERE story_id IS NOT NULL AND {where} ORDER BY id"  # noqa: S608
+        found.extend(_member(r) for r in await db.execute_fetchall(sql, params))
     return found
 
 
@@ -196,8 +210,8 @@ async def remainders(
     """``story id -> what is left of it`` once the ``leaving`` article ids leave it."""
     out: dict[int, StoryRemainder] = {}
     for story_id, article_ids in leaving.items():
-        gone = json.dumps(list(article_ids))
-        rest = "story_id = ? AND id NOT IN (SELECT value FROM json_each(?))"
+        gone = values_param(db, article_ids)
+        rest = f"story_id = ? AND id NOT IN ({in_values(db)})"
         (row,) = await db.execute_fetchall(
             f"SELECT COUNT(*), MIN(published_at), MAX(published_at), MAX(dated) FROM articles"  # noqa: S608
             f" WHERE {rest}",
@@ -252,8 +266,9 @@ _POST = (
     "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight"
 )
 _INHERIT = (
-    "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date, source_count)"
-    " SELECT channel_id, ?, digest_date, source_count FROM digest_items WHERE story_id = ?"
+    "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
+    " SELECT channel_id, CAST(? AS BIGINT), digest_date, source_count FROM digest_items"
+    " WHERE story_id = ? ON CONFLICT DO NOTHING"
 )
 
 
@@ -273,8 +288,8 @@ def _fields(story: PlannedStory) -> tuple[object, ...]:
 async def _insert_stories(db: aiosqlite.Connection, stories: list[PlannedStory]) -> list[int]:
     """Insert stories in one statement; their ids, in order.
 
-    Inside the write transaction nobody else inserts, and SQLite gives each
-    new row the largest id plus one.
+    Inside the write transaction nobody else inserts, and each new row takes
+    an id above every stored one, in order (as :func:`insert_articles`).
     """
     if not stories:
         return []
@@ -292,10 +307,13 @@ async def _add_documents(db: aiosqlite.Connection, delta: Mapping[str, int]) -> 
     down = [(t, n) for t, n in delta.items() if n < 0]
     await db.executemany(
         "INSERT INTO term_df (term, df) VALUES (?, ?) "
-        "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+        "ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
         up,
     )
-    await db.executemany("UPDATE term_df SET df = max(df + ?2, 0) WHERE term = ?1", down)
+    await db.executemany(
+        "UPDATE term_df SET df = CASE WHEN df + ?2 > 0 THEN df + ?2 ELSE 0 END WHERE term = ?1",
+        down,
+    )
 
 
 async def apply_plan(

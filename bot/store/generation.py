@@ -1,9 +1,9 @@
 """Plan away from the write lock, write only if nothing moved: optimistic writes.
 
 Clustering a batch is CPU work (vectors, average-link grouping) that can take
-seconds on a big one-topic batch; holding SQLite's write lock that long makes
-every other writer (the bot's poll, a digest's bookkeeping, a second ingest)
-wait. So a writer of articles or stories reads what it needs and plans with no
+seconds on a big one-topic batch; holding the write lock (SQLite's, or the
+PostgreSQL store's advisory lock) that long makes every other writer (the
+bot's poll, a digest's bookkeeping, a second ingest) wait. So a writer of articles or stories reads what it needs and plans with no
 transaction open, then opens a short one that first advances the store's
 generation counter from the value it read: if another writer advanced it in
 between, nothing is written and the step is planned again. After a few lost

@@ -9,6 +9,11 @@ recorded as version 13. A later change adds ``MIGRATION_14`` to
 Differences from the SQLite schema, each for the engine, none in meaning:
 integers are ``BIGINT`` (Discord ids are 64-bit); ids are identity columns
 (new rows still take ascending ids, which the batch inserts rely on);
+terms (``term_df``, ``story_postings``) compare bytewise (``COLLATE "C"``, as
+SQLite's default) and the postings index ends in the story id as SQLite's
+``WITHOUT ROWID`` index does, so both read postings in one order (and the
+publication index ends in the id, as every SQLite index ends in the rowid:
+the rebuild's ``(published_at, id)`` cursor reads through it);
 SQLite's FTS5 table is a ``tsvector`` column generated from the title
 (weight A) and the body (weight B) under the ``newsdesk`` text search
 configuration (English stemming after ``unaccent``, as FTS5's ``porter
@@ -101,7 +106,7 @@ CREATE TABLE articles (
 CREATE UNIQUE INDEX articles_url ON articles (url) WHERE url IS NOT NULL;
 CREATE INDEX articles_guid ON articles (guid) WHERE guid IS NOT NULL;
 CREATE INDEX articles_hash ON articles (content_hash);
-CREATE INDEX articles_published ON articles (published_at);
+CREATE INDEX articles_published ON articles (published_at, id);
 CREATE INDEX articles_story ON articles (story_id);
 CREATE INDEX articles_source ON articles (lower(source), published_at);
 CREATE INDEX articles_search_filter ON articles (id, published_at, guild_id, source);
@@ -146,7 +151,7 @@ CREATE TABLE channel_state (
 );
 
 CREATE TABLE term_df (
-    term TEXT PRIMARY KEY,
+    term TEXT COLLATE "C" PRIMARY KEY,
     df BIGINT NOT NULL
 );
 
@@ -160,13 +165,13 @@ CREATE TABLE story_index (
 );
 
 CREATE TABLE story_postings (
-    term TEXT NOT NULL,
+    term TEXT COLLATE "C" NOT NULL,
     story_id BIGINT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
     at BIGINT NOT NULL,
     weight DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (story_id, term)
 );
-CREATE INDEX story_postings_term_at ON story_postings (term, at);
+CREATE INDEX story_postings_term_at ON story_postings (term, at, story_id) INCLUDE (weight);
 
 CREATE TABLE pages (
     url TEXT PRIMARY KEY,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import aiosqlite
 
 from ..models import RebuildCursor
+from .dialect import in_values, values_param
 
 
 async def pending_rebuild(db: aiosqlite.Connection) -> RebuildCursor | None:
@@ -36,15 +37,17 @@ async def begin_rebuild(
     ``clearing``: every story is to be cleared first (a full rebuild)."""
     await db.execute("DELETE FROM rebuild_sent")
     await db.execute(
-        "INSERT OR IGNORE INTO rebuild_sent (channel_id, digest_date, source_count, article_id)"
+        "INSERT INTO rebuild_sent (channel_id, digest_date, source_count, article_id)"
         " SELECT d.channel_id, d.digest_date, d.source_count, a.id FROM digest_items AS d"
-        " JOIN articles AS a ON a.story_id = d.story_id WHERE a.published_at >= ?",
+        " JOIN articles AS a ON a.story_id = d.story_id WHERE a.published_at >= ?"
+        " ON CONFLICT DO NOTHING",
         (start,),
     )
     await db.execute(
-        "INSERT OR REPLACE INTO rebuild_state"
-        " (id, start, after_published, after_id, started_at, clearing)"
-        " VALUES (1, ?, ?, -1, ?, ?)",
+        "INSERT INTO rebuild_state (id, start, after_published, after_id, started_at, clearing)"
+        " VALUES (1, ?, ?, -1, ?, ?) ON CONFLICT (id) DO UPDATE SET start = excluded.start,"
+        " after_published = excluded.after_published, after_id = excluded.after_id,"
+        " started_at = excluded.started_at, clearing = excluded.clearing",
         (start, start, now, int(clearing)),
     )
 
@@ -53,11 +56,10 @@ async def advance_rebuild(
     db: aiosqlite.Connection, after: RebuildCursor, article_ids: list[int]
 ) -> None:
     """A batch is regrouped: give its new stories the channels' history, move the cursor."""
-    marks = ",".join("?" * len(article_ids))
     if article_ids:
         await db.execute(
-            _RESTORE_SENT + f" AND s.article_id IN ({marks}) " + _RESTORE_GROUP,  # noqa: S608
-            article_ids,
+            f"{_RESTORE_SENT} AND s.article_id IN ({in_values(db)}) {_RESTORE_GROUP}",  # noqa: S608
+            (values_param(db, article_ids),),
         )
     await db.execute(
         "UPDATE rebuild_state SET after_published = ?, after_id = ? WHERE id = 1",
@@ -73,12 +75,12 @@ async def finish_rebuild(db: aiosqlite.Connection) -> None:
 
 
 _RESTORE_SENT = (
-    "INSERT OR IGNORE INTO digest_items (channel_id, story_id, digest_date, source_count)"
+    "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
     " SELECT s.channel_id, a.story_id, s.digest_date, MAX(s.source_count)"
     " FROM rebuild_sent AS s JOIN articles AS a ON a.id = s.article_id"
     " WHERE a.story_id IS NOT NULL"
 )
-_RESTORE_GROUP = "GROUP BY s.channel_id, a.story_id, s.digest_date"
+_RESTORE_GROUP = "GROUP BY s.channel_id, a.story_id, s.digest_date ON CONFLICT DO NOTHING"
 
 
 async def cleared(db: aiosqlite.Connection) -> None:

@@ -15,6 +15,7 @@ import aiosqlite
 
 from ..models import StoredArticle, StoryDetail
 from ..outlets import outlet_key
+from .rows import one_of
 from .visibility import visible_params, visible_sql
 
 DEFAULT_LIMIT = 200
@@ -62,13 +63,9 @@ async def _articles_of(
 ) -> dict[int, list[StoredArticle]]:
     """Visible articles of ``story_ids``, newest first, grouped by story."""
     out: dict[int, list[StoredArticle]] = {sid: [] for sid in story_ids}
-    for start in range(0, len(story_ids), 500):
-        chunk = story_ids[start : start + 500]
-        sql = (
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles AS a"  # noqa: S608
-            f" WHERE a.story_id IN ({','.join('?' * len(chunk))})"
-        )
-        params: list[object] = list(chunk)
+    for where, ids in one_of(db, "a.story_id", story_ids, size=500):
+        sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles AS a WHERE {where}"  # noqa: S608
+        params: list[object] = ids
         if guild_id is not None:
             sql += f" AND {visible_sql('a', '?')}"
             params += visible_params(guild_id)
