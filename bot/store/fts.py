@@ -1,17 +1,24 @@
-"""The search AST (bot/search/query.py) compiled to an FTS5 MATCH expression.
+"""The search AST (bot/search/query.py) compiled to the full-text engine's syntax:
+an FTS5 MATCH expression (SQLite), or ``to_tsquery`` input (PostgreSQL).
 
-Nothing the user typed reaches FTS5 as syntax: every word or phrase becomes
-an FTS5 double-quoted string (internal quotes doubled), so ``title:x``,
-``NEAR(a b)``, ``^x``, stray ``*``/parentheses or SQL fragments are just
-text. Only the AST's structure (AND, OR, NOT, a trailing prefix ``*``)
-becomes FTS5 operators.
+Nothing the user typed reaches either as syntax: every word or phrase becomes
+a quoted string, so ``title:x``, ``NEAR(a b)``, ``^x``, ``!x``, ``a:*``,
+``<->``, stray ``*``/parentheses or SQL fragments are just text. Only the
+AST's structure (AND, OR, NOT, a trailing prefix ``*``) becomes operators.
+
+FTS5: an FTS5 double-quoted string (internal quotes doubled).
+PostgreSQL: a ``to_tsquery`` quoted lexeme, ``'...'`` with ``'`` doubled and
+``\\`` escaped, which ``to_tsquery`` runs through the text search
+configuration (a quoted text of several tokens becomes a phrase, ``<->``);
+a phrase is its words joined by ``<->``, a prefix puts ``:*`` on the last word.
+The whole expression is bound as one parameter, never spliced into SQL.
 """
 
 from __future__ import annotations
 
 from ..models import Node, SearchWords, Term
 
-__all__ = ["has_prefix", "to_fts"]
+__all__ = ["has_prefix", "to_fts", "to_tsquery_text"]
 
 
 def _fts_string(text: str) -> str:
@@ -34,6 +41,36 @@ def to_fts(query: SearchWords) -> str | None:
     for node in query.excluded:
         expr += f" NOT {_fts(node)}"
     return expr
+
+
+def _lexeme(text: str) -> str:
+    """``text`` as a ``to_tsquery`` quoted operand: backslashes and quotes escaped."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(node: Node) -> str:
+    if isinstance(node, Term):
+        words = node.text.split()
+        if not words:
+            return _lexeme(node.text)
+        if not node.prefix:
+            return _lexeme(" ".join(words))  # several tokens: to_tsquery makes a phrase
+        head = [_lexeme(word) for word in words[:-1]]
+        return "(" + " <-> ".join([*head, _lexeme(words[-1]) + ":*"]) + ")"
+    joiner = " | " if node.op == "OR" else " & "
+    return "(" + joiner.join(_tsquery(child) for child in node.children) + ")"
+
+
+def to_tsquery_text(query: SearchWords) -> tuple[str, str] | None:
+    """The ``to_tsquery`` input for ``query``'s words and for its required part
+    alone (``root``, without the exclusions), or None when it has no words."""
+    if query.root is None:
+        return None
+    root = _tsquery(query.root)
+    expr = root
+    for node in query.excluded:
+        expr += f" & !{_tsquery(node)}"
+    return expr, root
 
 
 def has_prefix(query: SearchWords) -> bool:

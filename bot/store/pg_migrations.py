@@ -16,25 +16,33 @@ publication index ends in the id, as every SQLite index ends in the rowid:
 the rebuild's ``(published_at, id)`` cursor reads through it);
 SQLite's FTS5 table is a ``tsvector`` column generated from the title
 (weight A) and the body (weight B) under the ``newsdesk`` text search
-configuration (English stemming after ``unaccent``, as FTS5's ``porter
-unicode61 remove_diacritics`` does) with a GIN index; the outlet index is on
-``lower(source)`` (SQLite's ``COLLATE NOCASE``).
+configuration (English stemming without stop words after ``unaccent``, as
+FTS5's ``porter unicode61 remove_diacritics`` does) with a GIN index; the
+outlet index is on ``lower(source)`` (SQLite's ``COLLATE NOCASE``).
 """
 
 from __future__ import annotations
 
-# The text search configuration: English stems after unaccent where that
-# extension is installed (PostgreSQL's contrib, packaged with the server on
-# Debian), plain English otherwise.
+# The text search configuration ``newsdesk``: words are stemmed by the
+# English Snowball stemmer *without* a stop word list (FTS5's porter
+# tokenizer keeps "the" or "who", so a search for them finds articles on both
+# backends), after ``unaccent`` where that extension is installed
+# (PostgreSQL's contrib, packaged with the server on Debian), with accents
+# kept otherwise. Numbers, hosts, e-mail addresses and the other token types
+# keep the ``simple`` mapping copied from ``english``.
 TEXT_SEARCH = """
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'newsdesk') THEN
+        CREATE TEXT SEARCH DICTIONARY newsdesk_stem (TEMPLATE = snowball, LANGUAGE = english);
         CREATE TEXT SEARCH CONFIGURATION newsdesk (COPY = english);
+        ALTER TEXT SEARCH CONFIGURATION newsdesk
+            ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, hword, hword_part, word
+            WITH newsdesk_stem;
         BEGIN
             CREATE EXTENSION IF NOT EXISTS unaccent;
             ALTER TEXT SEARCH CONFIGURATION newsdesk
-                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
+                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, newsdesk_stem;
         EXCEPTION WHEN OTHERS THEN
             RAISE NOTICE 'unaccent is not available: accents are kept in search';
         END;

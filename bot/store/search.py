@@ -1,16 +1,22 @@
-"""Full-text search over the articles (SQLite FTS5): ranked pages, listings and counts.
+"""Full-text search over the articles: ranked pages, listings and counts.
 
-Ranking is ``bm25(articles_fts, 5.0, 1.0)`` (a title match weighs five times
-a body match), ties broken by recency. A search with no words lists
-articles newest first without touching the full-text index.
+SQLite: FTS5 (``articles_fts``), ranked by ``bm25(articles_fts, 5.0, 1.0)``.
+PostgreSQL: the ``articles.search`` tsvector (title weight A, body weight B,
+GIN index) matched by the ``to_tsquery`` of bot/store/fts.py, ranked by
+``ts_rank_cd`` with weights A = 1.0, B = 0.2. On both a title match weighs
+five times a body match, ties are broken by recency, and only the
+``RANK_WINDOW`` newest matches are ranked when no filter narrows the search.
+A search with no words lists articles newest first without touching the
+full-text index.
 
 Snippets: each hit carries ``snippet`` (plain text, whitespace collapsed, no
 markup) and ``highlights``, the ``(start, end)`` character spans of matched
-words in it (see bot/store/snippets.py).
+words in it (see bot/store/snippets.py): FTS5's ``snippet()`` or
+PostgreSQL's ``ts_headline`` mark them with the same two characters.
 
 Visibility is the one rule of bot/store/visibility.py. Source filters match
-articles whose source *starts with* the given text, ignoring ASCII case
-(``LIKE``, its wildcards escaped).
+articles whose source *starts with* the given text, ignoring case
+(``LIKE``, its wildcards escaped; on PostgreSQL ``lower(source) LIKE lower(x)``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from datetime import UTC, datetime
 
 from ..models import SearchFilters, SearchHit, SearchWords
 from .db import Connection
-from .fts import has_prefix, to_fts
+from .dialect import is_postgres
+from .fts import has_prefix, to_fts, to_tsquery_text
 from .snippets import (
     PLAIN_SNIPPET_CHARS,
     SNIPPET_END,
@@ -52,12 +59,28 @@ _MARKERS = f"char({ord(SNIPPET_START)}), char({ord(SNIPPET_END)})"
 _SNIPPET = f"snippet(articles_fts, 1, {_MARKERS}, '…', {SNIPPET_TOKENS})"
 _PLAIN_SNIPPET = f"substr(coalesce(nullif(a.summary, ''), a.body), 1, {PLAIN_SNIPPET_CHARS + 50})"
 
+# PostgreSQL: the tsquery (normalized by to_tsquery once per search, bound as
+# text), the rank (weights D, C, B = body, A = title) and ts_headline's options.
+_PG_TSQUERY = "CAST(CAST(:match AS TEXT) AS tsquery)"
+_PG_WEIGHTS = f"CAST('{{0, 0, {BODY_WEIGHT / TITLE_WEIGHT}, 1}}' AS REAL[])"
+_PG_HEADLINE = (
+    f"StartSel={SNIPPET_START}, StopSel={SNIPPET_END}, MaxWords={SNIPPET_TOKENS},"
+    f" MinWords={SNIPPET_TOKENS // 2}, MaxFragments=1"
+)
+INDEXED_BODY_CHARS = 200_000  # the body prefix the tsvector indexes (bot/store/pg_migrations.py)
+
 Param = int | float | str | None  # a bound value or a column read back
 
 
 def _timestamp(moment: datetime) -> int:
     """Unix seconds for a bound: integer published_at < x  <=>  < ceil(x)."""
     return math.ceil(moment.timestamp())
+
+
+def _pg_score(alias: str) -> str:
+    """ts_rank_cd divided by 1 + log(length) (normalization 1): like bm25, a
+    match in a short article weighs more than the same match in a long one."""
+    return f"ts_rank_cd({_PG_WEIGHTS}, {alias}.search, {_PG_TSQUERY}, 1)"
 
 
 def _like(prefix: str) -> str:
@@ -76,9 +99,10 @@ class _Where:
 
     clauses: list[str] = field(default_factory=list)
     params: dict[str, Param] = field(default_factory=dict)
+    postgres: bool = False  # the SQL is PostgreSQL's
     dated: bool = False  # a date filter
     sourced: bool = False  # a source filter (FTS5 cannot bound it)
-    fts_bound: str = ""  # extra condition on articles_fts.rowid (a date range's ids)
+    id_bounded: bool = False  # a date range's ids bound the matches (see bound_ids)
 
     def add(self, clause: str, *, dated: bool = False, **params: Param) -> None:
         self.clauses.append(clause)
@@ -88,7 +112,7 @@ class _Where:
     @property
     def capped(self) -> bool:
         """Whether ranking may stop at the newest matches FTS5 yields (see _ranked_ids)."""
-        return not self.sourced and (not self.dated or bool(self.fts_bound))
+        return not self.sourced and (not self.dated or self.id_bounded)
 
     def sources(self, names: Sequence[str], *, negate: bool = False) -> None:
         if not names:
@@ -97,25 +121,38 @@ class _Where:
         likes = []
         for i, name in enumerate(names):
             key = f"src{base}_{i}"
-            likes.append(f"a.source LIKE :{key} ESCAPE '\\'")
+            column, pattern = (
+                ("lower(a.source)", f"lower(:{key})") if self.postgres else ("a.source", f":{key}")
+            )
+            likes.append(f"{column} LIKE {pattern} ESCAPE '\\'")
             self.params[key] = _like(name)
         joined = " OR ".join(likes)
         self.clauses.append(f"NOT ({joined})" if negate else f"({joined})")
         self.sourced = True
 
     def sql(self) -> str:
-        return " AND ".join(self.clauses) if self.clauses else "1"
+        return " AND ".join(self.clauses) if self.clauses else "1 = 1"
+
+    def id_bound(self, column: str) -> str:
+        """`` AND column BETWEEN`` the date range's ids, or nothing (see bound_ids)."""
+        return f" AND {column} BETWEEN :id_lo AND :id_hi" if self.id_bounded else ""
+
+    @property
+    def fts_bound(self) -> str:
+        """The id bound on ``articles_fts.rowid``."""
+        return self.id_bound("articles_fts.rowid")
 
     def fts_sql(self) -> str:
         """The conditions for a query joined with ``articles_fts``."""
         return f"{self.sql()}{self.fts_bound}"
 
     async def bound_ids(self, db: Connection, start: datetime | None, end: datetime | None) -> None:
-        """Bound FTS5's walk to the ids of the articles published in the date range.
+        """Bound the matches to the ids of the articles published in the date range.
 
         Ids follow storage order, not publication order, so this is a superset
         of the range (the date clauses still apply); it lets FTS5 skip every
-        match stored before or after the range instead of scoring it.
+        match stored before or after the range instead of scoring it (on
+        PostgreSQL the id bound narrows the newest matches the same way).
         """
         if start is None or end is None:
             return
@@ -130,12 +167,12 @@ class _Where:
         low, high = rows[0]
         if low is None:
             low, high = 1, 0  # nothing was published in the range
-        self.fts_bound = " AND articles_fts.rowid BETWEEN :id_lo AND :id_hi"
+        self.id_bounded = True
         self.params.update(id_lo=low, id_hi=high)
 
 
-def _build_where(filters: SearchFilters) -> _Where:
-    where = _Where()
+def _build_where(filters: SearchFilters, *, postgres: bool) -> _Where:
+    where = _Where(postgres=postgres)
     if filters.guild_id is not None:
         where.add(visible_sql("a", ":guild"), guild=filters.guild_id)
     if filters.start is not None:
@@ -148,9 +185,9 @@ def _build_where(filters: SearchFilters) -> _Where:
     return where
 
 
-def _hit(row: tuple[Param, ...], *, marked: bool) -> SearchHit:
-    """A hit from ``_HIT_COLUMNS`` followed by a snippet column."""
-    text = str(row[9] or "")
+def _hit(row: tuple[Param, ...], *, marked: bool, text: str | None = None) -> SearchHit:
+    """A hit from ``_HIT_COLUMNS`` followed by a snippet column (or ``text``)."""
+    text = str(row[9] or "") if text is None else text
     snippet, spans = parse_snippet(text) if marked else (plain_snippet(text), ())
     story_id, url, category = row[1], row[3], row[6]
     return SearchHit(
@@ -184,25 +221,35 @@ class ArticleSearch:
 
     db: Connection
     query: SearchWords
-    match: str | None  # the FTS5 expression; None: no words, list newest first
+    match: str | None  # the FTS5 expression or tsquery; None: no words, list newest first
     where: _Where
     articles: str  # the FROM clause for ``articles a`` joined with the index
+    matchless: bool = False  # words the index cannot hold (PostgreSQL): nothing matches
 
     async def page(self, *, limit: int, offset: int) -> list[SearchHit]:
         """The hits from ``offset`` on: best first, or newest first without words."""
         if self.match is None:
             return await self._recent_hits(limit, offset)
+        if self.matchless:
+            return []
+        if self.where.postgres:
+            return await self._pg_hits(self.match, limit, offset)
         return await self._fts_hits(self.match, limit, offset)
 
     async def count(self, *, cap: int) -> int:
         """Number of matches, counting at most ``cap + 1`` rows."""
         where = self.where
+        if self.matchless:
+            return 0
         if self.match is None:
             source = f"SELECT 1 FROM articles a WHERE {where.sql()}"  # noqa: S608
         else:
             join = f"articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
             source = f"SELECT 1 FROM {join} WHERE articles_fts MATCH :match AND {where.fts_sql()}"  # noqa: S608
-        sql = f"SELECT count(*) FROM ({source} LIMIT {int(cap) + 1})"  # noqa: S608
+        if self.match is not None and where.postgres:
+            condition = f"a.search @@ {_PG_TSQUERY} AND {where.sql()}{where.id_bound('a.id')}"
+            source = f"SELECT 1 FROM articles a WHERE {condition}"  # noqa: S608
+        sql = f"SELECT count(*) FROM ({source} LIMIT {int(cap) + 1}) AS matches"  # noqa: S608
         rows = await _fetchall(self.db, sql, {**where.params, "match": self.match})
         return int(rows[0][0] or 0)
 
@@ -263,6 +310,69 @@ class ArticleSearch:
         rows = {row[0]: row for row in await _fetchall(self.db, sql, {**params, "match": match})}
         return [_hit(rows[i], marked=True) for i in ids if i in rows]
 
+    async def _pg_ranked_ids(self, limit: int, offset: int) -> list[int]:
+        """PostgreSQL's _ranked_ids: ts_rank_cd (title weighted), then newest first,
+        over the ``RANK_WINDOW`` newest matches when the SQLite code caps them."""
+        where = self.where
+        if not where.capped:
+            join, score = "articles a", _pg_score("a")
+            condition = f"a.search @@ {_PG_TSQUERY} AND {where.sql()}{where.id_bound('a.id')}"
+        else:
+            newest = (
+                f"SELECT x.id, {_pg_score('x')} AS score FROM articles x"  # noqa: S608
+                f" WHERE x.search @@ {_PG_TSQUERY}{where.id_bound('x.id')}"
+                f" ORDER BY x.id DESC LIMIT {RANK_WINDOW}"
+            )
+            join, score = f"({newest}) AS m JOIN articles a ON a.id = m.id", "m.score"
+            condition = where.sql()
+        sql = f"""
+            SELECT a.id, {score} AS score
+            FROM {join}
+            WHERE {condition}
+            ORDER BY score DESC, a.published_at DESC, a.id DESC
+            LIMIT :limit OFFSET :offset
+        """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
+        params = {**where.params, "match": self.match, "limit": limit, "offset": offset}
+        return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+
+    async def _pg_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
+        """The page's hits with ts_headline snippets of the body, marked as FTS5's
+        are, with "…" where the snippet does not reach the body's start or end."""
+        ids = await self._pg_ranked_ids(limit, offset)
+        if not ids:
+            return []
+        sql = f"""
+            SELECT h.*, h.at > 1 AND left(h.body, h.at - 1) ~ '[[:alnum:]]' AS cut_before,
+                h.at > 0 AND substr(h.body, h.at + length(h.plain)) ~ '[[:alnum:]]' AS cut_after
+            FROM (
+                SELECT s.*, strpos(s.body, s.plain) AS at
+                FROM (
+                    SELECT m.*, replace(replace(m.headline, chr({ord(SNIPPET_START)}), ''),
+                        chr({ord(SNIPPET_END)}), '') AS plain
+                    FROM (
+                        SELECT {_HIT_COLUMNS},
+                            ts_headline('newsdesk', b.body, {_PG_TSQUERY}, :options) AS headline,
+                            b.body
+                        FROM articles a
+                        CROSS JOIN LATERAL (SELECT left(a.body, {INDEXED_BODY_CHARS}) AS body) AS b
+                        WHERE a.id = ANY(CAST(:ids AS BIGINT[]))
+                    ) AS m
+                ) AS s
+            ) AS h
+        """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
+        params: dict[str, object] = {"match": match, "options": _PG_HEADLINE, "ids": ids}
+        async with self.db.execute(sql, params) as cursor:
+            rows = {int(row["id"]): row for row in await cursor.fetchall()}
+        hits = []
+        for article_id in ids:
+            row = rows.get(article_id)
+            if row is None:
+                continue
+            text = str(row["headline"] or "")
+            text = ("…" if row["cut_before"] else "") + text + ("…" if row["cut_after"] else "")
+            hits.append(_hit(tuple(row)[:9], marked=True, text=text))
+        return hits
+
     async def _recent_hits(self, limit: int, offset: int) -> list[SearchHit]:
         """No words: newest first, snippet from the summary or body."""
         sql = f"""
@@ -281,10 +391,39 @@ async def article_search(
 ) -> ArticleSearch:
     """The articles matching the words ``query`` (the parsed AST) and ``filters``
     (the query's written filters, resolved)."""
-    where = _build_where(filters)
+    postgres = is_postgres(db)
+    where = _build_where(filters, postgres=postgres)
+    if postgres:
+        return await _pg_article_search(db, query, filters, where)
     match = to_fts(query)
     articles = "articles a"
     if match is not None:
         await where.bound_ids(db, filters.start, filters.end)
         articles = await _articles_join(db)
     return ArticleSearch(db=db, query=query, match=match, where=where, articles=articles)
+
+
+async def _pg_article_search(
+    db: Connection, query: SearchWords, filters: SearchFilters, where: _Where
+) -> ArticleSearch:
+    """PostgreSQL: the words' tsquery, normalized once by ``to_tsquery`` (the
+    user's text only ever as quoted operands, see bot/store/fts.py)."""
+    compiled = to_tsquery_text(query)
+    if compiled is None:
+        return ArticleSearch(db=db, query=query, match=None, where=where, articles="articles a")
+    full, root = compiled
+    sql = (
+        "SELECT CAST(to_tsquery('newsdesk', CAST(:full AS TEXT)) AS TEXT),"
+        " numnode(to_tsquery('newsdesk', CAST(:root AS TEXT)))"
+    )
+    rows = await _fetchall(db, sql, {"full": full, "root": root})
+    match, required = str(rows[0][0] or ""), int(rows[0][1] or 0)
+    await where.bound_ids(db, filters.start, filters.end)
+    return ArticleSearch(
+        db=db,
+        query=query,
+        match=match,
+        where=where,
+        articles="articles a",
+        matchless=required == 0 or not match,
+    )
