@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -42,6 +41,7 @@ from bot.render.markdown import safe_url
 from bot.search.dates import DateParseError
 from bot.search.query import QueryError
 from bot.services import FeedError, Newsdesk
+from bot.store import DriverError
 from tests.conftest import REPO
 from tests.hostile import documents as doc
 from tests.hostile.net import MapResolver, install_connect_spy
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from tests.httpserver import LoopbackServer
 
 pytest_plugins = ["tests.httpserver", "tests.fakediscord.fixtures"]
+
+# The search tests (their stores come from ``store_url``) run on both backends (conftest).
+BACKENDS = ("sqlite", "postgresql")
 
 UTC = dt.UTC
 DAY = dt.date(2025, 7, 1)
@@ -94,12 +97,28 @@ def _hostile_outlet_feed() -> bytes:
     )
 
 
-@pytest.fixture
-async def hostile_desk(tmp_path: Path) -> AsyncIterator[Newsdesk]:
+async def _open_hostile_desk(tmp_path: Path, database: str | Path) -> Newsdesk:
     (tmp_path / "feeds").mkdir()
     (tmp_path / "feeds" / "hostile.xml").write_bytes(doc.hostile_text_feed())
     (tmp_path / "feeds" / "second.xml").write_bytes(_hostile_outlet_feed())
-    nd = await Newsdesk.open(offline_settings(), database=tmp_path / "abuse.db")
+    return await Newsdesk.open(offline_settings(), database=database)
+
+
+@pytest.fixture
+async def hostile_desk(tmp_path: Path) -> AsyncIterator[Newsdesk]:
+    nd = await _open_hostile_desk(tmp_path, tmp_path / "abuse.db")
+    try:
+        outcome = await nd.ingest_sources([str(tmp_path / "feeds")])
+        assert outcome.report.failed == 0 and outcome.report.new == 5, outcome.report
+        yield nd
+    finally:
+        await nd.close()
+
+
+@pytest.fixture
+async def hostile_search_desk(tmp_path: Path, store_url: str) -> AsyncIterator[Newsdesk]:
+    """``hostile_desk`` on either backend."""
+    nd = await _open_hostile_desk(tmp_path, store_url)
     try:
         outcome = await nd.ingest_sources([str(tmp_path / "feeds")])
         assert outcome.report.failed == 0 and outcome.report.new == 5, outcome.report
@@ -152,7 +171,10 @@ async def test_digest_from_hostile_articles_cannot_ping_spoof_or_format(hostile_
     assert "@\u200beveryone" in joined and "Storm hits coast" in joined
 
 
-async def test_search_page_of_hostile_articles_cannot_ping_or_spoof(hostile_desk: Newsdesk):
+async def test_search_page_of_hostile_articles_cannot_ping_or_spoof(
+    hostile_search_desk: Newsdesk,
+):
+    hostile_desk = hostile_search_desk
     targets = await stored_urls(hostile_desk)
     shown = []
     for query in ("storm", "markets", "election", "everyone", "evil", "trusted bank"):
@@ -409,12 +431,14 @@ SQLISH = [
 
 
 @pytest.fixture
-def loop_and_desk(tmp_path: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, Newsdesk]]:
-    """A Newsdesk on its own event loop, for synchronous hypothesis tests."""
+def loop_and_desk(
+    tmp_path: Path, store_url: str
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Newsdesk]]:
+    """A Newsdesk (either backend) on its own event loop, for synchronous hypothesis tests."""
     loop = asyncio.new_event_loop()
     path = tmp_path / "feeds.xml"
     path.write_bytes(doc.hostile_text_feed())
-    nd = loop.run_until_complete(Newsdesk.open(offline_settings(), database=tmp_path / "s.db"))
+    nd = loop.run_until_complete(Newsdesk.open(offline_settings(), database=store_url))
     loop.run_until_complete(nd.ingest_sources([str(path)]))
     try:
         yield loop, nd
@@ -447,9 +471,12 @@ def _search(loop, nd: Newsdesk, text: str, source: str | None, dates: str | None
 
 
 @pytest.mark.parametrize("text", SQLISH)
-def test_sql_and_fts_syntax_in_search_is_only_text(loop_and_desk, text: str):
+def test_sql_and_fts_syntax_in_search_is_only_text(loop_and_desk, backend: str, text: str):
     loop, nd = loop_and_desk
-    before = {t: _count(loop, nd, t) for t in ("articles", "feeds", "stories", "articles_fts")}
+    tables = ["articles", "feeds", "stories"]
+    if backend == "sqlite":
+        tables.append("articles_fts")  # PostgreSQL's index is a column of articles
+    before = {t: _count(loop, nd, t) for t in tables}
     for source, dates in ((None, None), (text, None), (None, text), (text, text)):
         _search(loop, nd, text, source, dates)
     after = {t: _count(loop, nd, t) for t in before}
@@ -472,8 +499,10 @@ def test_any_search_input_gives_a_page_or_a_clear_error(loop_and_desk):
     def check(text: str, source: str | None, dates: str | None) -> None:
         try:
             _search(loop, nd, text, source, dates)
-        except sqlite3.Error as exc:  # the property: never a database error
-            raise AssertionError(f"sqlite error for {text!r}/{source!r}/{dates!r}: {exc}") from exc
+        except DriverError as exc:  # the property: never a database error
+            raise AssertionError(
+                f"database error for {text!r}/{source!r}/{dates!r}: {exc}"
+            ) from exc
 
     check()
     assert _count(loop, nd, "articles") == 3

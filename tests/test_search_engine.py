@@ -361,10 +361,10 @@ QUERY_TEXT = st.one_of(
 
 
 @pytest.fixture
-def loop_and_db(tmp_path):
-    """A store usable from synchronous hypothesis tests, with its own event loop."""
+def loop_and_db(store_url):
+    """A store (either backend) usable from synchronous hypothesis tests, with its own loop."""
     loop = asyncio.new_event_loop()
-    db = loop.run_until_complete(open_db(tmp_path / "prop.db"))
+    db = loop.run_until_complete(open_db(store_url))
     try:
         yield loop, db
     finally:

@@ -7,14 +7,18 @@ a quoted string, so ``title:x``, ``NEAR(a b)``, ``^x``, ``!x``, ``a:*``,
 AST's structure (AND, OR, NOT, a trailing prefix ``*``) becomes operators.
 
 FTS5: an FTS5 double-quoted string (internal quotes doubled).
-PostgreSQL: a ``to_tsquery`` quoted lexeme, ``'...'`` with ``'`` doubled and
-``\\`` escaped, which ``to_tsquery`` runs through the text search
-configuration (a quoted text of several tokens becomes a phrase, ``<->``);
-a phrase is its words joined by ``<->``, a prefix puts ``:*`` on the last word.
-The whole expression is bound as one parameter, never spliced into SQL.
+PostgreSQL: a ``to_tsquery`` quoted operand, ``'...'``, its ASCII
+punctuation made spaces as in the index (so no quote or backslash is left;
+they would be escaped), which ``to_tsquery`` runs through the text search
+configuration (a quoted text of several words becomes a phrase, ``<->``); a
+prefix is the words joined by ``<->`` with ``:*`` on the last. The whole
+expression is bound as one parameter, never spliced into SQL; words the
+configuration reduces to nothing drop out of it (as stop words would).
 """
 
 from __future__ import annotations
+
+import re
 
 from ..models import Node, SearchWords, Term
 
@@ -43,18 +47,24 @@ def to_fts(query: SearchWords) -> str | None:
     return expr
 
 
+# ASCII punctuation, which the indexed text has as spaces (the ``search``
+# column of bot/store/pg_migrations.py, whose regexp this must match): words
+# split where FTS5's unicode61 tokenizer splits them.
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]+")
+
+
 def _lexeme(text: str) -> str:
-    """``text`` as a ``to_tsquery`` quoted operand: backslashes and quotes escaped."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    """``text`` as a ``to_tsquery`` quoted operand: punctuation made spaces as in
+    the index, then backslashes and quotes escaped (none are left; kept anyway)."""
+    words = " ".join(_PUNCTUATION.sub(" ", text).split())
+    return "'" + words.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _tsquery(node: Node) -> str:
     if isinstance(node, Term):
-        words = node.text.split()
-        if not words:
-            return _lexeme(node.text)
-        if not node.prefix:
-            return _lexeme(" ".join(words))  # several tokens: to_tsquery makes a phrase
+        words = _PUNCTUATION.sub(" ", node.text).split()
+        if not node.prefix or not words:
+            return _lexeme(node.text)  # several tokens: to_tsquery makes a phrase
         head = [_lexeme(word) for word in words[:-1]]
         return "(" + " <-> ".join([*head, _lexeme(words[-1]) + ":*"]) + ")"
     joiner = " | " if node.op == "OR" else " & "

@@ -17,8 +17,12 @@ the rebuild's ``(published_at, id)`` cursor reads through it);
 SQLite's FTS5 table is a ``tsvector`` column generated from the title
 (weight A) and the body (weight B) under the ``newsdesk`` text search
 configuration (English stemming without stop words after ``unaccent``, as
-FTS5's ``porter unicode61 remove_diacritics`` does) with a GIN index; the
-outlet index is on ``lower(source)`` (SQLite's ``COLLATE NOCASE``).
+FTS5's ``porter unicode61 remove_diacritics`` does) with a GIN index, ASCII
+punctuation first turned into spaces (unicode61 splits ``evil.example/x``,
+``e-mail`` or ``don't`` into words where PostgreSQL's parser keeps hosts,
+paths and hyphenated words whole; bot/store/fts.py does the same to the
+query's words); the outlet index is on ``lower(source)`` (SQLite's
+``COLLATE NOCASE``).
 """
 
 from __future__ import annotations
@@ -107,8 +111,10 @@ CREATE TABLE articles (
     dated BIGINT NOT NULL DEFAULT 1,
     image_url TEXT,
     search tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('newsdesk'::regconfig, title), 'A')
-        || setweight(to_tsvector('newsdesk'::regconfig, left(body, 200000)), 'B')
+        setweight(to_tsvector('newsdesk'::regconfig,
+            regexp_replace(title, '[!-/:-@[-`{-~]+', ' ', 'g')), 'A')
+        || setweight(to_tsvector('newsdesk'::regconfig,
+            regexp_replace(left(body, 200000), '[!-/:-@[-`{-~]+', ' ', 'g')), 'B')
     ) STORED
 );
 CREATE UNIQUE INDEX articles_url ON articles (url) WHERE url IS NOT NULL;

@@ -121,10 +121,13 @@ class _Where:
         likes = []
         for i, name in enumerate(names):
             key = f"src{base}_{i}"
-            column, pattern = (
-                ("lower(a.source)", f"lower(:{key})") if self.postgres else ("a.source", f":{key}")
-            )
-            likes.append(f"{column} LIKE {pattern} ESCAPE '\\'")
+            if not self.postgres:
+                likes.append(f"a.source LIKE :{key} ESCAPE '\\'")
+            elif "\x00" in name:  # PostgreSQL text has no NUL: no source starts so
+                likes.append("1 = 0")
+                continue
+            else:
+                likes.append(f"lower(a.source) LIKE lower(:{key}) ESCAPE '\\'")
             self.params[key] = _like(name)
         joined = " OR ".join(likes)
         self.clauses.append(f"NOT ({joined})" if negate else f"({joined})")
