@@ -340,28 +340,30 @@ class ArticleSearch:
 
     async def _pg_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
         """The page's hits with ts_headline snippets of the body, marked as FTS5's
-        are, with "…" where the snippet does not reach the body's start or end."""
+        are, with "…" where the snippet does not reach the body's start or end.
+
+        ``OFFSET 0`` keeps each lateral subquery whole: flattened, the planner
+        would copy the ts_headline call into every expression that reads it."""
         ids = await self._pg_ranked_ids(limit, offset)
         if not ids:
             return []
         sql = f"""
-            SELECT h.*, h.at > 1 AND left(h.body, h.at - 1) ~ '[[:alnum:]]' AS cut_before,
-                h.at > 0 AND substr(h.body, h.at + length(h.plain)) ~ '[[:alnum:]]' AS cut_after
-            FROM (
-                SELECT s.*, strpos(s.body, s.plain) AS at
-                FROM (
-                    SELECT m.*, replace(replace(m.headline, chr({ord(SNIPPET_START)}), ''),
-                        chr({ord(SNIPPET_END)}), '') AS plain
-                    FROM (
-                        SELECT {_HIT_COLUMNS},
-                            ts_headline('newsdesk', b.body, {_PG_TSQUERY}, :options) AS headline,
-                            b.body
-                        FROM articles a
-                        CROSS JOIN LATERAL (SELECT left(a.body, {INDEXED_BODY_CHARS}) AS body) AS b
-                        WHERE a.id = ANY(CAST(:ids AS BIGINT[]))
-                    ) AS m
-                ) AS s
+            SELECT {_HIT_COLUMNS}, h.headline,
+                p.at > 1 AND left(b.body, p.at - 1) ~ '[[:alnum:]]' AS cut_before,
+                p.at > 0 AND substr(b.body, p.at + p.length) ~ '[[:alnum:]]' AS cut_after
+            FROM articles a
+            CROSS JOIN LATERAL (SELECT left(a.body, {INDEXED_BODY_CHARS}) AS body) AS b
+            CROSS JOIN LATERAL (
+                SELECT ts_headline('newsdesk', b.body, {_PG_TSQUERY}, :options) AS headline
+                OFFSET 0
             ) AS h
+            CROSS JOIN LATERAL (
+                SELECT strpos(b.body, u.plain) AS at, length(u.plain) AS length
+                FROM (SELECT replace(replace(h.headline, chr({ord(SNIPPET_START)}), ''),
+                    chr({ord(SNIPPET_END)}), '') AS plain) AS u
+                OFFSET 0
+            ) AS p
+            WHERE a.id = ANY(CAST(:ids AS BIGINT[]))
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
         params: dict[str, object] = {"match": match, "options": _PG_HEADLINE, "ids": ids}
         async with self.db.execute(sql, params) as cursor:
@@ -373,7 +375,7 @@ class ArticleSearch:
                 continue
             text = str(row["headline"] or "")
             text = ("…" if row["cut_before"] else "") + text + ("…" if row["cut_after"] else "")
-            hits.append(_hit(tuple(row)[:9], marked=True, text=text))
+            hits.append(_hit(tuple(row), marked=True, text=text))
         return hits
 
     async def _recent_hits(self, limit: int, offset: int) -> list[SearchHit]:
