@@ -1,7 +1,8 @@
-"""The search language: each construct, its FTS5 translation (store.fts), hostile input."""
+"""The search language: each construct, its FTS5 and tsquery translations, hostile input."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.models import SearchWords
 from bot.search.query import (
     MAX_TERM_CHARS,
     MAX_TERMS,
@@ -19,7 +21,7 @@ from bot.search.query import (
     Term,
     parse_query,
 )
-from bot.store.fts import to_fts
+from bot.store.fts import to_fts, to_tsquery_text
 from bot.store.tokenizer import FTS_TOKENIZER
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -281,6 +283,55 @@ def test_describe_renders_the_normalised_query():
     )
 
 
+# ------------------------------------------------------ PostgreSQL's tsquery
+
+
+def tsq(text: str) -> str | None:
+    compiled = to_tsquery_text(parse_query(text).words)
+    return None if compiled is None else compiled[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("climate summit", "('climate' & 'summit')"),
+        ('"sea level" rise', "('sea level' & 'rise')"),
+        ("wind OR solar", "('wind' | 'solar')"),
+        ("oil -spill -(tanker ship)", "'oil' & !'spill' & !('tanker' & 'ship')"),
+        ("econom*", "('econom':*)"),
+        ('"sea lev"*', "('sea' <-> 'lev':*)"),
+        ("e-mail*", "('e' <-> 'mail':*)"),
+        # Punctuation splits words as in the index (FTS5's unicode61 does the same).
+        ("evil.example/phish", "'evil example phish'"),
+    ],
+)
+def test_tsquery_translation(text, expected):
+    assert tsq(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("title:x", "'title x'"),
+        ("a:* | b <-> !c", "('a' & 'b' & 'c')"),
+        ("'; DROP TABLE articles; --", "('DROP' & 'TABLE' & 'articles')"),
+        ("a\\b'c", "'a b c'"),
+        ("a\x00b", "('a' & 'b')"),
+        ("שלום עולם", "('שלום' & 'עולם')"),
+    ],
+)
+def test_hostile_input_becomes_quoted_tsquery_operands(text, expected):
+    assert tsq(text) == expected
+
+
+def test_words_of_punctuation_only_drop_out_of_the_tsquery():
+    # Only reachable through the Term API: the parser drops such words.
+    only = SearchWords(Term("..."))
+    assert to_tsquery_text(only) == ("", "")  # nothing can match
+    mixed = SearchWords(Group("OR", (Term("..."), Term("x"))), (Term("--"), Term("y")))
+    assert to_tsquery_text(mixed) == ("('x') & !'y'", "('x')")
+
+
 # -------------------------------------------------------- property-based tests
 
 _FTS = sqlite3.connect(":memory:")
@@ -313,3 +364,42 @@ def test_any_text_gives_valid_fts_or_query_error(text):
         assert query.has_filters
         return
     _FTS.execute("SELECT rowid FROM t WHERE t MATCH ?", (match,)).fetchall()
+
+
+@pytest.fixture
+def tsquery_check(postgres_url):
+    """``check(text)``: PostgreSQL parses ``text`` with to_tsquery (its error if not)."""
+    from bot.store import open_db
+
+    loop = asyncio.new_event_loop()
+    db = loop.run_until_complete(open_db(postgres_url))
+
+    def check(text: str) -> None:
+        sql = "SELECT CAST(to_tsquery('newsdesk', CAST(? AS TEXT)) AS TEXT)"
+        loop.run_until_complete(db.execute_fetchall(sql, (text,)))
+
+    try:
+        yield check
+    finally:
+        loop.run_until_complete(db.close())
+        loop.close()
+
+
+def test_any_text_gives_a_valid_tsquery_or_query_error(tsquery_check):
+    @settings(max_examples=400, deadline=None)
+    @given(text=QUERY_TEXT)
+    def check(text: str) -> None:
+        try:
+            query = parse_query(text)
+        except QueryError as exc:
+            assert str(exc)
+            return
+        compiled = to_tsquery_text(query.words)
+        if compiled is None:
+            assert query.has_filters
+            return
+        for part in compiled:
+            if part:
+                tsquery_check(part)
+
+    check()

@@ -53,33 +53,45 @@ def to_fts(query: SearchWords) -> str | None:
 _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]+")
 
 
-def _lexeme(text: str) -> str:
-    """``text`` as a ``to_tsquery`` quoted operand: punctuation made spaces as in
-    the index, then backslashes and quotes escaped (none are left; kept anyway)."""
+def _lexeme(text: str) -> str | None:
+    """``text`` as a ``to_tsquery`` quoted operand, its punctuation made spaces as
+    in the index (quotes and backslashes would be escaped: none are left), or
+    None when no word is left (``''`` is a syntax error for ``to_tsquery``)."""
     words = " ".join(_PUNCTUATION.sub(" ", text).split())
+    if not words:
+        return None
     return "'" + words.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _tsquery(node: Node) -> str:
+def _tsquery(node: Node) -> str | None:
+    """``node`` as ``to_tsquery`` input, or None when it has no words left."""
     if isinstance(node, Term):
         words = _PUNCTUATION.sub(" ", node.text).split()
         if not node.prefix or not words:
-            return _lexeme(node.text)  # several tokens: to_tsquery makes a phrase
-        head = [_lexeme(word) for word in words[:-1]]
-        return "(" + " <-> ".join([*head, _lexeme(words[-1]) + ":*"]) + ")"
+            return _lexeme(node.text)  # several words: to_tsquery makes a phrase
+        parts = [_lexeme(word) for word in words]
+        parts[-1] = f"{parts[-1]}:*"
+        return "(" + " <-> ".join(p for p in parts if p) + ")"
     joiner = " | " if node.op == "OR" else " & "
-    return "(" + joiner.join(_tsquery(child) for child in node.children) + ")"
+    children = [text for text in map(_tsquery, node.children) if text is not None]
+    return "(" + joiner.join(children) + ")" if children else None
 
 
 def to_tsquery_text(query: SearchWords) -> tuple[str, str] | None:
     """The ``to_tsquery`` input for ``query``'s words and for its required part
-    alone (``root``, without the exclusions), or None when it has no words."""
+    alone (``root``, without the exclusions), or None when it has no words.
+    Both are ``""`` when the required words are only punctuation (nothing
+    matches then); exclusions made only of punctuation exclude nothing."""
     if query.root is None:
         return None
     root = _tsquery(query.root)
+    if root is None:
+        return "", ""
     expr = root
     for node in query.excluded:
-        expr += f" & !{_tsquery(node)}"
+        excluded = _tsquery(node)
+        if excluded is not None:
+            expr += f" & !{excluded}"
     return expr, root
 
 

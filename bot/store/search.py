@@ -417,6 +417,10 @@ async def _pg_article_search(
     if compiled is None:
         return ArticleSearch(db=db, query=query, match=None, where=where, articles="articles a")
     full, root = compiled
+    if not root:
+        return ArticleSearch(
+            db=db, query=query, match="", where=where, articles="articles a", matchless=True
+        )
     sql = (
         "SELECT CAST(to_tsquery('newsdesk', CAST(:full AS TEXT)) AS TEXT),"
         " numnode(to_tsquery('newsdesk', CAST(:root AS TEXT)))"
