@@ -437,3 +437,63 @@ async def test_a_short_date_range_bounds_fts_by_ids_without_losing_matches(db):
     assert page.total == 2
     empty = await search(db, "ferry date:2023-09-10", tz=UTC, now=NOW)
     assert empty.hits == [] and empty.total == 0
+
+
+# ------------------------------------------------ the two backends agree
+
+_CORPUS = [
+    ("Storm hits the coast", "Officials said the storm would reach the coast by night."),
+    ("Storms and e-mail outages", "The e-mail service of the port was down; storms again."),
+    ("Sea level rise", "The sea level is rising along the coast, say scientists."),
+    ("Level crossing closed", "A level crossing by the sea was closed after the storm."),
+    ("Café owners count costs", "Le café naïve owners at evil.example/phish said: don't panic."),
+    ("Wind and solar power", "Offshore wind power grows; solar power grows in the south."),
+    ("Running the numbers", "Runners ran 10.5 km; the 2023 race (round 2) was running late."),
+    ("Who is who", "Who said what and when: the report, in full."),
+]
+_VOCAB = ["storm", "storms", "coast", "sea", "level", "e-mail", "mail", "café", "cafe", "evil"]
+_VOCAB += ["example", "don't", "power", "wind", "solar", "running", "runs", "10", "2023", "the"]
+_VOCAB += ["who", "crossing", "naive", "phish", "report", "nothing"]
+_WORD = st.sampled_from(_VOCAB)
+_UNIT = st.one_of(
+    _WORD,
+    st.lists(_WORD, min_size=2, max_size=3).map(lambda w: '"' + " ".join(w) + '"'),
+    st.sampled_from(["sto*", "cros*", "runn*", "naï*", "e-ma*", '"sea lev"*']),
+    st.lists(_WORD, min_size=2, max_size=3).map(lambda w: "(" + " OR ".join(w) + ")"),
+)
+_AGREED_QUERY = st.lists(
+    st.tuples(st.sampled_from(["", "", "-", "OR "]), _UNIT), min_size=1, max_size=4
+).map(lambda parts: " ".join(prefix + unit for prefix, unit in parts))
+
+
+def test_both_backends_find_the_same_articles(tmp_path, postgres_url):
+    """The search language means the same on SQLite (FTS5) and PostgreSQL (tsvector)."""
+    loop = asyncio.new_event_loop()
+    stores = {
+        "sqlite": loop.run_until_complete(open_db(tmp_path / "agree.db")),
+        "postgresql": loop.run_until_complete(open_db(postgres_url)),
+    }
+    try:
+        for title, body in _CORPUS:
+            url = f"https://example.test/agree/{title.replace(' ', '-')}"
+            for db in stores.values():
+                loop.run_until_complete(add(db, title, body, url=url))
+
+        @settings(max_examples=200, deadline=None)
+        @given(text=_AGREED_QUERY)
+        def check(text: str) -> None:
+            found = {}
+            for name, db in stores.items():
+                try:
+                    page = loop.run_until_complete(search(db, text, tz=PARIS, now=NOW, limit=50))
+                except QueryError as exc:
+                    found[name] = str(exc)
+                    continue
+                found[name] = sorted(hit.url or "" for hit in page.hits)
+            assert found["sqlite"] == found["postgresql"], text
+
+        check()
+    finally:
+        for db in stores.values():
+            loop.run_until_complete(db.close())
+        loop.close()
