@@ -311,6 +311,19 @@ async def test_snippet_highlights_matched_words(db):
     assert mark_snippet(hit).count("**Storm") == 2
 
 
+async def test_snippet_of_a_long_body_finds_a_late_match(db):
+    early = "The storm came first. " + "Quiet harbour days went by. " * 1500
+    late = "Quiet harbour days went by. " * 1500 + "Then the storm came ashore at last."
+    for title, body in (("Early news", early), ("Late news", late)):
+        await add(db, title, body)
+    hits = {hit.title: hit for hit in (await search(db, "storm", tz=PARIS, now=NOW)).hits}
+    for title in ("Early news", "Late news"):
+        hit = hits[title]
+        assert [hit.snippet[a:b] for a, b in hit.highlights] == ["storm"], title
+    assert hits["Late news"].snippet.startswith("…")
+    assert hits["Early news"].snippet.endswith("…")
+
+
 async def test_mark_snippet_escapes_publisher_text(db):
     await add(db, "Markdown", "Some *stars* and the storm and @everyone <b>")
     hit = (await search(db, "storm", tz=PARIS, now=NOW)).hits[0]

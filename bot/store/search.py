@@ -68,6 +68,9 @@ _PG_HEADLINE = (
     f" MinWords={SNIPPET_TOKENS // 2}, MaxFragments=1"
 )
 INDEXED_BODY_CHARS = 200_000  # the body prefix the tsvector indexes (bot/store/pg_migrations.py)
+# ts_headline parses all the text it is given (~40 ms for 150 kB): a long body's
+# snippet comes from its start when a matched word is there, else from all of it.
+HEADLINE_FIRST_CHARS = 20_000
 
 Param = int | float | str | None  # a bound value or a column read back
 
@@ -354,7 +357,17 @@ class ArticleSearch:
             FROM articles a
             CROSS JOIN LATERAL (SELECT left(a.body, {INDEXED_BODY_CHARS}) AS body) AS b
             CROSS JOIN LATERAL (
-                SELECT ts_headline('newsdesk', b.body, {_PG_TSQUERY}, :options) AS headline
+                SELECT ts_headline('newsdesk', left(b.body, {HEADLINE_FIRST_CHARS}),
+                    {_PG_TSQUERY}, :options) AS headline
+                OFFSET 0
+            ) AS first
+            CROSS JOIN LATERAL (
+                SELECT CASE
+                    WHEN length(b.body) <= {HEADLINE_FIRST_CHARS}
+                        OR strpos(first.headline, chr({ord(SNIPPET_START)})) > 0
+                    THEN first.headline
+                    ELSE ts_headline('newsdesk', b.body, {_PG_TSQUERY}, :options)
+                END AS headline
                 OFFSET 0
             ) AS h
             CROSS JOIN LATERAL (
