@@ -318,21 +318,22 @@ class ArticleSearch:
 
     async def _pg_ranked_ids(self, limit: int, offset: int) -> list[int]:
         """PostgreSQL's _ranked_ids: ts_rank_cd (title weighted), then newest first,
-        over the ``RANK_WINDOW`` newest matches when the SQLite code caps them."""
+        over the ``RANK_WINDOW`` newest matches when the SQLite code caps them.
+        The window is chosen by id alone, so only the rows in it are ranked."""
         where = self.where
         if not where.capped:
-            join, score = "articles a", _pg_score("a")
+            join = "articles a"
             condition = f"a.search @@ {_PG_TSQUERY} AND {where.sql()}{where.id_bound('a.id')}"
         else:
             newest = (
-                f"SELECT x.id, {_pg_score('x')} AS score FROM articles x"  # noqa: S608
+                f"SELECT x.id FROM articles x"  # noqa: S608
                 f" WHERE x.search @@ {_PG_TSQUERY}{where.id_bound('x.id')}"
                 f" ORDER BY x.id DESC LIMIT {RANK_WINDOW}"
             )
-            join, score = f"({newest}) AS m JOIN articles a ON a.id = m.id", "m.score"
+            join = f"({newest}) AS m JOIN articles a ON a.id = m.id"
             condition = where.sql()
         sql = f"""
-            SELECT a.id, {score} AS score
+            SELECT a.id, {_pg_score("a")} AS score
             FROM {join}
             WHERE {condition}
             ORDER BY score DESC, a.published_at DESC, a.id DESC
