@@ -1,9 +1,10 @@
 """Search: parse the query, resolve its filters, ask the store, build the page.
 
-What matches and in what order is the store's (bot/store/search.py: FTS5,
-bm25 with titles weighed above bodies, newest first without words); this
-module is the part any backend shares: the query language, dates read in
-the caller's time zone, limits, and the page with its (capped) count.
+What matches and in what order is the store's (bot/store/search.py: FTS5 or
+PostgreSQL's tsvector, titles weighed above bodies, newest first without
+words); this module is the part any backend shares: the query language,
+dates read in the caller's time zone, limits, and the page with its (capped)
+count.
 
 Snippets: each hit carries ``snippet`` (plain text, whitespace collapsed, no
 markup) and ``highlights``, the ``(start, end)`` character spans of matched

@@ -20,11 +20,12 @@ accepted and ignored (AND is the default). ``before:D`` means published before
 day D starts, ``after:D`` means after day D ends (both exclude D itself).
 Filters apply to the whole query, wherever they are written.
 
-The AST is what the store compiles into its own query syntax (FTS5 MATCH:
-bot/store/fts.py), where every word or phrase stays a quoted string: nothing
-the user types becomes syntax there. Words that the index tokenizer reduces
-to nothing (pure punctuation or emoji) are dropped, as the store's tokenizer
-says (bot/store/tokenizer.py), so the parser and the index agree.
+The AST is what the store compiles into its own query syntax (FTS5 MATCH or
+PostgreSQL's to_tsquery: bot/store/fts.py), where every word or phrase stays a
+quoted string: nothing the user types becomes syntax there. Words that the
+index tokenizer reduces to nothing (pure punctuation or emoji) are dropped, as
+the store's tokenizer says (bot/store/tokenizer.py), so the parser and the
+index agree.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Search snippets as plain text with the spans of the matched words.
 
-FTS5's ``snippet()`` wraps matched words in the two control characters
+FTS5's ``snippet()`` (and PostgreSQL's ``ts_headline``, given them as
+``StartSel``/``StopSel``) wraps matched words in the two control characters
 below; :func:`parse_snippet` takes them out (with every other control
 character, collapsing whitespace) and keeps where they were as
 ``(start, end)`` spans, so renderers escape publisher text for their medium

@@ -3,7 +3,10 @@
 The search parser drops words the index tokenizer reduces to nothing (pure
 punctuation, emoji): such a word can never match, and an FTS5 query made
 only of them is an error. Asking the tokenizer itself, on a small in-memory
-table, keeps the parser and the index in agreement.
+table, keeps the parser and the index in agreement. The parser asks it
+whichever backend the store is: on PostgreSQL, a word that the ``newsdesk``
+text search configuration reduces to nothing drops out of the tsquery
+instead (bot/store/fts.py).
 """
 
 from __future__ import annotations
