@@ -15,8 +15,9 @@ words in it (see bot/store/snippets.py): FTS5's ``snippet()`` or
 PostgreSQL's ``ts_headline`` mark them with the same two characters.
 
 Visibility is the one rule of bot/store/visibility.py. Source filters match
-articles whose source *starts with* the given text, ignoring case
-(``LIKE``, its wildcards escaped; on PostgreSQL ``lower(source) LIKE lower(x)``).
+articles whose source *starts with* the given text, ignoring ASCII case
+(``LIKE``, its wildcards escaped; on PostgreSQL ``lower(source) LIKE
+lower(x)``, which folds the case of every letter).
 """
 
 from __future__ import annotations
