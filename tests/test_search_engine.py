@@ -139,6 +139,13 @@ async def test_phrase_or_exclusion_and_prefix(db):
     assert await find(db, "crossi*") == []
 
 
+async def test_a_phrase_does_not_run_from_title_into_body(db):
+    across = await add(db, "Harbour news of the sea", "Level readings were normal.")
+    within = await add(db, "Readings", "The sea level was normal.")
+    assert await find(db, '"sea level"') == [within]
+    assert set(await find(db, "sea level")) == {across, within}
+
+
 async def test_hostile_text_is_searched_as_words(db):
     article = await add(db, "Title NEAR the coast", "Some body text about DROP TABLE articles")
     assert await find(db, "title:near") == [article]
@@ -463,6 +470,7 @@ _CORPUS = [
     ("Wind and solar power", "Offshore wind power grows; solar power grows in the south."),
     ("Running the numbers", "Runners ran 10.5 km; the 2023 race (round 2) was running late."),
     ("Who is who", "Who said what and when: the report, in full."),
+    ("Harbour news of the sea", "Level readings were normal; storm power cut."),
 ]
 _VOCAB = ["storm", "storms", "coast", "sea", "level", "e-mail", "mail", "café", "cafe", "evil"]
 _VOCAB += ["example", "don't", "power", "wind", "solar", "running", "runs", "10", "2023", "the"]

@@ -21,8 +21,10 @@ FTS5's ``porter unicode61 remove_diacritics`` does) with a GIN index, ASCII
 punctuation first turned into spaces (unicode61 splits ``evil.example/x``,
 ``e-mail`` or ``don't`` into words where PostgreSQL's parser keeps hosts,
 paths and hyphenated words whole; bot/store/fts.py does the same to the
-query's words); the outlet index is on ``lower(source)`` (SQLite's
-``COLLATE NOCASE``).
+query's words), and a one-position gap between title and body (a
+placeholder lexeme, deleted again) so that, as in FTS5's two columns, no
+phrase runs from the title's last word into the body's first; the outlet
+index is on ``lower(source)`` (SQLite's ``COLLATE NOCASE``).
 """
 
 from __future__ import annotations
@@ -110,12 +112,13 @@ CREATE TABLE articles (
     story_id BIGINT REFERENCES stories (id) ON DELETE SET NULL,
     dated BIGINT NOT NULL DEFAULT 1,
     image_url TEXT,
-    search tsvector GENERATED ALWAYS AS (
+    search tsvector GENERATED ALWAYS AS (ts_delete(
         setweight(to_tsvector('newsdesk'::regconfig,
             regexp_replace(title, '[!-/:-@[-`{-~]+', ' ', 'g')), 'A')
+        || CAST('''-'':1' AS tsvector)
         || setweight(to_tsvector('newsdesk'::regconfig,
-            regexp_replace(left(body, 200000), '[!-/:-@[-`{-~]+', ' ', 'g')), 'B')
-    ) STORED
+            regexp_replace(left(body, 200000), '[!-/:-@[-`{-~]+', ' ', 'g')), 'B'),
+        '-')) STORED
 );
 CREATE UNIQUE INDEX articles_url ON articles (url) WHERE url IS NOT NULL;
 CREATE INDEX articles_guid ON articles (guid) WHERE guid IS NOT NULL;
