@@ -471,10 +471,12 @@ _CORPUS = [
     ("Running the numbers", "Runners ran 10.5 km; the 2023 race (round 2) was running late."),
     ("Who is who", "Who said what and when: the report, in full."),
     ("Harbour news of the sea", "Level readings were normal; storm power cut."),
+    ("Clear skies", "A new sky, and news of dying winds."),
 ]
 _VOCAB = ["storm", "storms", "coast", "sea", "level", "e-mail", "mail", "café", "cafe", "evil"]
 _VOCAB += ["example", "don't", "power", "wind", "solar", "running", "runs", "10", "2023", "the"]
-_VOCAB += ["who", "crossing", "naive", "phish", "report", "nothing"]
+_VOCAB += ["who", "crossing", "naive", "phish", "report", "nothing", "news", "new", "sky"]
+_VOCAB += ["skies", "die", "dying"]  # stemmed alike by FTS5's and PostgreSQL's porter
 _WORD = st.sampled_from(_VOCAB)
 _UNIT = st.one_of(
     _WORD,

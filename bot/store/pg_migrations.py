@@ -16,7 +16,7 @@ publication index ends in the id, as every SQLite index ends in the rowid:
 the rebuild's ``(published_at, id)`` cursor reads through it);
 SQLite's FTS5 table is a ``tsvector`` column generated from the title
 (weight A) and the body (weight B) under the ``newsdesk`` text search
-configuration (English stemming without stop words after ``unaccent``, as
+configuration (Porter stemming without stop words after ``unaccent``, as
 FTS5's ``porter unicode61 remove_diacritics`` does) with a GIN index, ASCII
 punctuation first turned into spaces (unicode61 splits ``evil.example/x``,
 ``e-mail`` or ``don't`` into words where PostgreSQL's parser keeps hosts,
@@ -30,17 +30,19 @@ index is on ``lower(source)`` (SQLite's ``COLLATE NOCASE``).
 from __future__ import annotations
 
 # The text search configuration ``newsdesk``: words are stemmed by the
-# English Snowball stemmer *without* a stop word list (FTS5's porter
-# tokenizer keeps "the" or "who", so a search for them finds articles on both
-# backends), after ``unaccent`` where that extension is installed
+# original Porter stemmer, FTS5's (Snowball's ``porter``; ``english`` is
+# Porter2, which stems "news" or "skies" differently), *without* a stop word
+# list (FTS5 keeps "the" or "who", so a search for them finds articles on
+# both backends), after ``unaccent`` where that extension is installed
 # (PostgreSQL's contrib, packaged with the server on Debian), with accents
-# kept otherwise. Numbers, hosts, e-mail addresses and the other token types
-# keep the ``simple`` mapping copied from ``english``.
+# kept otherwise. Numbers and the other token types keep the ``simple``
+# mapping copied from ``english`` (the indexed text has no hosts, e-mail
+# addresses or paths left: see the ``search`` column).
 TEXT_SEARCH = """
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'newsdesk') THEN
-        CREATE TEXT SEARCH DICTIONARY newsdesk_stem (TEMPLATE = snowball, LANGUAGE = english);
+        CREATE TEXT SEARCH DICTIONARY newsdesk_stem (TEMPLATE = snowball, LANGUAGE = porter);
         CREATE TEXT SEARCH CONFIGURATION newsdesk (COPY = english);
         ALTER TEXT SEARCH CONFIGURATION newsdesk
             ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, hword, hword_part, word
