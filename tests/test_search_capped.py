@@ -1,20 +1,22 @@
 """A capped match count reads "1000+" wherever people see it: the CLI and /news search.
 
 Counting stops at ``TOTAL_CAP`` matches; the CLI test stores more than that
-many matching articles (through ``newsdesk ingest``), the Discord test
-lowers the cap to the loopback newsroom's size.
+many matching articles (through ``newsdesk ingest``, in an SQLite file and in
+a PostgreSQL database), the Discord test lowers the cap to the loopback
+newsroom's size.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.cli import main
 from bot.search import engine
+from tests import pgserver
 from tests.botharness import FLOOD_ARTICLES
 
 if TYPE_CHECKING:
@@ -25,9 +27,11 @@ pytest_plugins = ["tests.botharness"]
 MATCHES = engine.TOTAL_CAP + 25
 
 
-@pytest.fixture(scope="module")
-def big_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store where "kettle" matches more than TOTAL_CAP articles."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def big_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store (a file, or a PostgreSQL URL) where "kettle" matches more than TOTAL_CAP articles."""
     folder = tmp_path_factory.mktemp("capped")
     records = folder / "kettles.jsonl"
     with records.open("w", encoding="utf-8") as out:
@@ -40,9 +44,17 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "published_at": f"2026-11-{1 + i % 25:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             }
             out.write(json.dumps(record) + "\n")
-    path = folder / "big.db"
-    assert main(["--db", str(path), "ingest", str(records)]) == 0
-    return path
+    if request.param == "sqlite":
+        path = str(folder / "big.db")
+        assert main(["--db", path, "ingest", str(records)]) == 0
+        yield path
+        return
+    url = pgserver.fresh_database()  # skips, saying why, without a server
+    try:
+        assert main(["--db", url, "ingest", str(records)]) == 0
+        yield url
+    finally:
+        pgserver.drop_database(url)
 
 
 def _last_line(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -52,7 +64,7 @@ def _last_line(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 @pytest.mark.usefixtures("cli_isolated")
-def test_cli_search_says_the_count_is_capped(big_store: Path, capsys) -> None:
+def test_cli_search_says_the_count_is_capped(big_store: str, capsys) -> None:
     db = ["--db", str(big_store), "search", "kettle"]
     assert _last_line(capsys, *db) == "showing 1-10 of 1000+ (--offset 10 for more)"
     assert main([*db, "--json"]) == 0
