@@ -327,3 +327,37 @@ async def test_record_missed_then_no_send(db):
     result = await delivery.deliver(CHANNEL, DAY, prepare=_prepare(_prepared()), send=chan.send)
     assert result.result == "already"
     assert chan.calls == []
+
+
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "statement"])
+async def test_two_processes_claim_each_digest_once(db, store_url, in_transaction):
+    """Two connections to one store (two bot processes) claiming the same days at
+    once: the primary key and ``ON CONFLICT DO NOTHING`` give each day one winner,
+    with or without the writer lock of a transaction."""
+    from bot.store import open_db, transaction
+
+    days = [DAY + dt.timedelta(days=i) for i in range(10)]
+    other = await open_db(store_url)
+
+    async def claim(conn, day: dt.date, who: str) -> bool:
+        async def insert() -> bool:
+            return await store.claim_digest(
+                conn, CHANNEL.channel_id, day, guild_id=5, nonce=who, now=1_711_872_000
+            )
+
+        if not in_transaction:
+            return await insert()
+        async with transaction(conn):
+            return await insert()
+
+    try:
+        won = await asyncio.gather(
+            *(claim(conn, day, who) for day in days for conn, who in ((db, "a"), (other, "b")))
+        )
+    finally:
+        await other.close()
+    assert [won[i] + won[i + 1] for i in range(0, len(won), 2)] == [1] * len(days)
+    for i, day in enumerate(days):
+        record = await store.get_digest(db, CHANNEL.channel_id, day)
+        assert record is not None and record.status == store.CLAIMED
+        assert record.nonce == ("a" if won[2 * i] else "b")
