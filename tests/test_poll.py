@@ -379,3 +379,38 @@ async def test_a_feed_claimed_by_another_poller_is_not_counted(db, http_server: 
             report = await poll(db, f, ingest, Clock())
     assert (report.due, report.fetched) == (1, 1)
     assert [c[0] for c in ingest.calls] == [a] and http_server.count("/b") == 0
+
+
+async def test_the_heartbeat_records_gateway_changes_and_poll_cycles(db):
+    """The heartbeat row the poll cycles end in (``newsdesk health`` reads it)."""
+    from bot.store import health as health_store
+
+    assert await health_store.read_heartbeat(db) is None
+    await health_store.start_heartbeat(db, now=T0, poll_interval_s=INTERVAL, pid=4242)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.started_at, hb.updated_at, hb.pid, hb.gateway) == (T0, T0, 4242, "connecting")
+    assert (hb.gateway_since, hb.poll_interval_s, hb.last_poll_at) == (T0, INTERVAL, None)
+    t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))
+    await health_store.beat(db, now=t1, gateway="connected")
+    await health_store.beat(db, now=t2, gateway="connected", poll_ok=True)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.updated_at, hb.gateway, hb.gateway_since) == (t2, "connected", t1)
+    assert (hb.last_poll_at, hb.last_poll_ok_at) == (t2, t2)
+    await health_store.beat(db, now=t3, poll_ok=False)  # every due feed failed
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.gateway, hb.gateway_since, hb.last_poll_at, hb.last_poll_ok_at) == (
+        "connected",
+        t1,
+        t3,
+        t2,
+    )
+    await health_store.beat(db, now=t3 + timedelta(minutes=1))  # still alive, nothing else
+    assert (await health_store.read_heartbeat(db)).last_poll_at == t3
+    with pytest.raises(ValueError):
+        await health_store.beat(db, now=t3, gateway="sleeping")
+    # A restart: a fresh row, the poll times kept, no pid given.
+    t4 = T0 + timedelta(hours=1)
+    await health_store.start_heartbeat(db, now=t4, poll_interval_s=600)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.started_at, hb.pid, hb.gateway, hb.gateway_since) == (t4, None, "connecting", t4)
+    assert (hb.poll_interval_s, hb.last_poll_at, hb.last_poll_ok_at) == (600, t3, t2)
