@@ -7,6 +7,10 @@ aware UTC datetimes in Python.
 
 ``first_failure_at`` records when the current failure streak began; a
 success or a resume clears it (see :attr:`bot.models.FeedRow.failing_since`).
+
+Pollers in several processes share the feeds through :func:`claim_feed`: a
+lease on ``next_poll_at`` taken by one conditional ``UPDATE``, ended by
+recording the poll's outcome or by time.
 """
 
 from __future__ import annotations
@@ -193,9 +197,9 @@ async def due_feeds(
     return [_feed_row(r) for r in rows]
 
 
-# A poll in flight: its claim set ``last_fetch_at`` and no outcome has been
-# recorded since (each outcome sets ``last_success_at`` or ``last_error_at``
-# to the same time as ``last_fetch_at``).
+# No poll in flight: a claim sets ``last_fetch_at``, and each outcome sets
+# ``last_success_at`` or ``last_error_at`` to the same time as it; a later
+# ``last_fetch_at`` than both means a claim whose outcome is not recorded yet.
 _IDLE = (
     "(last_fetch_at IS NULL OR last_fetch_at <= last_success_at OR last_fetch_at <= last_error_at)"
 )
