@@ -268,6 +268,14 @@ async def test_two_processes_claim_each_alert_once_and_share_the_cap(
     assert capped.count(True) == 1
     assert len(await alert_store.alerts_on(desk.db, 1, DAY)) == 2
     assert len(await alert_store.alerts_on(desk.db, 2, DAY)) == 1
+    pending = await alert_store.pending_alerts(desk.db, 1)
+    assert sorted(r.story_id for r in pending) == sorted([first.story_id, second.story_id])
+    await alert_store.finish_alert(desk.db, 1, first.story_id, "failed", now=1, error="HTTP 500")
+    [left] = await alert_store.pending_alerts(desk.db, 1)
+    assert left.story_id == second.story_id
+    failed = await alert_store.get_alert(desk.db, 1, first.story_id)
+    assert failed is not None and (failed.status, failed.error) == ("failed", "HTTP 500")
+    assert await alert_store.alerted_stories(desk.db, 1, [first.story_id, 999]) == {first.story_id}
 
 
 # -- the running bot --------------------------------------------------------------
