@@ -7,9 +7,9 @@ the bot's poll job (``NewsdeskBot.poll_cycle``) polls, then posts alerts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,6 +20,8 @@ from bot.models import AlertRecord, DigestArticle, Entry, WindowStory
 from bot.render.alerts import render_alert
 from bot.services import Newsdesk
 from bot.store import alerts as alert_store
+
+BACKENDS = ("sqlite", "postgresql")  # each store test runs on both (conftest)
 
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
@@ -172,9 +174,11 @@ def _entries(event: str, at: dt.datetime, outlets: tuple[str, ...] = OUTLETS) ->
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clean_env: None) -> Any:
-    settings = load_settings(None, database=tmp_path / "n.db", allow_private_addresses=True)
-    nd = await Newsdesk.open(settings, clock=lambda: dt.datetime(2024, 6, 1, 9, 0, tzinfo=UTC))
+async def desk(store_url: str, clean_env: None) -> Any:
+    settings = load_settings(None, allow_private_addresses=True)
+    nd = await Newsdesk.open(
+        settings, database=store_url, clock=lambda: dt.datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
+    )
     try:
         yield nd
     finally:
@@ -221,6 +225,57 @@ async def test_claims_are_once_per_story_and_capped_per_day(desk: Newsdesk) -> N
     await desk.mark_alert_sent(1, first.story_id, 42)
     record = await alert_store.get_alert(desk.db, 1, first.story_id)
     assert record is not None and record.status == "sent" and record.message_id == 42
+
+
+async def test_two_processes_claim_each_alert_once_and_share_the_cap(
+    desk: Newsdesk, store_url: str
+) -> None:
+    """Claims from two connections to one store (two bot processes) at once:
+    one claim per story, and the day's cap holds across them."""
+    from bot.store import open_db, transaction
+
+    at = dt.datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+    await desk.ingest_entries(_entries("bridge", at) + _entries("museum", at))
+    first, second = await desk.due_alerts(DigestChannel(1, dt.time(8), "UTC", alert=3))
+    other = await open_db(store_url)
+
+    async def claim(db: Any, channel_id: int, story: Any, per_day: int) -> bool:
+        async with transaction(db):
+            return await alert_store.claim_alert(
+                db,
+                channel_id,
+                story.story_id,
+                day=DAY,
+                guild_id=0,
+                nonce=alert_nonce(channel_id, story.story_id),
+                headline=story.headline,
+                url=story.url,
+                source_count=story.source_count,
+                now=1_717_225_200,
+                per_day=per_day,
+            )
+
+    try:
+        once = await asyncio.gather(
+            *(claim(db, 1, story, 5) for story in (first, second) for db in (desk.db, other))
+        )
+        capped = await asyncio.gather(
+            *(claim(db, 2, story, 1) for story in (first, second) for db in (other, desk.db))
+        )
+    finally:
+        await other.close()
+    assert once.count(True) == 2 and once[0] != once[1] and once[2] != once[3]
+    assert capped.count(True) == 1
+    assert len(await alert_store.alerts_on(desk.db, 1, DAY)) == 2
+    assert len(await alert_store.alerts_on(desk.db, 2, DAY)) == 1
+    pending = await alert_store.pending_alerts(desk.db, 1)
+    assert sorted(r.story_id for r in pending) == sorted([first.story_id, second.story_id])
+    await alert_store.finish_alert(desk.db, 1, first.story_id, "failed", now=1, error="HTTP 500")
+    [left] = await alert_store.pending_alerts(desk.db, 1)
+    assert left.story_id == second.story_id
+    failed = await alert_store.get_alert(desk.db, 1, first.story_id)
+    assert failed is not None and (failed.status, failed.error) == ("failed", "HTTP 500")
+    assert await alert_store.alerted_stories(desk.db, 1, [first.story_id, 999]) == {first.story_id}
 
 
 # -- the running bot --------------------------------------------------------------

@@ -327,3 +327,70 @@ async def test_record_missed_then_no_send(db):
     result = await delivery.deliver(CHANNEL, DAY, prepare=_prepare(_prepared()), send=chan.send)
     assert result.result == "already"
     assert chan.calls == []
+
+
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "statement"])
+async def test_two_processes_claim_each_digest_once(db, store_url, in_transaction):
+    """Two connections to one store (two bot processes) claiming the same days at
+    once: the primary key and ``ON CONFLICT DO NOTHING`` give each day one winner,
+    with or without the writer lock of a transaction."""
+    from bot.store import open_db, transaction
+
+    days = [DAY + dt.timedelta(days=i) for i in range(10)]
+    other = await open_db(store_url)
+
+    async def claim(conn, day: dt.date, who: str) -> bool:
+        async def insert() -> bool:
+            return await store.claim_digest(
+                conn, CHANNEL.channel_id, day, guild_id=5, nonce=who, now=1_711_872_000
+            )
+
+        if not in_transaction:
+            return await insert()
+        async with transaction(conn):
+            return await insert()
+
+    try:
+        won = await asyncio.gather(
+            *(claim(conn, day, who) for day in days for conn, who in ((db, "a"), (other, "b")))
+        )
+    finally:
+        await other.close()
+    assert [won[i] + won[i + 1] for i in range(0, len(won), 2)] == [1] * len(days)
+    for i, day in enumerate(days):
+        record = await store.get_digest(db, CHANNEL.channel_id, day)
+        assert record is not None and record.status == store.CLAIMED
+        assert record.nonce == ("a" if won[2 * i] else "b")
+
+
+async def test_claim_records_and_channel_state_read_back(db):
+    """The digests and channel_state rows through every store function."""
+    cid, days = CHANNEL.channel_id, [DAY - dt.timedelta(days=i) for i in range(3)]
+    for day in days:
+        assert await store.claim_digest(db, cid, day, guild_id=5, nonce="n", now=10)
+    assert not await store.claim_digest(db, cid, DAY, guild_id=5, nonce="m", now=11)
+    await store.save_progress(db, cid, DAY, [7, 8])
+    await store.finish_digest(db, cid, days[1], store.FAILED, now=20, error="boom")
+    await store.finish_digest(db, cid, days[2], store.SENT, now=20, story_count=4, message_ids=[9])
+    recent = await store.recent_digests(db, cid, limit=2)
+    assert [(r.digest_date, r.status) for r in recent] == [(DAY, "claimed"), (days[1], "failed")]
+    assert recent[0].message_ids == [7, 8] and recent[0].finished_at is None
+    assert recent[1].error == "boom" and recent[1].finished_at == 20
+    sent = await store.get_digest(db, cid, days[2])
+    assert (sent.story_count, sent.message_ids, sent.guild_id) == (4, [9], 5)
+    assert not await store.reclaim_digest(db, cid, days[2], now=30)  # sent stays sent
+    assert await store.reclaim_digest(db, cid, days[1], now=30)
+    again = await store.get_digest(db, cid, days[1])
+    assert (again.status, again.claimed_at, again.error) == ("claimed", 30, None)
+
+    assert await store.channel_state(db, cid) is None
+    await store.record_channel_error(db, cid, guild_id=5, error="HTTP 500", now=40)
+    assert not await store.is_forbidden(db, cid)
+    await store.mark_forbidden(db, cid, guild_id=5, error="HTTP 403", now=41)
+    await store.record_channel_error(db, cid, guild_id=5, error="HTTP 502", now=42)
+    state = await store.channel_state(db, cid)
+    assert (state.forbidden, state.last_error, state.last_error_at) == (True, "HTTP 502", 42)
+    assert [s.channel_id for s in await store.forbidden_channels(db)] == [cid]
+    assert await store.forbidden_channels(db, guild_id=6) == []
+    await store.clear_forbidden(db, cid)
+    assert not await store.is_forbidden(db, cid) and await store.forbidden_channels(db) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,3 +156,81 @@ async def test_success_not_modified_failure_and_resume_update_health(db):
     assert not h.paused and h.consecutive_failures == 0 and h.next_poll_at is None
     assert [r.id for r in await fs.due_feeds(db, t3)] == [fid]
     assert not await fs.resume_feed(db, 12345)
+
+
+LEASE = timedelta(minutes=10)
+
+
+async def test_a_claim_takes_a_due_feed_once_until_its_lease_ends(db):
+    fid = await fs.add_feed(db, "https://a.example/rss", guild_id=5, now=T0)
+    row = await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE)
+    assert row is not None and (row.id, row.url, row.guild_id) == (fid, "https://a.example/rss", 5)
+    # Held: not due, not claimable again, not even by a poll on demand.
+    assert await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE) is None
+    assert await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE, everything=True) is None
+    assert await fs.due_feeds(db, T0 + LEASE - timedelta(seconds=1)) == []
+    assert (await fs.get_feed(db, fid)).next_poll_at == T0 + LEASE
+    # The poller never recorded an outcome (it died): the feed is due again when the lease ends.
+    later = T0 + LEASE
+    assert [r.id for r in await fs.due_feeds(db, later)] == [fid]
+    again = await fs.claim_feed(db, fid, now=later, lease_until=later + LEASE)
+    assert again is not None and again.id == fid
+
+
+async def test_an_outcome_ends_the_claim(db):
+    fid = await fs.add_feed(db, "https://a.example/rss", now=T0)
+    assert await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE)
+    await fs.record_success(
+        db, fid, now=T0, etag='"v1"', last_modified=None, next_poll_at=T0 + timedelta(minutes=15)
+    )
+    h = await fs.get_feed(db, fid)
+    assert h.next_poll_at == T0 + timedelta(minutes=15) and h.last_success_at == T0
+    # Not due, so a scheduled claim refuses it; a poll on demand takes it (nobody holds it).
+    assert await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE) is None
+    row = await fs.claim_feed(db, fid, now=T0, lease_until=T0 + LEASE, everything=True)
+    assert row is not None and row.etag == '"v1"'
+    t1 = T0 + timedelta(minutes=1)
+    await fs.record_failure(db, fid, now=t1, error="HTTP 500", next_poll_at=t1, paused=False)
+    row = await fs.claim_feed(db, fid, now=t1, lease_until=t1 + LEASE)
+    assert row is not None and row.consecutive_failures == 1 and row.failing_since == t1
+    await fs.record_not_modified(db, fid, now=t1, next_poll_at=t1 + timedelta(hours=1))
+    assert await fs.claim_feed(db, fid, now=t1, lease_until=t1 + LEASE, everything=True)
+
+
+async def test_paused_or_removed_feeds_are_not_claimed(db):
+    paused = await fs.add_feed(db, "https://p.example/rss", now=T0)
+    gone = await fs.add_feed(db, "https://g.example/rss", guild_id=3, now=T0)
+    await fs.pause_feed(db, paused)
+    await fs.remove_feed(db, gone, guild_id=3)
+    for fid in (paused, gone):
+        for everything in (False, True):
+            claim = await fs.claim_feed(
+                db, fid, now=T0, lease_until=T0 + LEASE, everything=everything
+            )
+            assert claim is None
+
+
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["transaction", "statement"])
+async def test_two_connections_racing_for_the_same_feeds_get_each_once(
+    db, store_url, in_transaction
+):
+    """The claim is one conditional UPDATE: atomic by itself (without the
+    writer lock of a transaction), so two processes never both win a feed."""
+    from bot.store import open_db, transaction
+
+    ids = [await fs.add_feed(db, f"https://{i}.example/rss", now=T0) for i in range(20)]
+    other = await open_db(store_url)
+
+    async def take(conn, fid):
+        if not in_transaction:
+            return await fs.claim_feed(conn, fid, now=T0, lease_until=T0 + LEASE)
+        async with transaction(conn):
+            return await fs.claim_feed(conn, fid, now=T0, lease_until=T0 + LEASE)
+
+    try:
+        # Both ask for every feed in the same order, interleaved.
+        results = await asyncio.gather(*(take(c, fid) for fid in ids for c in (db, other)))
+    finally:
+        await other.close()
+    won = [r.id for r in results if r is not None]
+    assert sorted(won) == ids

@@ -136,13 +136,13 @@ def settings(**overrides: Any):
     return load_settings(None, **values)
 
 
-async def open_desk(tmp_path: Path, **overrides: Any) -> Newsdesk:
-    return await Newsdesk.open(settings(**overrides), database=tmp_path / "fulltext.db")
+async def open_desk(store_url: str, **overrides: Any) -> Newsdesk:
+    return await Newsdesk.open(settings(**overrides), database=store_url)
 
 
 @pytest.fixture
-async def desk(tmp_path: Path):
-    nd = await open_desk(tmp_path)
+async def desk(store_url: str):
+    nd = await open_desk(store_url)
     try:
         yield nd
     finally:
@@ -329,7 +329,7 @@ async def test_a_hanging_page_host_does_not_delay_a_healthy_feed(
     ],
 )
 async def test_modes_and_the_per_feed_option_from_the_settings(
-    tmp_path: Path,
+    store_url: str,
     http_server: LoopbackServer,
     global_mode: str,
     feed_option: str | None,
@@ -346,7 +346,7 @@ async def test_modes_and_the_per_feed_option_from_the_settings(
     http_server.route("/short", body=article_page("bridge"), content_type="text/html")
     http_server.route("/long", body=article_page("comet", extra=2), content_type="text/html")
     spec = http_server.url("/feed.xml") + (f" fulltext={feed_option}" if feed_option else "")
-    nd = await open_desk(tmp_path, fulltext=global_mode, feeds=spec)
+    nd = await open_desk(store_url, fulltext=global_mode, feeds=spec)
     try:
         assert await nd.sync_configured_feeds() == 1
         [feed] = await nd.list_feeds()
@@ -366,9 +366,9 @@ async def test_modes_and_the_per_feed_option_from_the_settings(
     assert ("Paragraph 7 of the comet report" in long_body) == bool(long_hits)
 
 
-async def test_settings_are_the_truth_for_the_feeds_they_list(tmp_path: Path):
+async def test_settings_are_the_truth_for_the_feeds_they_list(store_url: str):
     url = "https://wire.example/feed.xml"
-    nd = await open_desk(tmp_path, feeds=f"{url} fulltext=never")
+    nd = await open_desk(store_url, feeds=f"{url} fulltext=never")
     try:
         await nd.sync_configured_feeds()
         assert [f.fulltext for f in await nd.list_feeds()] == ["never"]

@@ -271,3 +271,146 @@ async def test_concurrency_bound_is_respected(db, http_server: LoopbackServer, c
         report = await poll(db, f, Recorder(), Clock(), concurrency=concurrency)
     assert report.fetched == 6
     assert peak == concurrency
+
+
+async def test_two_pollers_on_one_store_fetch_each_due_feed_once(
+    db, store_url, http_server: LoopbackServer
+):
+    """Two processes' poll cycles at once (two connections to one store): each
+    due feed is claimed, fetched and ingested by one of them, and both work."""
+    from bot.store import open_db
+
+    async def slowish(_request: web.Request) -> web.Response:
+        await asyncio.sleep(0.05)
+        return web.Response(body=rss("x"), headers={"ETag": '"v1"'})
+
+    paths = [f"/f{i}" for i in range(8)]
+    ids = []
+    for path in paths:
+        http_server.handler(path, slowish)
+        ids.append(await fs.add_feed(db, http_server.url(path), now=T0))
+    other = await open_db(store_url)
+    ingests = (Recorder(), Recorder())
+    try:
+        async with fetcher(per_host_limit=10) as f1, fetcher(per_host_limit=10) as f2:
+            reports = await asyncio.gather(
+                poll(db, f1, ingests[0], Clock(), concurrency=2),
+                poll(other, f2, ingests[1], Clock(), concurrency=2),
+            )
+    finally:
+        await other.close()
+    assert [http_server.count(p) for p in paths] == [1] * len(paths)
+    polled = [[c[0] for c in ingest.calls] for ingest in ingests]
+    assert sorted(polled[0] + polled[1]) == ids
+    assert polled[0] and polled[1]  # the work was shared
+    assert [(r.due, r.fetched, r.failed) for r in reports] == [
+        (len(polled[0]), len(polled[0]), 0),
+        (len(polled[1]), len(polled[1]), 0),
+    ]
+    for fid in ids:
+        health = await fs.get_feed(db, fid)
+        assert health.last_success_at == T0 and health.consecutive_failures == 0
+        assert health.next_poll_at == T0 + timedelta(seconds=INTERVAL * 0.9)
+
+
+async def test_a_dead_pollers_claim_expires_and_another_polls_the_feed(
+    db, store_url, http_server: LoopbackServer
+):
+    """A process killed mid-fetch leaves its claim behind: the feed waits for
+    the lease to end (not even a poll on demand takes it), then another
+    process polls it."""
+    from bot.store import open_db
+
+    lease_s = 300
+    requested = asyncio.Event()
+
+    async def hang(_request: web.Request) -> web.Response:
+        requested.set()
+        await asyncio.wait_for(http_server.stopping.wait(), timeout=10)
+        return web.Response(text="late")
+
+    http_server.handler("/rss", hang)
+    fid = await fs.add_feed(db, http_server.url("/rss"), now=T0)
+    dead = await open_db(store_url)
+    try:
+        async with fetcher() as f:
+            task = asyncio.create_task(poll(dead, f, Recorder(), Clock(), lease_s=lease_s))
+            await asyncio.wait_for(requested.wait(), timeout=10)
+            task.cancel()  # killed while its fetch is in flight
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        await dead.close()
+
+    http_server.route("/rss", body=rss("Back"))
+    ingest = Recorder()
+    clock = Clock(T0 + timedelta(seconds=lease_s - 1))
+    async with fetcher() as f:
+        assert (await poll(db, f, ingest, clock)).due == 0
+        assert (await poll(db, f, ingest, clock, everything=True)).due == 0
+        assert http_server.count("/rss") == 1
+        clock.now = T0 + timedelta(seconds=lease_s)
+        report = await poll(db, f, ingest, clock)
+    assert (report.due, report.fetched, report.failed) == (1, 1, 0)
+    assert http_server.count("/rss") == 2 and [c[0] for c in ingest.calls] == [fid]
+    health = await fs.get_feed(db, fid)
+    assert health.last_success_at == clock.now and health.consecutive_failures == 0
+    assert health.next_poll_at == clock.now + timedelta(seconds=INTERVAL * 0.9)
+
+
+async def test_a_feed_claimed_by_another_poller_is_not_counted(db, http_server: LoopbackServer):
+    """Between this cycle's reading of the due feeds and its claim, another
+    process took one: it is skipped, not fetched, not in the report."""
+    http_server.route("/a", body=rss("A"))
+    http_server.route("/b", body=rss("B"))
+    a = await fs.add_feed(db, http_server.url("/a"), now=T0)
+    b = await fs.add_feed(db, http_server.url("/b"), now=T0)
+    real_due = fs.due_feeds
+
+    async def due_then_taken(*args, **kw):
+        rows = await real_due(*args, **kw)
+        await fs.claim_feed(db, b, now=T0, lease_until=T0 + timedelta(minutes=10))
+        return rows
+
+    ingest = Recorder()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fs, "due_feeds", due_then_taken)
+        async with fetcher() as f:
+            report = await poll(db, f, ingest, Clock())
+    assert (report.due, report.fetched) == (1, 1)
+    assert [c[0] for c in ingest.calls] == [a] and http_server.count("/b") == 0
+
+
+async def test_the_heartbeat_records_gateway_changes_and_poll_cycles(db):
+    """The heartbeat row the poll cycles end in (``newsdesk health`` reads it)."""
+    from bot.store import health as health_store
+
+    assert await health_store.read_heartbeat(db) is None
+    await health_store.start_heartbeat(db, now=T0, poll_interval_s=INTERVAL, pid=4242)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.started_at, hb.updated_at, hb.pid, hb.gateway) == (T0, T0, 4242, "connecting")
+    assert (hb.gateway_since, hb.poll_interval_s, hb.last_poll_at) == (T0, INTERVAL, None)
+    t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))
+    await health_store.beat(db, now=t1, gateway="connected")
+    await health_store.beat(db, now=t2, gateway="connected", poll_ok=True)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.updated_at, hb.gateway, hb.gateway_since) == (t2, "connected", t1)
+    assert (hb.last_poll_at, hb.last_poll_ok_at) == (t2, t2)
+    await health_store.beat(db, now=t3, poll_ok=False)  # every due feed failed
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.gateway, hb.gateway_since, hb.last_poll_at, hb.last_poll_ok_at) == (
+        "connected",
+        t1,
+        t3,
+        t2,
+    )
+    await health_store.beat(db, now=t3 + timedelta(minutes=1))  # still alive, nothing else
+    assert (await health_store.read_heartbeat(db)).last_poll_at == t3
+    with pytest.raises(ValueError):
+        await health_store.beat(db, now=t3, gateway="sleeping")
+    # A restart: a fresh row, the poll times kept, no pid given.
+    t4 = T0 + timedelta(hours=1)
+    await health_store.start_heartbeat(db, now=t4, poll_interval_s=600)
+    hb = await health_store.read_heartbeat(db)
+    assert (hb.started_at, hb.pid, hb.gateway, hb.gateway_since) == (t4, None, "connecting", t4)
+    assert (hb.poll_interval_s, hb.last_poll_at, hb.last_poll_ok_at) == (600, t3, t2)

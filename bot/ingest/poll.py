@@ -17,6 +17,16 @@ ingested: fetched concurrently through the same fetcher, in the feed's own
 slot, outside any transaction, bounded in count and time (see that module).
 A page that fails keeps its entry as the feed gave it and is counted.
 
+Several processes may poll one store (PostgreSQL, or one SQLite file): a
+cycle reads which feeds are due, then *claims* each as a slot frees up
+(:func:`bot.store.feeds.claim_feed`, one conditional ``UPDATE`` in its own
+transaction) and polls only the feeds it got. The claim moves the feed's
+next poll time ``lease_s`` ahead, so no other poller takes it meanwhile;
+recording the outcome sets the real next poll time, and a poller killed
+mid-poll leaves the feed due again when the lease ends. A feed another
+process took first is not this cycle's: it is not counted at all. Feeds are
+claimed one at a time, so processes share a long list of due feeds.
+
 A cycle logs exactly one INFO line; per-feed and per-page failures go to
 DEBUG, a feed being paused to WARNING, bugs (unexpected exceptions) to ERROR.
 """
@@ -28,7 +38,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from ..models import FeedRow, ParsedFeed
@@ -54,10 +64,17 @@ class IngestCounts(Protocol):
 
 IngestFn = Callable[[int, int, ParsedFeed], Awaitable[IngestCounts]]
 
+# How long a claim keeps a feed from other pollers: longer than one feed's
+# poll can take (a fetch's total timeout, the pages' time budget, parsing and
+# the ingest's wait for the writer lock), and how long a feed waits for
+# another poller when the one that claimed it died.
+POLL_LEASE_S = 600.0
+
 
 @dataclass
 class PollReport:
-    """What one cycle did. ``due == fetched + not_modified + failed``."""
+    """What one cycle did. ``due == fetched + not_modified + failed``: the due
+    feeds this cycle claimed (another process's are not counted)."""
 
     due: int = 0
     fetched: int = 0  # new content fetched, parsed and ingested
@@ -225,6 +242,7 @@ async def poll_due_feeds(
     fulltext: FullText | None = None,
     everything: bool = False,
     guild_id: int | None = None,
+    lease_s: float = POLL_LEASE_S,
 ) -> PollReport:
     """Poll every feed that is due now; one INFO line summarises the cycle.
 
@@ -232,6 +250,10 @@ async def poll_due_feeds(
     ``everything`` polls every feed that is not paused, due or not;
     ``guild_id`` only the feeds that guild reads (see :func:`feed_store.due_feeds`).
     A feed polled early still honours conditional GET.
+
+    Each feed is claimed when its turn comes (``lease_s``: how long the claim
+    holds off other pollers, see the module's doc); feeds another process
+    claimed first, or that stopped being due meanwhile, are skipped.
     """
     rows = await feed_store.due_feeds(db, now_fn(), everything=everything, guild_id=guild_id)
     cycle = _Cycle(
@@ -244,19 +266,40 @@ async def poll_due_feeds(
         rng,
         max_failures,
         max_age_s,
-        report=PollReport(due=len(rows)),
+        report=PollReport(),
         fulltext=fulltext,
     )
     limit = asyncio.Semaphore(max(1, concurrency))
 
-    async def guarded(row: FeedRow) -> None:
+    async def claim(due: FeedRow) -> FeedRow | None:
+        now = now_fn()
+        async with transaction(db):
+            return await feed_store.claim_feed(
+                db,
+                due.id,
+                now=now,
+                lease_until=now + timedelta(seconds=lease_s),
+                everything=everything,
+            )
+
+    async def guarded(due: FeedRow) -> None:
         async with limit:
+            claimed = False
             try:
+                row = await claim(due)
+                if row is None:
+                    return  # another poller's, or paused or removed meanwhile
+                claimed = True
+                cycle.report.due += 1
                 await cycle.poll(row)
-            except Exception:  # recording itself failed (database trouble)
-                logger.exception("poll: could not record the outcome for feed %d", row.id)
+            except Exception:  # claiming or recording failed (database trouble)
+                if claimed:
+                    logger.exception("poll: could not record the outcome for feed %d", due.id)
+                else:
+                    logger.exception("poll: could not claim feed %d", due.id)
+                    cycle.report.due += 1
                 cycle.report.failed += 1
-                cycle.report.errors.append((row.id, strip_userinfo(row.url), "internal error"))
+                cycle.report.errors.append((due.id, strip_userinfo(due.url), "internal error"))
 
     await asyncio.gather(*(guarded(row) for row in rows))
     r = cycle.report

@@ -4,18 +4,21 @@ A row is the durable claim that makes a channel's alert for one story go out
 at most once: it is inserted *before* the message is sent and moves
 ``claimed -> sent | failed``. The insert also enforces the channel's daily cap
 (``alerts_per_day``) in the same statement, so two claims cannot both take
-the last slot. Times are unix seconds.
+the last slot: on PostgreSQL that holds because claims run inside
+:func:`bot.store.transaction`, whose writer lock serialises them across
+processes (the primary key alone makes one story's claim exactly-once).
+Times are unix seconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 
 import aiosqlite
 
 from ..models import AlertRecord
+from .dialect import in_values, values_param
 
 CLAIMED = "claimed"
 SENT = "sent"
@@ -37,15 +40,15 @@ __all__ = [
 ]
 
 _CLAIM = (
-    "INSERT OR IGNORE INTO alerts (channel_id, story_id, alert_date, guild_id, status, nonce,"
+    "INSERT INTO alerts (channel_id, story_id, alert_date, guild_id, status, nonce,"
     " headline, url, source_count, claimed_at)"
-    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+    " SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT),"
+    " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT),"
+    " CAST(? AS BIGINT)"
     " WHERE (SELECT count(*) FROM alerts WHERE channel_id = ? AND alert_date = ?) < ?"
+    " ON CONFLICT (channel_id, story_id) DO NOTHING"
 )
-_ALERTED = (
-    "SELECT story_id FROM alerts WHERE channel_id = ?"
-    " AND story_id IN (SELECT value FROM json_each(?))"
-)
+_ALERTED = "SELECT story_id FROM alerts WHERE channel_id = ? AND story_id IN ({ids})"
 
 
 def _record(row: aiosqlite.Row) -> AlertRecord:
@@ -157,5 +160,6 @@ async def alerted_stories(
     ids = sorted({int(s) for s in story_ids})
     if not ids:
         return set()
-    async with db.execute(_ALERTED, (channel_id, json.dumps(ids))) as cur:
+    sql = _ALERTED.format(ids=in_values(db))
+    async with db.execute(sql, (channel_id, values_param(db, ids))) as cur:
         return {int(row[0]) for row in await cur.fetchall()}

@@ -8,12 +8,12 @@ adds :func:`stories_from_feeds`. Times are unix seconds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 
 import aiosqlite
 
 from ..models import DigestArticle, WindowStory
+from .dialect import in_values, values_param
 from .visibility import visible_sql
 
 _WINDOW_ARTICLES = f"""
@@ -29,10 +29,10 @@ ORDER BY a.published_at, a.id
 """  # noqa: S608 -- only our own SQL fragment is interpolated; values are bound
 _ROUTED_STORIES = (
     "SELECT DISTINCT a.story_id FROM article_feeds AS af JOIN articles AS a"
-    " ON a.id = af.article_id WHERE af.feed_id IN (SELECT value FROM json_each(?))"
+    " ON a.id = af.article_id WHERE af.feed_id IN ({ids})"
     " AND a.published_at >= ? AND a.published_at < ? AND a.story_id IS NOT NULL"
 )
-_BODIES = "SELECT id, body FROM articles WHERE id IN (SELECT value FROM json_each(?))"
+_BODIES = "SELECT id, body FROM articles WHERE id IN ({ids})"
 
 
 async def window_stories(
@@ -81,7 +81,8 @@ async def stories_from_feeds(
     """Stories with an article from one of ``feed_ids`` published in ``[start, end)``."""
     if not feed_ids:
         return set()
-    async with db.execute(_ROUTED_STORIES, (json.dumps(sorted(feed_ids)), start, end)) as cur:
+    sql = _ROUTED_STORIES.format(ids=in_values(db))
+    async with db.execute(sql, (values_param(db, sorted(feed_ids)), start, end)) as cur:
         return {int(row[0]) for row in await cur.fetchall()}
 
 
@@ -89,5 +90,6 @@ async def article_bodies(db: aiosqlite.Connection, ids: Collection[int]) -> dict
     """``{article_id: body}`` for ``ids`` ("" when an article has none); one query."""
     if not ids:
         return {}
-    async with db.execute(_BODIES, (json.dumps(list(ids)),)) as cur:
+    sql = _BODIES.format(ids=in_values(db))
+    async with db.execute(sql, (values_param(db, ids),)) as cur:
         return {int(row[0]): row[1] or "" for row in await cur.fetchall()}

@@ -8,19 +8,21 @@ it has gained enough outlets since (see :func:`bot.digest.build.build_digest`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
 
 import aiosqlite
 
+from .dialect import in_values, values_param
+
 _RECORD = (
-    "INSERT OR REPLACE INTO digest_items (channel_id, story_id, digest_date, source_count)"
-    " VALUES (?, ?, ?, ?)"
+    "INSERT INTO digest_items (channel_id, story_id, digest_date, source_count)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, story_id, digest_date)"
+    " DO UPDATE SET source_count = excluded.source_count"
 )
 _SENT_BEFORE = (
     "SELECT story_id, MAX(source_count) AS n FROM digest_items"
     " WHERE channel_id = ? AND digest_date < ?"
-    " AND story_id IN (SELECT value FROM json_each(?)) GROUP BY story_id"
+    " AND story_id IN ({ids}) GROUP BY story_id"
 )
 
 
@@ -45,13 +47,13 @@ async def already_sent(
     """``{story_id: source_count}`` for the given stories sent before ``before_day``.
 
     The count is the largest coverage the channel was shown for that story.
-    One query whatever the number of ids (they travel as one JSON array).
+    One query whatever the number of ids (they travel as one list parameter).
     """
     ids = sorted({int(s) for s in story_ids})
     if not ids:
         return {}
-    args = (channel_id, before_day.isoformat(), json.dumps(ids))
-    async with db.execute(_SENT_BEFORE, args) as cur:
+    args = (channel_id, before_day.isoformat(), values_param(db, ids))
+    async with db.execute(_SENT_BEFORE.format(ids=in_values(db)), args) as cur:
         return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
 
 

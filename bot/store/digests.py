@@ -96,10 +96,14 @@ async def claim_digest(
     now: int,
     status: str = CLAIMED,
 ) -> bool:
-    """Insert the claim row; ``False`` when one already exists for that day."""
+    """Insert the claim row; ``False`` when one already exists for that day.
+
+    The primary key (channel, day) makes the claim exactly-once across every
+    process on the store: the losing ``INSERT`` changes no row."""
     cur = await db.execute(
-        "INSERT OR IGNORE INTO digests (channel_id, digest_date, guild_id, status, nonce,"
-        " claimed_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO digests (channel_id, digest_date, guild_id, status, nonce,"
+        " claimed_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel_id, digest_date) DO NOTHING",
         (
             channel_id,
             day.isoformat(),

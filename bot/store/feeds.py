@@ -7,6 +7,10 @@ aware UTC datetimes in Python.
 
 ``first_failure_at`` records when the current failure streak began; a
 success or a resume clears it (see :attr:`bot.models.FeedRow.failing_since`).
+
+Pollers in several processes share the feeds through :func:`claim_feed`: a
+lease on ``next_poll_at`` taken by one conditional ``UPDATE``, ended by
+recording the poll's outcome or by time.
 """
 
 from __future__ import annotations
@@ -30,6 +34,16 @@ _GUILD_FEEDS = (
     "SELECT id, url, title, guild_id, last_success_at, last_error, last_error_at, "
     "consecutive_failures, next_poll_at, paused, fulltext, tags FROM feeds WHERE guild_id IN (0, ?) "
     "ORDER BY guild_id, id"
+)
+_FEED_ROW = (
+    "id, url, guild_id, etag, last_modified, consecutive_failures, "
+    "last_success_at, added_at, first_failure_at, fulltext"
+)
+_DUE = (
+    f"SELECT {_FEED_ROW} FROM feeds "  # noqa: S608 -- a constant column list
+    "WHERE paused = 0 AND (? = 1 OR next_poll_at <= ?) "
+    "AND (CAST(? AS BIGINT) IS NULL OR guild_id IN (0, ?)) "
+    "ORDER BY next_poll_at, id"
 )
 _ERROR_MAX_CHARS = 500
 
@@ -178,29 +192,65 @@ async def due_feeds(
     demand). ``guild_id``: only the feeds that guild reads (its own and the
     shared ones).
     """
-    async with db.execute(
-        "SELECT id, url, guild_id, etag, last_modified, consecutive_failures, "
-        "last_success_at, added_at, first_failure_at, fulltext FROM feeds "
-        "WHERE paused = 0 AND (? OR next_poll_at <= ?) AND (? IS NULL OR guild_id IN (0, ?)) "
-        "ORDER BY next_poll_at, id",
-        (int(everything), to_ts(now), guild_id, guild_id),
-    ) as cur:
+    async with db.execute(_DUE, (int(everything), to_ts(now), guild_id, guild_id)) as cur:
         rows = await cur.fetchall()
-    return [
-        FeedRow(
-            id=r["id"],
-            url=r["url"],
-            guild_id=r["guild_id"],
-            etag=r["etag"],
-            last_modified=r["last_modified"],
-            consecutive_failures=r["consecutive_failures"],
-            last_success_at=from_ts(r["last_success_at"]),
-            added_at=from_ts(r["added_at"]) or datetime.fromtimestamp(0, UTC),
-            first_failure_at=from_ts(r["first_failure_at"]),
-            fulltext=r["fulltext"],
-        )
-        for r in rows
-    ]
+    return [_feed_row(r) for r in rows]
+
+
+# No poll in flight: a claim sets ``last_fetch_at``, and each outcome sets
+# ``last_success_at`` or ``last_error_at`` to the same time as it; a later
+# ``last_fetch_at`` than both means a claim whose outcome is not recorded yet.
+_IDLE = (
+    "(last_fetch_at IS NULL OR last_fetch_at <= last_success_at OR last_fetch_at <= last_error_at)"
+)
+_CLAIM = (
+    "UPDATE feeds SET next_poll_at = ?, last_fetch_at = ? "  # noqa: S608 -- constant fragments
+    f"WHERE id = ? AND paused = 0 AND (next_poll_at <= ? OR (? = 1 AND {_IDLE})) "
+    f"RETURNING {_FEED_ROW}"
+)
+
+
+async def claim_feed(
+    db: aiosqlite.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    everything: bool = False,
+) -> FeedRow | None:
+    """Take feed ``feed_id`` for one poll, or ``None`` when it is not this
+    caller's to poll: paused, gone, not due (``everything``: being polled)
+    or taken by another poller first.
+
+    The claim is one conditional ``UPDATE`` (atomic on both backends: on
+    PostgreSQL a concurrent claim waits for this one's row lock, then finds
+    the row no longer due) that moves ``next_poll_at`` to ``lease_until``
+    and sets ``last_fetch_at`` to ``now``. Recording the poll's outcome
+    (:func:`record_success`, :func:`record_not_modified`,
+    :func:`record_failure`) replaces the lease with the real next poll time;
+    a poller that dies first leaves the feed due again at ``lease_until``.
+    ``everything`` (a poll on demand) takes a feed that is not due, but not
+    one another poller holds an unexpired lease on.
+    """
+    ts = to_ts(now)
+    async with db.execute(_CLAIM, (to_ts(lease_until), ts, feed_id, ts, int(everything))) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _feed_row(row)
+
+
+def _feed_row(r: aiosqlite.Row) -> FeedRow:
+    return FeedRow(
+        id=r["id"],
+        url=r["url"],
+        guild_id=r["guild_id"],
+        etag=r["etag"],
+        last_modified=r["last_modified"],
+        consecutive_failures=r["consecutive_failures"],
+        last_success_at=from_ts(r["last_success_at"]),
+        added_at=from_ts(r["added_at"]) or datetime.fromtimestamp(0, UTC),
+        first_failure_at=from_ts(r["first_failure_at"]),
+        fulltext=r["fulltext"],
+    )
 
 
 async def record_success(
@@ -269,7 +319,7 @@ async def record_failure(
         "UPDATE feeds SET last_fetch_at = ?, last_error = ?, last_error_at = ?, "
         "consecutive_failures = consecutive_failures + 1, "
         "first_failure_at = COALESCE(first_failure_at, ?), next_poll_at = ?, "
-        "paused = CASE WHEN ? THEN 1 ELSE paused END WHERE id = ? "
+        "paused = CASE WHEN ? = 1 THEN 1 ELSE paused END WHERE id = ? "
         "RETURNING consecutive_failures",
         (ts, message, ts, ts, to_ts(next_poll_at), int(paused), feed_id),
     ) as cur:

@@ -50,11 +50,22 @@ async def beat(
     ts = to_ts(now)
     await db.execute(
         "UPDATE heartbeat SET updated_at = ?, "
-        "gateway_since = CASE WHEN ? IS NOT NULL AND ? != gateway THEN ? ELSE gateway_since END, "
+        "gateway_since = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? != gateway "
+        "THEN ? ELSE gateway_since END, "
         "gateway = COALESCE(?, gateway), "
-        "last_poll_at = CASE WHEN ? IS NULL THEN last_poll_at ELSE ? END, "
-        "last_poll_ok_at = CASE WHEN ? THEN ? ELSE last_poll_ok_at END WHERE id = 1",
-        (ts, gateway, gateway, ts, gateway, poll_ok, ts, int(bool(poll_ok)), ts),
+        "last_poll_at = CASE WHEN CAST(? AS BIGINT) IS NULL THEN last_poll_at ELSE ? END, "
+        "last_poll_ok_at = CASE WHEN ? = 1 THEN ? ELSE last_poll_ok_at END WHERE id = 1",
+        (
+            ts,
+            gateway,
+            gateway,
+            ts,
+            gateway,
+            None if poll_ok is None else int(poll_ok),
+            ts,
+            int(bool(poll_ok)),
+            ts,
+        ),
     )
 
 

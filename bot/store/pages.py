@@ -8,13 +8,13 @@ of the stored article with the same URL, read back by :func:`lookup_pages`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 
 import aiosqlite
 
 from ..models import PageRecord
+from .dialect import is_postgres, values_param
 from .feeds import from_ts, to_ts
 
 _ERROR_MAX_CHARS = 300
@@ -23,11 +23,14 @@ _ERROR_MAX_CHARS = 300
 _LOOKUP = (
     "SELECT u.value AS url, p.state, p.fetched_at, p.etag, p.last_modified, p.failures,"
     " p.retry_at, p.error, a.body"
-    " FROM (SELECT DISTINCT value FROM json_each(?)) AS u"
+    " FROM ({urls}) AS u"
     " LEFT JOIN pages AS p ON p.url = u.value"
     " LEFT JOIN articles AS a ON a.url = u.value"
     " WHERE p.url IS NOT NULL OR a.id IS NOT NULL"
 )
+# The distinct URLs of the one list parameter, as a column ``value``.
+_URLS_SQLITE = _LOOKUP.format(urls="SELECT DISTINCT value FROM json_each(?)")
+_URLS_POSTGRES = _LOOKUP.format(urls="SELECT DISTINCT unnest(CAST(? AS TEXT[])) AS value")
 _SAVE = (
     "INSERT INTO pages (url, state, fetched_at, etag, last_modified, failures, retry_at, error)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -43,7 +46,8 @@ async def lookup_pages(db: aiosqlite.Connection, urls: Iterable[str]) -> dict[st
     if not wanted:
         return {}
     found: dict[str, PageRecord] = {}
-    async with db.execute(_LOOKUP, (json.dumps(wanted),)) as cur:
+    sql = _URLS_POSTGRES if is_postgres(db) else _URLS_SQLITE
+    async with db.execute(sql, (values_param(db, wanted),)) as cur:
         for row in await cur.fetchall():
             found[row[0]] = PageRecord(
                 url=row[0],
