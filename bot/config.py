@@ -497,6 +497,15 @@ class Settings(BaseSettings):
             return ()
         return tuple(self.shard_ids) or tuple(range(self.shard_count))
 
+    @property
+    def process_name(self) -> str:
+        """This bot process's name in the store's heartbeats: ``"bot"``, or
+        ``"shards 0,1 of 4"`` for a sharded one (each container's ``newsdesk
+        health`` reads the row of its own settings)."""
+        if self.shard_count is None:
+            return "bot"
+        return f"shards {','.join(str(i) for i in self.shards)} of {self.shard_count}"
+
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process posts for server ``guild_id``: always when not
         sharded, else when the server is on one of this process's shards."""

@@ -118,6 +118,9 @@ class Heartbeat:
     poll_interval_s: int
     last_poll_at: datetime | None  # the end of the last poll cycle
     last_poll_ok_at: datetime | None  # ... in which not every due feed failed
+    process: str = "bot"  # "bot" unsharded, else "shards 0,1 of 4"
+    shard_ids: tuple[int, ...] = ()  # this process's shards; () when unsharded
+    shard_count: int = 0  # their total; 0 when unsharded
 
 
 @dataclass(slots=True)

@@ -571,12 +571,48 @@ class Newsdesk:
                 now=self.clock(),
                 poll_interval_s=self.settings.poll_interval_minutes * 60,
                 pid=os.getpid(),
+                process=self.settings.process_name,
+                shard_ids=self.settings.shards,
+                shard_count=self.settings.shard_count or 0,
             )
 
     async def heartbeat(self, *, gateway: str | None = None, poll_ok: bool | None = None) -> None:
         """Still alive; ``gateway``: its connection's new state; ``poll_ok``: a cycle ended."""
         async with transaction(self.db):
-            await health_store.beat(self.db, now=self.clock(), gateway=gateway, poll_ok=poll_ok)
+            await health_store.beat(
+                self.db,
+                now=self.clock(),
+                gateway=gateway,
+                poll_ok=poll_ok,
+                process=self.settings.process_name,
+            )
+
+    async def orphaned_shards(self) -> tuple[frozenset[int], bool]:
+        """The shards no live process runs (its heartbeat older than
+        ``HEARTBEAT_STALE_SECONDS``: killed, or stuck), and whether this process
+        is their heir (the live sharded process with the lowest shard id, so
+        one process, not all, takes their digests over). Unsharded: none."""
+        count = self.settings.shard_count
+        if count is None:
+            return frozenset(), False
+        now = self.clock()
+        live: set[int] = set()
+        firsts: list[int] = []
+        for hb in await health_store.read_heartbeats(self.db):
+            if (now - hb.updated_at).total_seconds() > HEARTBEAT_STALE_SECONDS:
+                continue
+            if hb.shard_count == 0:
+                return frozenset(), False  # an unsharded bot serves every server
+            if hb.shard_count == count and hb.shard_ids:
+                live.update(hb.shard_ids)
+                firsts.append(min(hb.shard_ids))
+        live.update(self.settings.shards)
+        firsts.append(min(self.settings.shards))
+        return frozenset(set(range(count)) - live), min(firsts) == min(self.settings.shards)
+
+    async def channel_guilds(self) -> dict[int, int]:
+        """The server each digest channel was last posted for (from the claims)."""
+        return await digest_store.channel_guilds(self.db)
 
     async def poll_and_beat(self) -> PollReport:
         """The bot's poll job: one cycle, then the heartbeat records how it went."""
@@ -585,11 +621,17 @@ class Newsdesk:
         return report
 
     async def health(self) -> HealthReport:
-        """Whether the bot that writes to this store is up, connected and polling."""
+        """Whether the bot process of these settings (``process_name``: the
+        unsharded bot, or the process of these shards) is up, connected and polling."""
         now = self.clock()
-        hb = await health_store.read_heartbeat(self.db)
+        process = self.settings.process_name
+        hb = await health_store.read_heartbeat(self.db, process)
         if hb is None:
-            return HealthReport(False, ["the bot has never run on this database"], [])
+            if process == "bot":
+                return HealthReport(False, ["the bot has never run on this database"], [])
+            return HealthReport(
+                False, [f"the bot process of {process} has never run on this database"], []
+            )
         problems: list[str] = []
         facts = [
             f"bot pid {hb.pid} started {_ago(now, hb.started_at)}",

@@ -397,6 +397,50 @@ async def test_a_server_back_from_an_outage_gets_its_due_digest(fleet: Fleet) ->
     assert not fleet.posts(fleet.beta.channel("news"))
 
 
+async def test_a_dead_shards_digests_are_taken_over_by_a_live_process_once(
+    fleet: Fleet,
+) -> None:
+    """Shard 1's process dies and stays down. On its heartbeat after the dead
+    one's went stale, shard 0's process (the heir) posts shard 1's next digest
+    over REST, once, for the right server; when shard 1 runs again it posts
+    nothing twice and takes its digests back."""
+    first, second = await fleet.bot(0), await fleet.bot(1)
+    await fleet.services[0].ingest_entries(seed_entries())
+    beta = fleet.beta.channel("news")
+    async with fleet.fake.running(first):
+        async with fleet.fake.running(second):
+            await asyncio.gather(wait_started(first), wait_started(second))
+            assert all(len(fleet.posts(c)) == 1 for c in fleet.channels)  # day 1, each its own
+        # Shard 1's process is gone. A day later its heartbeat is long stale.
+        fleet.clock_now = SLOT + dt.timedelta(days=1, minutes=10)
+        await first.beat()  # the scheduler's heartbeat job
+        assert first._orphans == {1}
+        await fleet.fake.wait_messages(beta, 2)
+        await first.beat()
+        await asyncio.sleep(0.2)
+        assert len(fleet.posts(beta)) == 2  # day 2 posted once, by shard 0's process
+        record = await digest_store.get_digest(
+            fleet.services[0].db, beta.id, DAY + dt.timedelta(days=1)
+        )
+        assert record is not None and record.status == digest_store.SENT
+        assert record.guild_id == fleet.beta.id  # the server it was posted for before
+        # Shard 0's own servers got their day-2 digests from it too, once each.
+        for channel in fleet.on_shard(0):
+            await first.scheduler.digest_job(channel.id, now=fleet.clock_now)
+            assert len(fleet.posts(channel)) == 2
+
+        # Shard 1 comes back: its catch-up finds day 2 done, and shard 0 hands it back.
+        third = await fleet.bot(1)
+        async with fleet.fake.running(third):
+            await wait_started(third)
+            await first.beat()
+            assert first._orphans == frozenset()
+            assert not first.owns_channel(
+                next(c for c in first.settings.channels if c.channel_id == beta.id)
+            )
+    assert len(fleet.posts(beta)) == 2
+
+
 # -- the loopback Discord's sharding ---------------------------------------------
 
 
@@ -448,3 +492,37 @@ async def test_fake_refuses_an_invalid_shard(fake_discord: FakeDiscord) -> None:
         assert ready["t"] == "READY" and ready["d"]["shard"] == [1, 2]
         assert ready["d"]["guilds"] == []  # the only guild is on shard 0
     assert not fake_discord.sessions[1].connected
+
+
+async def test_each_process_has_its_own_heartbeat_and_health(store_url: str) -> None:
+    """``newsdesk health`` in each container reads the heartbeat of its own
+    process (its shard settings), not whichever process wrote last."""
+    now = SLOT
+    services = []
+    try:
+        for ids in ("0", "1"):
+            settings = load_settings(
+                env_file=None, database=store_url, shard_count=2, shard_ids=ids
+            )
+            services.append(await Newsdesk.open(settings, database=store_url, clock=lambda: now))
+        zero, one = services
+        assert zero.settings.process_name == "shards 0 of 2"
+        await zero.start_heartbeat()
+        await zero.heartbeat(gateway="connected", poll_ok=True)
+        assert (await zero.health()).ok
+        report = await one.health()
+        assert not report.ok
+        assert report.problems == [
+            "the bot process of shards 1 of 2 has never run on this database"
+        ]
+        await one.start_heartbeat()
+        await one.heartbeat(gateway="connected", poll_ok=True)
+        assert (await one.health()).ok and (await zero.health()).ok
+        assert await one.orphaned_shards() == (frozenset(), False)
+        now = SLOT + dt.timedelta(minutes=10)  # shard 0's process stopped beating
+        await one.heartbeat()
+        assert not (await zero.health()).ok and (await one.health()).ok
+        assert await one.orphaned_shards() == (frozenset({0}), True)
+    finally:
+        for nd in services:
+            await nd.close()

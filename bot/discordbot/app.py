@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.config import DigestChannel, Settings, parse_time
+from bot.config import DigestChannel, Settings, parse_time, shard_of
 from bot.delivery import DeliveryResult, PreparedDigest, SendFn, SendForbidden
 from bot.render.alerts import render_alert
 from bot.render.discord_embeds import discord_timestamp, render_digest_messages
@@ -88,6 +88,10 @@ class NewsdeskBot(commands.Bot):
         self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
         self._catch_up: asyncio.Task[Any] | None = None
         self._closing = False
+        # Sharded: shards no live process runs, whose digests this process has
+        # taken over (it is their heir), and the servers their channels are in.
+        self._orphans: frozenset[int] = frozenset()
+        self._known_guilds: dict[int, int] = {}
         self.tree.error(self.on_app_command_error)
 
     def clock(self) -> dt.datetime:
@@ -141,6 +145,8 @@ class NewsdeskBot(commands.Bot):
                 await self.services.start_heartbeat()
             else:
                 await self.services.heartbeat(gateway=gateway)
+                if gateway is None:
+                    await self.watch_shards()
         except Exception:
             log.exception("could not write the heartbeat")
 
@@ -210,12 +216,60 @@ class NewsdeskBot(commands.Bot):
         over REST). Sharded: only a channel the gateway showed in a server on
         this process's shards (:meth:`Settings.owns_guild`, Discord's rule):
         Discord sends a server's events to its shard's connection only, so each
-        channel has exactly one owning process, and an unseen one is left to it.
+        channel has exactly one owning process, and an unseen one is left to it,
+        unless that shard's process has died (:meth:`watch_shards`).
         """
         if not self.settings.sharded:
             return True
         guild = getattr(self.get_channel(channel.channel_id), "guild", None)
-        return guild is not None and self.settings.owns_guild(guild.id)
+        if guild is not None:
+            return self.settings.owns_guild(guild.id)
+        return self._orphaned(channel)  # a dead shard's channel, taken over (watch_shards)
+
+    async def watch_shards(self) -> None:
+        """Sharded, with every heartbeat: take over the digests and alerts of
+        shards whose process has died (no heartbeat for 3 minutes), or give
+        them back once it runs again.
+
+        Only the live process with the lowest shard id takes them (the heir), so
+        one process, not every one, posts for a dead shard; it sends over REST,
+        as Discord sends those servers' events to nobody while their shard is
+        down. A digest the dead process had claimed but not finished is resumed
+        with the same nonces (within the resend window Discord de-duplicates),
+        one due meanwhile is posted (within the grace period), and the claims
+        keep every digest to one post when the owner comes back.
+        """
+        if not self.settings.sharded:
+            return
+        orphans, heir = await self.services.orphaned_shards()
+        before, self._orphans = self._orphans, orphans if heir else frozenset()
+        if self._orphans:
+            self._known_guilds = await self.services.channel_guilds()
+        if before - self._orphans:
+            log.info(
+                "shard(s) %s run again: their digests are theirs", sorted(before - self._orphans)
+            )
+        taken = self._orphans - before
+        if not taken:
+            return
+        log.warning(
+            "no process runs shard(s) %s: this process posts their digests until one does",
+            sorted(taken),
+        )
+        scheduler, catch_up = self.scheduler, self._catch_up
+        if scheduler is None or catch_up is None or not catch_up.done() or self._closing:
+            return
+        ids = [c.channel_id for c in self.settings.channels if self._orphaned(c)]
+        if ids:
+            await scheduler.catch_up(channel_ids=ids)
+
+    def _orphaned(self, channel: DigestChannel) -> bool:
+        """Whether ``channel``'s server is on a shard this process has taken over."""
+        count = self.settings.shard_count
+        if not self._orphans or count is None:
+            return False
+        guild = channel.guild_id or self._known_guilds.get(channel.channel_id)
+        return guild is not None and shard_of(guild, count) in self._orphans
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """A server that comes back (after an outage or a new session) gets the
@@ -236,6 +290,9 @@ class NewsdeskBot(commands.Bot):
         guild = getattr(found, "guild", None)
         if guild is not None and guild.id != channel.guild_id:
             return dataclasses.replace(channel, guild_id=guild.id)
+        known = self._known_guilds.get(channel.channel_id)
+        if guild is None and channel.guild_id is None and known is not None:
+            return dataclasses.replace(channel, guild_id=known)  # a dead shard's, taken over
         return channel
 
     def digest_channel_for(self, interaction: discord.Interaction) -> DigestChannel:

@@ -70,6 +70,7 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
         script = MIGRATIONS[number - 1]
         log.debug("applying database migration %d", number)
         started = time.monotonic()
+        failures = 0
         while True:
             if await _user_version(db) >= number:  # another process applied it while we waited
                 break
@@ -81,18 +82,34 @@ async def _apply_migrations(db: aiosqlite.Connection) -> int:
             except sqlite3.OperationalError as exc:
                 if db.in_transaction:  # the script failed half-way: undo it
                     await db.execute("ROLLBACK")
-                    # Another process may have applied this migration between our
-                    # version check and our lock ("table ... already exists").
-                    if await _user_version(db) >= number:
-                        break
-                    raise
                 if not is_busy(exc):
-                    raise
+                    # Another process may have applied this migration between our
+                    # version check and our lock ("table ... already exists"): the
+                    # loop's check finds it done. A script that keeps failing is ours.
+                    failures += 1
+                    if failures > 3:
+                        raise
+                    await asyncio.sleep(0.05 * failures)
+                    continue
                 _log_wait(started)
                 await asyncio.sleep(0.05)
                 continue
             break
     return SCHEMA_VERSION
+
+
+async def _switch_to_wal(db: aiosqlite.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``: a new file's first switch answers "locked"
+    at once (no busy timeout) while another process is creating the file too."""
+    started = time.monotonic()
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() - started > BUSY_TIMEOUT_MS / 1000:
+                raise
+            await asyncio.sleep(0.02)
 
 
 class DamagedDatabaseError(StoreError):
@@ -255,7 +272,7 @@ async def open_db(
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if check if check is not None else str(path) != ":memory:":
             await quick_check(db)
-        await db.execute("PRAGMA journal_mode = WAL")
+        await _switch_to_wal(db)
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
         await _apply_migrations(db)

@@ -237,3 +237,11 @@ async def forbidden_channels(
         args = (guild_id,)
     async with db.execute(sql + " ORDER BY channel_id", args) as cur:
         return [_state(row) for row in await cur.fetchall()]
+
+
+async def channel_guilds(db: aiosqlite.Connection) -> dict[int, int]:
+    """The server each channel's digests were last posted for (channels with a known one)."""
+    rows = await db.execute_fetchall(
+        "SELECT channel_id, MAX(guild_id) FROM digests WHERE guild_id != 0 GROUP BY channel_id"
+    )
+    return {int(channel): int(guild) for channel, guild in rows}

@@ -1,8 +1,10 @@
 """The running bot's heartbeat row and online backups of the store.
 
-The bot rewrites the one ``heartbeat`` row every minute, when its gateway
+Each bot process rewrites its ``heartbeats`` row (one per process: "bot",
+or "shards 0,1 of 4" for a sharded one) every minute, when its gateway
 connection changes and after each poll cycle; ``newsdesk health``, in
-another process, reads it. :func:`backup_database` copies a live database
+another process, reads it, and sharded processes read each other's to take
+over the digests of shards whose process died. :func:`backup_database` copies a live database
 with SQLite's online backup API (consistent even while the bot writes).
 """
 
@@ -12,6 +14,7 @@ import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -22,17 +25,34 @@ GATEWAY_STATES = ("connecting", "connected", "disconnected")
 
 
 async def start_heartbeat(
-    db: aiosqlite.Connection, *, now: datetime, poll_interval_s: int, pid: int | None = None
+    db: aiosqlite.Connection,
+    *,
+    now: datetime,
+    poll_interval_s: int,
+    pid: int | None = None,
+    process: str = "bot",
+    shard_ids: tuple[int, ...] = (),
+    shard_count: int = 0,
 ) -> None:
-    """A bot process starts: a fresh row (gateway connecting; poll times kept)."""
+    """A bot process starts: a fresh row for ``process`` (gateway connecting; poll times kept)."""
     ts = to_ts(now)
     await db.execute(
-        "INSERT INTO heartbeat (id, updated_at, started_at, pid, gateway, gateway_since, "
-        "poll_interval_s) VALUES (1, ?, ?, ?, 'connecting', ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, "
+        "INSERT INTO heartbeats (process, shard_ids, shard_count, updated_at, started_at, pid, "
+        "gateway, gateway_since, poll_interval_s) VALUES (?, ?, ?, ?, ?, ?, 'connecting', ?, ?) "
+        "ON CONFLICT (process) DO UPDATE SET shard_ids = excluded.shard_ids, "
+        "shard_count = excluded.shard_count, updated_at = excluded.updated_at, "
         "started_at = excluded.started_at, pid = excluded.pid, gateway = 'connecting', "
         "gateway_since = excluded.gateway_since, poll_interval_s = excluded.poll_interval_s",
-        (ts, ts, pid, ts, poll_interval_s),
+        (
+            process,
+            ",".join(str(i) for i in shard_ids),
+            shard_count,
+            ts,
+            ts,
+            pid,
+            ts,
+            poll_interval_s,
+        ),
     )
 
 
@@ -42,6 +62,7 @@ async def beat(
     now: datetime,
     gateway: str | None = None,
     poll_ok: bool | None = None,
+    process: str = "bot",
 ) -> None:
     """Say "still alive"; with ``gateway``, its new state (since now if it changed);
     with ``poll_ok``, a poll cycle just ended (and whether it fetched anything)."""
@@ -49,12 +70,12 @@ async def beat(
         raise ValueError(f"unknown gateway state {gateway!r}")
     ts = to_ts(now)
     await db.execute(
-        "UPDATE heartbeat SET updated_at = ?, "
+        "UPDATE heartbeats SET updated_at = ?, "
         "gateway_since = CASE WHEN CAST(? AS TEXT) IS NOT NULL AND ? != gateway "
         "THEN ? ELSE gateway_since END, "
         "gateway = COALESCE(?, gateway), "
         "last_poll_at = CASE WHEN CAST(? AS BIGINT) IS NULL THEN last_poll_at ELSE ? END, "
-        "last_poll_ok_at = CASE WHEN ? = 1 THEN ? ELSE last_poll_ok_at END WHERE id = 1",
+        "last_poll_ok_at = CASE WHEN ? = 1 THEN ? ELSE last_poll_ok_at END WHERE process = ?",
         (
             ts,
             gateway,
@@ -65,18 +86,36 @@ async def beat(
             ts,
             int(bool(poll_ok)),
             ts,
+            process,
         ),
     )
 
 
-async def read_heartbeat(db: aiosqlite.Connection) -> Heartbeat | None:
+_COLUMNS = (
+    "updated_at, started_at, pid, gateway, gateway_since, poll_interval_s, "
+    "last_poll_at, last_poll_ok_at, process, shard_ids, shard_count"
+)
+
+
+async def read_heartbeat(db: aiosqlite.Connection, process: str = "bot") -> Heartbeat | None:
+    """The heartbeat of ``process``, or ``None`` when it never ran on this store."""
     async with db.execute(
-        "SELECT updated_at, started_at, pid, gateway, gateway_since, poll_interval_s, "
-        "last_poll_at, last_poll_ok_at FROM heartbeat WHERE id = 1"
+        f"SELECT {_COLUMNS} FROM heartbeats WHERE process = ?",  # noqa: S608
+        (process,),
     ) as cur:
         row = await cur.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _heartbeat(row)
+
+
+async def read_heartbeats(db: aiosqlite.Connection) -> list[Heartbeat]:
+    """Every process's heartbeat, by process name."""
+    rows = await db.execute_fetchall(
+        f"SELECT {_COLUMNS} FROM heartbeats ORDER BY process"  # noqa: S608
+    )
+    return [_heartbeat(row) for row in rows]
+
+
+def _heartbeat(row: Any) -> Heartbeat:
     return Heartbeat(
         updated_at=datetime.fromtimestamp(row[0], UTC),
         started_at=datetime.fromtimestamp(row[1], UTC),
@@ -86,6 +125,9 @@ async def read_heartbeat(db: aiosqlite.Connection) -> Heartbeat | None:
         poll_interval_s=int(row[5]),
         last_poll_at=from_ts(row[6]),
         last_poll_ok_at=from_ts(row[7]),
+        process=row[8],
+        shard_ids=tuple(int(i) for i in row[9].split(",") if i),
+        shard_count=int(row[10]),
     )
 
 

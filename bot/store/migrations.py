@@ -302,6 +302,33 @@ MIGRATION_13 = """
 ALTER TABLE rebuild_state ADD COLUMN clearing INTEGER NOT NULL DEFAULT 0;
 """
 
+# One heartbeat row per bot process, so several processes on one store (a
+# sharded bot) each say they are alive, and ``newsdesk health`` in each one's
+# container reads its own. ``process`` is "bot" for an unsharded bot, else
+# "shards 0,1 of 4"; ``shard_ids`` lists its shards ('' when unsharded) and
+# ``shard_count`` their total (0 when unsharded). The old single row becomes
+# the "bot" row.
+MIGRATION_14 = """
+CREATE TABLE heartbeats (
+    process TEXT PRIMARY KEY,
+    shard_ids TEXT NOT NULL DEFAULT '',
+    shard_count INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    pid INTEGER,
+    gateway TEXT NOT NULL CHECK (gateway IN ('connecting', 'connected', 'disconnected')),
+    gateway_since INTEGER NOT NULL,
+    poll_interval_s INTEGER NOT NULL,
+    last_poll_at INTEGER,
+    last_poll_ok_at INTEGER
+) WITHOUT ROWID;
+INSERT INTO heartbeats (process, updated_at, started_at, pid, gateway, gateway_since,
+                        poll_interval_s, last_poll_at, last_poll_ok_at)
+    SELECT 'bot', updated_at, started_at, pid, gateway, gateway_since, poll_interval_s,
+           last_poll_at, last_poll_ok_at FROM heartbeat;
+DROP TABLE heartbeat;
+"""
+
 MIGRATIONS: list[str] = [
     MIGRATION_1,
     MIGRATION_2,
@@ -316,4 +343,5 @@ MIGRATIONS: list[str] = [
     MIGRATION_11,
     MIGRATION_12,
     MIGRATION_13,
+    MIGRATION_14,
 ]

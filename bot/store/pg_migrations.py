@@ -1,9 +1,9 @@
 """The PostgreSQL schema, versioned like the SQLite one.
 
 Version numbers mean the same schema on both backends: the base script below
-creates in one go what SQLite's migrations 1 to 13 built step by step, and is
-recorded as version 13. A later change adds ``MIGRATION_14`` to
-``bot.store.migrations`` *and* ``14`` here. Applied versions are rows of
+creates in one go what SQLite's migrations 1 to 14 built step by step, and is
+recorded as version 14. A later change adds ``MIGRATION_15`` to
+``bot.store.migrations`` *and* ``15`` here. Applied versions are rows of
 ``schema_migrations`` (version, applied_at).
 
 Differences from the SQLite schema, each for the engine, none in meaning:
@@ -204,8 +204,10 @@ CREATE TABLE pages (
 );
 CREATE INDEX pages_fetched ON pages (fetched_at);
 
-CREATE TABLE heartbeat (
-    id BIGINT PRIMARY KEY CHECK (id = 1),
+CREATE TABLE heartbeats (
+    process TEXT PRIMARY KEY,
+    shard_ids TEXT NOT NULL DEFAULT '',
+    shard_count BIGINT NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL,
     started_at BIGINT NOT NULL,
     pid BIGINT,
@@ -259,7 +261,7 @@ CREATE INDEX alerts_day ON alerts (channel_id, alert_date);
 """
 )
 
-BASE_VERSION = 13
+BASE_VERSION = 14
 
 # version -> script; each runs in one transaction with its schema_migrations row.
 MIGRATIONS: dict[int, str] = {BASE_VERSION: BASE}

@@ -81,11 +81,11 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("url", "state", "fetched_at", "etag", "last_modified", "failures", "retry_at", "error"),
     ),
     (
-        "heartbeat",
-        ("id",),
+        "heartbeats",
+        ("process",),
         (
-            "id", "updated_at", "started_at", "pid", "gateway", "gateway_since",
-            "poll_interval_s", "last_poll_at", "last_poll_ok_at",
+            "process", "shard_ids", "shard_count", "updated_at", "started_at", "pid", "gateway",
+            "gateway_since", "poll_interval_s", "last_poll_at", "last_poll_ok_at",
         ),
     ),
     (
