@@ -180,14 +180,21 @@ def make_settings(
 
 
 @pytest.fixture
-async def newsroom(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[Newsroom]:  # noqa: F811
+async def newsroom(
+    fake_discord: FakeDiscord,  # noqa: F811
+    tmp_path: Path,
+    store_url: str,
+) -> AsyncIterator[Newsroom]:
+    """A newsroom on the test's store (a file, or PostgreSQL in a module with BACKENDS)."""
     shared_path("discord-api-spec", "openapi.json")
     guild = fake_discord.add_guild("Newsroom", channels=["news", "general"])
     locked = guild.add_channel("locked", bot_can_send=False)
     alice = guild.add_member("alice")
     bob = guild.add_member("bob")
     news, general = guild.channel("news"), guild.channel("general")
-    settings = make_settings(tmp_path, guild, [news, locked], allow_private_addresses=True)
+    settings = make_settings(
+        tmp_path, guild, [news, locked], allow_private_addresses=True, database=store_url
+    )
     nd = await Newsdesk.open(settings)
     try:
         await nd.ingest_entries(seed_entries())

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from tests.test_bot_e2e import run_command
 
+BACKENDS = ("sqlite", "postgresql")  # the loopback Discord suite on both stores
+
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
 

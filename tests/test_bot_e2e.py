@@ -17,6 +17,8 @@ from bot.store import feeds as feed_store
 from tests.fakediscord import EPHEMERAL
 from tests.fakediscord.validate import check_commands
 
+BACKENDS = ("sqlite", "postgresql")  # the loopback Discord suite on both stores
+
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
 

@@ -24,6 +24,8 @@ from bot.delivery import message_nonce
 from bot.models import Entry
 from bot.store import digests as digest_store
 
+BACKENDS = ("sqlite", "postgresql")  # the loopback Discord suite on both stores
+
 if TYPE_CHECKING:
     from bot.discordbot.app import NewsdeskBot
     from tests.botharness import Newsroom

@@ -10,6 +10,8 @@ from bot.store import feeds as feed_store
 from tests.fakediscord.server import attachment_data
 from tests.test_bot_e2e import is_ephemeral, run_command
 
+BACKENDS = ("sqlite", "postgresql")  # the loopback Discord suite on both stores
+
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.store import digests as digest_store
 
+BACKENDS = ("sqlite", "postgresql")  # the loopback Discord suite on both stores
+
 if TYPE_CHECKING:
     from tests.botharness import Newsroom
 
