@@ -20,16 +20,15 @@ import asyncio
 import os
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.services import Newsdesk, copy_database
+from bot.services import copy_database
 
-from .common import Result, fmt_ms, fmt_rate, fmt_ratio, latency_summary, ratio, summary
-from .context import Context, settings_for
-from .ingest import jsonl_sample
-from .search import Query, context_mix
+from .common import Result, fmt_ms, fmt_rate, fmt_ratio, ratio, summary
+from .context import Context
+from .ingest import ingest_paths, jsonl_sample
+from .search import _newsdesk_latencies, context_mix
 
 ENV = "NEWSDESK_BENCH_POSTGRES"
 
@@ -59,44 +58,6 @@ def _drop(admin: str, url: str) -> None:
     asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _ingest(location: str, paths: list[Path]) -> dict[str, Any]:
-    desk = await Newsdesk.open(settings_for(location), database=location)  # type: ignore[arg-type]
-    try:
-        start = time.perf_counter()
-        outcome = await desk.ingest_sources([str(p) for p in paths])
-        seconds = time.perf_counter() - start
-    finally:
-        await desk.close()
-    r = outcome.report
-    entries = r.new + r.updated + r.duplicates
-    return {"seconds": seconds, "entries": entries, "rate": entries / seconds}
-
-
-async def _search(location: str, mix: list[Query], reps: int, now: Any) -> dict[str, Any]:
-    desk = await Newsdesk.open(settings_for(location), database=location)  # type: ignore[arg-type]
-    samples: dict[str, list[float]] = {}
-    hits = 0
-    try:
-        for rep in range(reps + 1):
-            for q in mix:
-                start = time.perf_counter()
-                page = await desk.search(
-                    q.text, date_from=q.date_from, date_to=q.date_to, source=q.source, now=now
-                )
-                elapsed = time.perf_counter() - start
-                if rep:
-                    samples.setdefault(q.kind, []).append(elapsed)
-                    hits += bool(page.hits)
-    finally:
-        await desk.close()
-    every = [s for values in samples.values() for s in values]
-    return {
-        "all": latency_summary(every),
-        "by_kind": {kind: latency_summary(values) for kind, values in samples.items()},
-        "runs_with_hits": hits,
-    }
-
-
 def run_backends(ctx: Context) -> Result:
     result = Result("backends", ctx.size)
     admin = os.environ.get(ENV)
@@ -116,7 +77,8 @@ def run_backends(ctx: Context) -> Result:
                     else:
                         location = _fresh_database(admin)
                         made.append(location)
-                    run = asyncio.run(_ingest(location, [sample]))
+                    run = asyncio.run(ingest_paths(location, [sample]))
+                    run["rate"] = run["entries"] / run["seconds"]
                     runs[backend].append(run)
                     ctx.log(f"  {backend} rep {rep + 1}: {run['rate']:.0f}/s")
             rates = {b: summary([r["rate"] for r in v]) for b, v in runs.items()}
@@ -147,8 +109,8 @@ def run_backends(ctx: Context) -> Result:
         reps = max(ctx.reps, 3)
         ctx.log(f"backends: search, {len(mix)} queries x {reps} on each backend")
         found = {
-            "sqlite": asyncio.run(_search(str(store), mix, reps, now)),
-            "postgresql": asyncio.run(_search(target, mix, reps, now)),
+            "sqlite": asyncio.run(_newsdesk_latencies(store, mix, reps, now)),
+            "postgresql": asyncio.run(_newsdesk_latencies(target, mix, reps, now)),
         }
         result.data["search"] = found
         for backend, stat in found.items():

@@ -30,7 +30,7 @@ RSS_ARTICLES = 2_000
 
 
 async def ingest_paths(
-    database: Path, paths: list[Path], *, cluster: bool = True
+    database: Path | str, paths: list[Path], *, cluster: bool = True
 ) -> dict[str, Any]:
     """Ingest files into the store at ``database``; seconds and counts.
 

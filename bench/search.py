@@ -126,7 +126,7 @@ def _raw_sql(q: Query) -> tuple[str, list[Any]]:
 
 
 async def _newsdesk_latencies(
-    path: Path, mix: list[Query], reps: int, now: datetime
+    path: Path | str, mix: list[Query], reps: int, now: datetime
 ) -> dict[str, Any]:
     desk = await Newsdesk.open(settings_for(path), database=path)
     samples: dict[str, list[float]] = {}

@@ -178,13 +178,20 @@ async def _digest_record(store_url: str) -> Any:
         await db.close()
 
 
+async def _channel_and_store(
+    http_server: LoopbackServer, store_url: str
+) -> tuple[StubChannel, str]:
+    """The stub of Discord's create-message route, and a store ready for the drivers."""
+    stub = StubChannel(http_server)
+    http_server.handler("/channels/1/messages", stub.handle)
+    await _prepare_store(store_url)
+    return stub, http_server.url("/channels/1/messages")
+
+
 async def test_a_digest_killed_mid_send_is_finished_by_another_process_once(
     tmp_path: Path, store_url: str, http_server: LoopbackServer
 ) -> None:
-    stub = StubChannel(http_server)
-    http_server.handler("/channels/1/messages", stub.handle)
-    endpoint = http_server.url("/channels/1/messages")
-    await _prepare_store(store_url)
+    stub, endpoint = await _channel_and_store(http_server, store_url)
 
     stub.hang_at = 3  # the third message reaches the channel; its answer never comes
     first = await run_driver(tmp_path, store_url, endpoint)  # type: ignore[arg-type]
@@ -204,10 +211,7 @@ async def test_a_digest_killed_mid_send_is_finished_by_another_process_once(
 async def test_two_processes_delivering_one_digest_at_once_post_it_once(
     tmp_path: Path, store_url: str, http_server: LoopbackServer
 ) -> None:
-    stub = StubChannel(http_server)
-    http_server.handler("/channels/1/messages", stub.handle)
-    endpoint = http_server.url("/channels/1/messages")
-    await _prepare_store(store_url)
+    stub, endpoint = await _channel_and_store(http_server, store_url)
 
     drivers = [await run_driver(tmp_path, store_url, endpoint) for _ in range(2)]  # type: ignore[arg-type]
     lines = await asyncio.gather(*(finish(d) for d in drivers))
