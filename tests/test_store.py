@@ -156,3 +156,34 @@ async def test_many_processes_opening_a_new_file_at_once_all_get_the_schema(tmp_
         finally:
             for db in opened:
                 await db.close()
+
+
+async def test_a_postgresql_connection_lost_fails_one_request_and_the_next_reconnects(
+    postgres_url,
+):
+    """The server ends the session (a restart, a failover): at most the statement
+    that meets it fails, with one clear line; the next one connects again."""
+    import asyncpg
+
+    from bot.store import DriverError, open_db
+
+    db = await open_db(postgres_url)
+    try:
+        ((pid,),) = await db.execute_fetchall("SELECT pg_backend_pid()")
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        # Whether the driver has noticed yet decides if one request fails (with
+        # one clear line) before the next connects again; never more than one.
+        try:
+            await db.execute_fetchall("SELECT COUNT(*) FROM articles")
+        except DriverError as lost:
+            assert "lost the connection" in str(lost) and "\n" not in str(lost)
+        ((count,),) = await db.execute_fetchall("SELECT COUNT(*) FROM articles")
+        assert count == 0
+        ((new_pid,),) = await db.execute_fetchall("SELECT pg_backend_pid()")
+        assert new_pid != pid
+    finally:
+        await db.close()

@@ -129,10 +129,24 @@ def is_busy(exc: BaseException) -> bool:
     )
 
 
+# PostgreSQL's SQLSTATE codes for the same faults (disk_full, out of memory,
+# read-only transaction, lock not available, data corrupted, index corrupted).
+_SQLSTATES = {
+    "53100": "disk full",
+    "25006": "read-only",
+    "55P03": "locked",
+    "XX001": "damaged",
+    "XX002": "damaged",
+}
+
+
 def describe_storage_error(exc: BaseException) -> str | None:
     """A plain name for the storage faults a user can act on, or ``None``:
     ``"disk full"`` (also an ``OSError`` with ``ENOSPC``), ``"damaged"``,
     ``"read-only"`` or ``"locked"``."""
+    kind = _SQLSTATES.get((getattr(exc, "sqlstate", None) or "")[:5])
+    if kind is not None:
+        return kind
     text = str(exc).lower()
     if "database or disk is full" in text or getattr(exc, "errno", None) == errno.ENOSPC:
         return "disk full"

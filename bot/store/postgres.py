@@ -25,6 +25,7 @@ reads a row.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Generator, Iterable, Mapping, Sequence
@@ -32,7 +33,9 @@ from typing import Any
 
 import asyncpg
 
-from .dialect import PostgresDriverError
+from .dialect import PostgresDriverError, redact
+
+log = logging.getLogger(__name__)
 
 STATEMENT_CACHE = 512  # prepared statements kept per connection
 
@@ -183,6 +186,16 @@ class PostgresConnection:
     def total_changes(self) -> int:  # pragma: no cover - SQLite-only diagnostics
         return 0
 
+    async def _live(self) -> asyncpg.Connection:
+        """The connection, opened again first if the server closed it (a restart,
+        a failover, an idle timeout): the statement that met the closed
+        connection failed, the next one reconnects."""
+        if self._conn.is_closed():
+            log.warning("reconnecting to the PostgreSQL database %s", redact(self.url))
+            self._statements.clear()
+            self._conn = await asyncpg.connect(self.url, statement_cache_size=0)
+        return self._conn
+
     async def _prepared(self, sql: str) -> asyncpg.prepared_stmt.PreparedStatement:
         stmt = self._statements.get(sql)
         if stmt is None:
@@ -199,10 +212,11 @@ class PostgresConnection:
         args = statement.arguments(params)
         async with self._busy:
             try:
+                await self._live()
                 stmt = await self._prepared(statement.sql)
                 rows = await stmt.fetch(*args)
-            except asyncpg.PostgresError as exc:
-                raise _driver_error(exc) from exc
+            except _ERRORS as exc:
+                raise self._driver_error(exc) from exc
             return Cursor(rows, _rowcount(stmt.get_statusmsg()))
 
     def execute(self, sql: str, params: Params | None = None) -> _Execution:
@@ -220,9 +234,9 @@ class PostgresConnection:
         if rows:
             async with self._busy:
                 try:
-                    await self._conn.executemany(statement.sql, rows)
-                except asyncpg.PostgresError as exc:
-                    raise _driver_error(exc) from exc
+                    await (await self._live()).executemany(statement.sql, rows)
+                except _ERRORS as exc:
+                    raise self._driver_error(exc) from exc
         return Cursor([], -1)
 
     async def executescript(self, script: str) -> None:
@@ -230,16 +244,34 @@ class PostgresConnection:
         async with self._busy:
             self._statements.clear()  # a schema change invalidates prepared plans
             try:
-                await self._conn.execute(script)
-            except asyncpg.PostgresError as exc:
-                raise _driver_error(exc) from exc
+                await (await self._live()).execute(script)
+            except _ERRORS as exc:
+                raise self._driver_error(exc) from exc
+
+    def _driver_error(self, exc: BaseException) -> PostgresDriverError:
+        """The server's or the network's error as the store's driver error: one
+        line, its SQLSTATE kept. A lost connection is closed here, so the next
+        statement opens a new one."""
+        if isinstance(exc, asyncpg.PostgresError) and not _is_disconnect(exc):
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return PostgresDriverError(message, sqlstate=getattr(exc, "sqlstate", None))
+        self._conn.terminate()
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return PostgresDriverError(
+            f"lost the connection to the PostgreSQL database {redact(self.url)} ({detail}); "
+            "the next request connects again",
+            sqlstate=getattr(exc, "sqlstate", None),
+        )
 
     async def close(self) -> None:
         self._statements.clear()
         await self._conn.close()
 
 
-def _driver_error(exc: asyncpg.PostgresError) -> PostgresDriverError:
-    """The server's error as the store's driver error (one line, its SQLSTATE kept)."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return PostgresDriverError(message, sqlstate=getattr(exc, "sqlstate", None))
+# What a statement can raise: the server's errors, and a connection that is gone.
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
+
+def _is_disconnect(exc: asyncpg.PostgresError) -> bool:
+    """The server ended the session (an administrator, a shutdown, a crash)."""
+    return (getattr(exc, "sqlstate", None) or "").startswith(("57P", "08"))
