@@ -51,3 +51,12 @@ def test_database_urls_are_told_apart_checked_and_shown_without_password():
     assert url_problem("postgresql:///db?host=/run/postgresql") is None  # a Unix socket
     assert "no database name" in (url_problem("postgresql://h:5432") or "")
     assert "not a valid URL" in (url_problem("postgresql://h:port/db") or "")
+
+
+def test_every_schema_version_after_the_base_has_a_postgresql_twin():
+    from bot.store import SCHEMA_VERSION
+    from bot.store import pg_migrations
+
+    assert set(pg_migrations.MIGRATIONS) == set(
+        range(pg_migrations.BASE_VERSION, SCHEMA_VERSION + 1)
+    )

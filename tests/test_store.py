@@ -187,3 +187,35 @@ async def test_a_postgresql_connection_lost_fails_one_request_and_the_next_recon
         assert new_pid != pid
     finally:
         await db.close()
+
+
+async def test_a_version_13_postgresql_store_is_migrated_keeping_its_heartbeat(postgres_url):
+    """A store made by the first PostgreSQL release (the base, version 13) with a
+    bot's heartbeat in it: opening it applies 14, and the row is the "bot" one."""
+    import asyncpg
+
+    from bot.store import SCHEMA_VERSION, open_db
+    from bot.store import health as health_store
+    from bot.store.pg_migrations import BASE
+
+    admin = await asyncpg.connect(postgres_url)
+    try:  # the fresh store, taken back to what version 13 created
+        await admin.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await admin.execute(BASE)
+        await admin.execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+            " INSERT INTO schema_migrations (version) VALUES (13);"
+            " INSERT INTO heartbeat (id, updated_at, started_at, pid, gateway, gateway_since,"
+            " poll_interval_s) VALUES (1, 1700000000, 1700000000, 42, 'connected', 1700000000, 900)"
+        )
+    finally:
+        await admin.close()
+    db = await open_db(postgres_url)
+    try:
+        ((version,),) = await db.execute_fetchall("SELECT MAX(version) FROM schema_migrations")
+        assert version == SCHEMA_VERSION
+        hb = await health_store.read_heartbeat(db, "bot")
+        assert hb is not None and hb.pid == 42 and hb.gateway == "connected"
+    finally:
+        await db.close()

@@ -1,9 +1,9 @@
 """The PostgreSQL schema, versioned like the SQLite one.
 
 Version numbers mean the same schema on both backends: the base script below
-creates in one go what SQLite's migrations 1 to 14 built step by step, and is
-recorded as version 14. A later change adds ``MIGRATION_15`` to
-``bot.store.migrations`` *and* ``15`` here. Applied versions are rows of
+creates in one go what SQLite's migrations 1 to 13 built step by step, and is
+recorded as version 13. Each later change adds ``MIGRATION_N`` to
+``bot.store.migrations`` *and* ``N`` here (14: one heartbeat row per process). Applied versions are rows of
 ``schema_migrations`` (version, applied_at).
 
 Differences from the SQLite schema, each for the engine, none in meaning:
@@ -204,10 +204,8 @@ CREATE TABLE pages (
 );
 CREATE INDEX pages_fetched ON pages (fetched_at);
 
-CREATE TABLE heartbeats (
-    process TEXT PRIMARY KEY,
-    shard_ids TEXT NOT NULL DEFAULT '',
-    shard_count BIGINT NOT NULL DEFAULT 0,
+CREATE TABLE heartbeat (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     updated_at BIGINT NOT NULL,
     started_at BIGINT NOT NULL,
     pid BIGINT,
@@ -261,7 +259,29 @@ CREATE INDEX alerts_day ON alerts (channel_id, alert_date);
 """
 )
 
-BASE_VERSION = 14
+BASE_VERSION = 13
+
+# One heartbeat row per bot process (see bot.store.migrations.MIGRATION_14).
+MIGRATION_14 = """
+CREATE TABLE heartbeats (
+    process TEXT PRIMARY KEY,
+    shard_ids TEXT NOT NULL DEFAULT '',
+    shard_count BIGINT NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    pid BIGINT,
+    gateway TEXT NOT NULL CHECK (gateway IN ('connecting', 'connected', 'disconnected')),
+    gateway_since BIGINT NOT NULL,
+    poll_interval_s BIGINT NOT NULL,
+    last_poll_at BIGINT,
+    last_poll_ok_at BIGINT
+);
+INSERT INTO heartbeats (process, updated_at, started_at, pid, gateway, gateway_since,
+                        poll_interval_s, last_poll_at, last_poll_ok_at)
+    SELECT 'bot', updated_at, started_at, pid, gateway, gateway_since, poll_interval_s,
+           last_poll_at, last_poll_ok_at FROM heartbeat;
+DROP TABLE heartbeat;
+"""
 
 # version -> script; each runs in one transaction with its schema_migrations row.
-MIGRATIONS: dict[int, str] = {BASE_VERSION: BASE}
+MIGRATIONS: dict[int, str] = {BASE_VERSION: BASE, 14: MIGRATION_14}
