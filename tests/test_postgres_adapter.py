@@ -54,8 +54,7 @@ def test_database_urls_are_told_apart_checked_and_shown_without_password():
 
 
 def test_every_schema_version_after_the_base_has_a_postgresql_twin():
-    from bot.store import SCHEMA_VERSION
-    from bot.store import pg_migrations
+    from bot.store import SCHEMA_VERSION, pg_migrations
 
     assert set(pg_migrations.MIGRATIONS) == set(
         range(pg_migrations.BASE_VERSION, SCHEMA_VERSION + 1)
