@@ -21,7 +21,7 @@ import asyncpg
 
 from .dialect import redact
 from .pg_migrations import MIGRATIONS
-from .postgres import PostgresConnection
+from .postgres import PostgresConnection, connect
 
 if TYPE_CHECKING:
     from .db import Connection
@@ -51,9 +51,7 @@ async def open_postgres(url: str, *, create: bool = True) -> Connection:
     from .db import SCHEMA_VERSION, NoDatabaseError, StoreError
 
     try:
-        raw = await asyncio.wait_for(
-            asyncpg.connect(url, statement_cache_size=0), CONNECT_TIMEOUT_S
-        )
+        raw = await asyncio.wait_for(connect(url), CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise StoreError(
