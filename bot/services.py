@@ -47,7 +47,7 @@ from .store import feeds as feed_store
 from .store import health as health_store
 from .store import pages as page_store
 from .store import stories as story_store
-from .store.db import integrity_problems, rebuild_search_index
+from .store.db import integrity_problems, rebuild_search_index, store_files
 from .store.dialect import is_postgres
 
 if TYPE_CHECKING:
@@ -930,8 +930,8 @@ async def copy_database(
 
 def _remove_store_files(path: Path | None) -> None:
     if path is not None:
-        for end in ("", "-wal", "-shm", "-journal"):
-            path.with_name(path.name + end).unlink(missing_ok=True)
+        for file in store_files(path):
+            file.unlink(missing_ok=True)
 
 
 PollProgress = Callable[[int, int], None]  # (feeds finished, articles stored), increments

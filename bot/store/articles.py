@@ -19,10 +19,13 @@ from ..models import Article, ArticleKey
 from .db import connect_read_only
 from .dialect import in_values, values_param
 
-_EXPORT = (
-    "SELECT id, url, guid, source, title, body, published_at, updated_at, category,"
-    " story_id, author, dated, image_url FROM articles ORDER BY id"
+# The columns export_record reads, in its order (the file export and the
+# PostgreSQL export in bot.store.transfer both select them).
+EXPORT_COLUMNS = (
+    "id, url, guid, source, title, body, published_at, updated_at, category,"
+    " story_id, author, dated, image_url"
 )
+_EXPORT = f"SELECT {EXPORT_COLUMNS} FROM articles ORDER BY id"  # noqa: S608
 
 
 def _iso(ts: int | None) -> str | None:

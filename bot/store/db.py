@@ -311,12 +311,13 @@ async def database_files(db: aiosqlite.Connection) -> list[Path]:
     files: list[Path] = []
     for row in rows:
         if row[1] == "main" and row[2]:
-            main = Path(row[2])
-            files += [main, *(main.with_name(main.name + end) for end in _COMPANIONS)]
+            files += store_files(Path(row[2]))
     return files
 
 
-_COMPANIONS = ("-wal", "-shm", "-journal")
+def store_files(main: Path) -> list[Path]:
+    """An SQLite database file and its ``-wal``, ``-shm`` and ``-journal`` companions."""
+    return [main, *(main.with_name(main.name + end) for end in ("-wal", "-shm", "-journal"))]
 
 
 _write_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (

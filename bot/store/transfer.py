@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..models import CopiedTable
+from .articles import EXPORT_COLUMNS, export_record
 from .db import Connection, StoreError, transaction
 from .dialect import is_postgres
 
@@ -231,17 +232,13 @@ async def _copy_table(
             progress(table, len(rows))
 
 
-_EXPORT_PAGE = (
-    "SELECT id, url, guid, source, title, body, published_at, updated_at, category,"
-    " story_id, author, dated, image_url FROM articles WHERE id > ? ORDER BY id LIMIT 1000"
-)
+_EXPORT_PAGE = f"SELECT {EXPORT_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT 1000"  # noqa: S608
 
 
 def iter_export_postgres(url: str) -> Iterator[dict[str, Any]]:
     """Every article of the PostgreSQL store at ``url`` as a JSON Lines record,
     like :func:`bot.store.articles.iter_export` for a file: synchronous, for a
     worker thread, on a connection (and event loop) of its own, a page at a time."""
-    from .articles import export_record
     from .pg_db import open_postgres
 
     loop = asyncio.new_event_loop()
