@@ -8,8 +8,8 @@ from datetime import date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import Settings
-from ..database_url import is_postgres_url, redact
+from ..config import Settings, check_database_location
+from ..database_url import redact
 from .console import EXIT_FAILED, CliError
 from .interrupt import _INTERRUPT
 
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 def _database(args: argparse.Namespace, settings: Settings) -> Path | str:
     """The store this command opens: a file path, or a PostgreSQL URL (a ``str``)."""
-    location = args.db if args.db else settings.database
-    return str(location) if is_postgres_url(location) else Path(location)
+    return check_database_location(str(args.db if args.db else settings.database))
 
 
 async def _open(
