@@ -256,12 +256,9 @@ class NewsdeskBot(commands.Bot):
             "no process runs shard(s) %s: this process posts their digests until one does",
             sorted(taken),
         )
-        scheduler, catch_up = self.scheduler, self._catch_up
-        if scheduler is None or catch_up is None or not catch_up.done() or self._closing:
-            return
-        ids = [c.channel_id for c in self.settings.channels if self._orphaned(c)]
-        if ids:
-            await scheduler.catch_up(channel_ids=ids)
+        await self._catch_up_channels(
+            [c.channel_id for c in self.settings.channels if self._orphaned(c)]
+        )
 
     def _orphaned(self, channel: DigestChannel) -> bool:
         """Whether ``channel``'s server is on a shard this process has taken over."""
@@ -275,10 +272,15 @@ class NewsdeskBot(commands.Bot):
         """A server that comes back (after an outage or a new session) gets the
         start-up catch-up for its channels: a digest due meanwhile is posted
         within the grace period, else recorded missed (never twice: claims)."""
+        await self._catch_up_channels([c.id for c in guild.channels])
+
+    async def _catch_up_channels(self, channel_ids: list[int]) -> None:
+        """The start-up catch-up for these channels (the configured ones among
+        them), once the schedule runs and its own start-up catch-up is done."""
         scheduler, catch_up = self.scheduler, self._catch_up
         if scheduler is None or catch_up is None or not catch_up.done() or self._closing:
             return
-        ids = [c.id for c in guild.channels if c.id in scheduler.channels]
+        ids = [i for i in channel_ids if i in scheduler.channels]
         if ids:
             await scheduler.catch_up(channel_ids=ids)
 
