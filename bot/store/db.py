@@ -18,7 +18,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from .dialect import PostgresDriverError, is_postgres, is_postgres_url
+from ..database_url import is_postgres_url
+from .dialect import PostgresDriverError, is_postgres
 from .migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)

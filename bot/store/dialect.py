@@ -1,16 +1,14 @@
-"""Which database a store location or handle is, without loading a driver.
+"""Which database a store handle is, and the SQL pieces that differ, without
+loading a driver (a location's kind is ``bot.database_url``'s rule).
 
-SQLite (a file path, the default) and PostgreSQL (a ``postgresql://`` URL).
-The PostgreSQL driver is imported only when such a URL is opened, so
-commands on an SQLite store never pay for it.
+The PostgreSQL driver is imported only when a ``postgresql://`` URL is
+opened, so commands on an SQLite store never pay for it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-
-from ..database_url import is_postgres_url, redact
 
 
 def is_postgres(db: object) -> bool:
@@ -40,13 +38,3 @@ def values_param(db: object, values: Iterable[object]) -> object:
     if is_postgres(db):
         return list(values)
     return json.dumps(list(values))
-
-
-__all__ = [
-    "PostgresDriverError",
-    "in_values",
-    "is_postgres",
-    "is_postgres_url",
-    "redact",
-    "values_param",
-]

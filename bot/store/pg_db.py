@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 import asyncpg
 
-from .dialect import redact
+from ..database_url import redact
 from .pg_migrations import MIGRATIONS
 from .postgres import PostgresConnection, connect
 

@@ -33,7 +33,8 @@ from typing import Any
 
 import asyncpg
 
-from .dialect import PostgresDriverError, redact
+from ..database_url import redact
+from .dialect import PostgresDriverError
 
 log = logging.getLogger(__name__)
 
