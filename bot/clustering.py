@@ -111,6 +111,11 @@ class StoryClusterer:
 
     # -- planning (reads only) ------------------------------------------------
 
+    def count_terms(self, articles: Sequence[Article]) -> None:
+        """Count the terms of articles about to be planned (CPU work a worker
+        thread can do ahead): :meth:`plan` then finds their counts made."""
+        self.planner.counts([as_member(0, article) for article in articles])
+
     async def plan(self, db: Connection, items: Sequence[ClusterArticle]) -> ClusterPlan:
         """The plan that puts ``items`` into stories.
 
@@ -170,13 +175,13 @@ class StoryClusterer:
         rests = await cluster_store.remainders(
             db, {sid: [a.id for a in group] for sid, group in by_story.items()}
         )
-        terms = {t for a in leaving for t in ft.article_counts(a.title, a.text, a.source)}
+        terms = {t for counts in self.planner.counts(leaving) for t in counts}
         stored = await cluster_store.frequencies(db, terms)
         for story_id, group in by_story.items():
             story = states.get(story_id)
             if story is None:  # no summary (never indexed): nothing to subtract from
                 plan.detach.extend(a.id for a in group)
-                docs = (ft.article_counts(a.title, a.text, a.source).keys() for a in group)
+                docs = (counts.keys() for counts in self.planner.counts(group))
                 merge_delta(plan.df_delta, document_delta(docs, -1))
                 plan.deleted.append(story_id)
                 replaced[story_id] = None
@@ -254,7 +259,7 @@ class StoryClusterer:
                 return None
             if len(rows) < 2 and not (rows and fixed):
                 return None
-            counts = [ft.article_counts(r.title, r.text, r.source) for r in rows]
+            counts = self.planner.counts(rows)
             stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
             nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
             nodes += self.planner.nodes([], [], fixed.values())

@@ -101,6 +101,26 @@ class Ingestor:
         self.clusterer = clusterer
         self.now = now
 
+    async def clean(
+        self, entries: list[Entry], *, fallback_source: str | None = None
+    ) -> list[Article | None]:
+        """Each entry cleaned into an article (None: nothing usable), for
+        :meth:`ingest_entries`. Also counts the articles' terms for the
+        clusterer, so the step can run ahead, in a worker thread, while the
+        previous batch is planned and written."""
+        fetched_at = self.now()
+        if len(entries) > _THREAD_THRESHOLD:
+            return await asyncio.to_thread(self._prepare, entries, fetched_at, fallback_source)
+        return self._prepare(entries, fetched_at, fallback_source)
+
+    def _prepare(
+        self, entries: list[Entry], fetched_at: datetime, fallback_source: str | None
+    ) -> list[Article | None]:
+        articles = clean_entries(entries, fetched_at=fetched_at, fallback_source=fallback_source)
+        if self.clusterer is not None:
+            self.clusterer.count_terms([a for a in articles if a is not None])
+        return articles
+
     async def ingest_entries(
         self,
         entries: Iterable[Entry],
@@ -109,17 +129,15 @@ class Ingestor:
         guild_id: int = 0,
         fallback_source: str | None = None,
         where: str = "",
+        cleaned: list[Article | None] | None = None,
     ) -> IngestReport:
+        """Store ``entries`` (``cleaned``: what :meth:`clean` made of them already)."""
         entries = list(entries)
-        fetched_at = self.now()
-        if len(entries) > _THREAD_THRESHOLD:
-            articles = await asyncio.to_thread(
-                clean_entries, entries, fetched_at=fetched_at, fallback_source=fallback_source
-            )
-        else:
-            articles = clean_entries(
-                entries, fetched_at=fetched_at, fallback_source=fallback_source
-            )
+        articles = (
+            cleaned
+            if cleaned is not None
+            else await self.clean(entries, fallback_source=fallback_source)
+        )
         report = IngestReport()
         ready: list[Article] = []
         for index, article in enumerate(articles):

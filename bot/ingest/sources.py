@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..models import Entry, OpmlFeed
+from ..models import Article, Entry, OpmlFeed
 from .parse import (
     NotAnArticle,
     ParseError,
@@ -220,16 +220,14 @@ async def ingest_document(
             outcome.feeds_found.extend(feeds)
     elif kind == "jsonl":
         lines = data.decode("utf-8", "replace").splitlines()
-        batches = _chunks(iter_jsonl(lines), JSONL_BATCH)
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-            await _ingest_jsonl_batch(
-                ingestor,
-                batch,
-                where=where,
-                guild_id=guild_id,
-                outcome=outcome,
-                progress=progress,
-            )
+        await _ingest_jsonl_batches(
+            ingestor,
+            _chunks(iter_jsonl(lines), JSONL_BATCH),
+            where=where,
+            guild_id=guild_id,
+            outcome=outcome,
+            progress=progress,
+        )
     elif kind == "html":
         entry = parse_page(data, url=url)
         report.add(
@@ -253,6 +251,7 @@ async def ingest_document(
 async def _ingest_jsonl_batch(
     ingestor: Ingestor,
     batch: list[Entry | ParseError],
+    cleaned: list[Article | None],
     *,
     where: str,
     guild_id: int = 0,
@@ -265,7 +264,9 @@ async def _ingest_jsonl_batch(
             outcome.skip(where, str(item))
         elif isinstance(item, ParseError):
             outcome.report.fail(where, str(item))
-    outcome.report.add(await ingestor.ingest_entries(entries, guild_id=guild_id, where=where))
+    outcome.report.add(
+        await ingestor.ingest_entries(entries, guild_id=guild_id, where=where, cleaned=cleaned)
+    )
     if progress:
         progress(where, len(batch))
 
@@ -291,13 +292,49 @@ async def ingest_jsonl_file(
         return
     outcome.sources += 1
     try:
-        batches = _chunks(iter_jsonl(bounded_lines(fh)), JSONL_BATCH)
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-            await _ingest_jsonl_batch(
-                ingestor, batch, where=where, outcome=outcome, progress=progress
-            )
+        await _ingest_jsonl_batches(
+            ingestor,
+            _chunks(iter_jsonl(bounded_lines(fh)), JSONL_BATCH),
+            where=where,
+            outcome=outcome,
+            progress=progress,
+        )
     finally:
         fh.close()
+
+
+async def _ingest_jsonl_batches(
+    ingestor: Ingestor,
+    batches: Iterator[list[Entry | ParseError]],
+    *,
+    where: str,
+    guild_id: int = 0,
+    outcome: SourceOutcome,
+    progress: Progress | None,
+) -> None:
+    """Ingest ``batches`` in order. The next batch is read and cleaned (in a
+    worker thread) while the current one is planned and written: SQLite and
+    PostgreSQL work outside Python's lock, so the two overlap."""
+
+    async def read_ahead() -> tuple[list[Entry | ParseError], list[Article | None]] | None:
+        batch = await asyncio.to_thread(next, batches, None)
+        if batch is None:
+            return None
+        return batch, await ingestor.clean([e for e in batch if isinstance(e, Entry)])
+
+    ahead = asyncio.ensure_future(read_ahead())
+    try:
+        while (ready := await ahead) is not None:
+            ahead = asyncio.ensure_future(read_ahead())
+            await _ingest_jsonl_batch(
+                ingestor, *ready, where=where, guild_id=guild_id, outcome=outcome, progress=progress
+            )
+    finally:
+        # A batch read ahead of a stop is dropped; its thread must be done with
+        # the input before the caller closes it.
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()  # retrieved: an error of a batch read ahead of a stop is moot
 
 
 def _read_head(path: Path, size: int = 8192) -> bytes:

@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 MATRIX_PAIRS = 2_000  # from this many pairs up, similarities come from a matrix product
 DENSE_NODES = 1_500  # up to this many nodes: dense matrices (about 150 MB at most, transient)
 DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a dense matrix
+COMPONENTS_FROM = 64  # from this many nodes up, the input is split first (see _components)
+BLOCK_CELLS = 1_000_000  # pairs looked at once when splitting (see _components)
+PAIR_CHUNK = 20_000  # pairs whose products are taken at once, row by row
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # An undated pair counts for this share of its cosine: at the default
 # threshold (0.18) it needs a cosine of 0.30 where a simultaneous dated pair
@@ -65,6 +70,7 @@ class Node:
     dated: bool = True  # False: no member has a date (first/last are when first seen)
     grams: dict[str, float] = field(default_factory=dict)  # sum of members' 4-gram vectors
     short: float = 0.0  # sum of members' shortness (0 for full-text articles)
+    heavy: dict[str, float] | None = None  # _top_terms of the vector as it is (None: not yet)
 
 
 def time_factor(seconds_apart: float, span_s: float) -> float:
@@ -102,7 +108,7 @@ def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
     """Pairs of nodes sharing one of their heaviest terms, not both anchored."""
     postings: dict[str, list[int]] = defaultdict(list)
     for i, node in enumerate(nodes):
-        for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
+        for term in _top_terms(node):
             postings[term].append(i)
     pairs: set[tuple[int, int]] = set()
     for ids in postings.values():
@@ -130,72 +136,120 @@ def _similarities(nodes: list[Node], pairs: list[tuple[int, int]], span_s: float
     return list(_similarity_array(nodes, left, right, span_s).tolist())
 
 
-def _similarity_array(nodes: list[Node], left: Any, right: Any, span_s: float) -> Any:
-    """:func:`similarity` of the pairs ``(left[k], right[k])`` as a numpy array."""
-    import numpy as np
-
-    size = np.array([n.size for n in nodes], dtype=float)
-    first = np.array([n.first for n in nodes], dtype=float)
-    last = np.array([n.last for n in nodes], dtype=float)
-    dated = np.array([n.dated for n in nodes], dtype=bool)
-    n_pairs = size[left] * size[right]
-    cosine = _products([n.vector for n in nodes], left, right) / n_pairs
-    shorts = [k for k, n in enumerate(nodes) if n.short > 0.0]
-    if shorts:
-        slot = np.full(len(nodes), -1, dtype=np.int64)
-        slot[shorts] = np.arange(len(shorts))
-        both = (slot[left] >= 0) & (slot[right] >= 0)
-        if both.any():
-            grams = _products([nodes[k].grams for k in shorts], slot[left[both]], slot[right[both]])
-            grams /= n_pairs[both]
-            share = np.array([n.short / n.size for n in nodes], dtype=float)
-            short = np.minimum(share[left[both]], share[right[both]])
-            cosine[both] += np.where(
-                grams > GRAM_BIAS, GRAM_WEIGHT * short * (grams - GRAM_BIAS), 0.0
-            )
-    gap = np.maximum(
-        0.0, np.maximum(first[left], first[right]) - np.minimum(last[left], last[right])
-    )
-    damp = np.where(dated[left] & dated[right], np.maximum(0.0, 1.0 - gap / span_s), UNDATED_WEIGHT)
-    return cosine * damp
-
-
-def _products(vectors: list[dict[str, float]], left: Any, right: Any) -> Any:
-    """``sum(x[t] * y[t])`` for each pair ``(vectors[left[k]], vectors[right[k]])``."""
+def _csr(vectors: Sequence[Mapping[str, float]]) -> Any:
+    """``vectors`` as the rows of one sparse matrix (columns: terms in order of first use)."""
     import numpy as np
     from scipy import sparse
 
-    index: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for r, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            rows.append(r)
-            cols.append(index.setdefault(term, len(index)))
-            vals.append(weight)
-    m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(vectors), max(len(index), 1)))
-    product = m @ m.T
-    if len(vectors) <= DENSE_NODES:
-        return np.asarray(product.toarray()[left, right], dtype=float)
-    return np.asarray(product.tocsr()[left, right], dtype=float).ravel()
+    terms = list(chain.from_iterable(vectors))
+    index = {term: k for k, term in enumerate(dict.fromkeys(terms))}
+    cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int64, count=len(terms))
+    vals = np.fromiter(
+        chain.from_iterable(vector.values() for vector in vectors), dtype=float, count=len(terms)
+    )
+    indptr = np.zeros(len(vectors) + 1, dtype=np.int64)
+    np.cumsum([len(vector) for vector in vectors], out=indptr[1:])
+    m = sparse.csr_matrix((vals, cols, indptr), shape=(len(vectors), max(len(index), 1)))
+    m.sort_indices()  # canonical: what element-wise products of rows expect
+    return m
+
+
+def _top_terms(node: Node) -> dict[str, float]:
+    """The node's PAIR_TERMS heaviest terms (weight 1 each): what pairs are found by."""
+    if node.heavy is None:
+        heaviest = sorted(node.vector.items(), key=itemgetter(1), reverse=True)[:PAIR_TERMS]
+        node.heavy = dict.fromkeys((term for term, _ in heaviest), 1.0)  # as nlargest orders them
+    return node.heavy
+
+
+@dataclass(slots=True)
+class _Facts:
+    """Per-node figures of :func:`similarity`, as arrays (index them with pair indices)."""
+
+    size: Any
+    first: Any
+    last: Any
+    dated: Any
+    short: Any  # bool: the node has 4-grams
+    share: Any  # shortness per member
+    anchored: Any
+
+    @classmethod
+    def of(cls, nodes: Sequence[Node]) -> _Facts:
+        import numpy as np
+
+        size = np.array([n.size for n in nodes], dtype=float)
+        short = np.array([n.short for n in nodes], dtype=float)
+        return cls(
+            size=size,
+            first=np.array([n.first for n in nodes], dtype=float),
+            last=np.array([n.last for n in nodes], dtype=float),
+            dated=np.array([n.dated for n in nodes], dtype=bool),
+            short=short > 0.0,
+            share=short / size,
+            anchored=np.array([n.anchor is not None for n in nodes], dtype=bool),
+        )
+
+    def similarity(self, dots: Any, gram_dots: Any, left: Any, right: Any, span_s: float) -> Any:
+        """:func:`similarity` from the sums of products of the pairs' vectors (``dots``)
+        and 4-gram vectors (``gram_dots``, None when no node is short). ``left`` and
+        ``right`` index the nodes: two pair lists, or a block of rows against columns."""
+        import numpy as np
+
+        pairs = self.size[left] * self.size[right]
+        cosine = dots / pairs
+        if gram_dots is not None:
+            grams = gram_dots / pairs
+            both = self.short[left] & self.short[right] & (grams > GRAM_BIAS)
+            short = np.minimum(self.share[left], self.share[right])
+            cosine = cosine + np.where(both, GRAM_WEIGHT * short * (grams - GRAM_BIAS), 0.0)
+        gap = np.maximum(
+            0.0,
+            np.maximum(self.first[left], self.first[right])
+            - np.minimum(self.last[left], self.last[right]),
+        )
+        damp = np.where(
+            self.dated[left] & self.dated[right],
+            np.maximum(0.0, 1.0 - gap / span_s),
+            UNDATED_WEIGHT,
+        )
+        return cosine * damp
+
+
+def _similarity_array(nodes: list[Node], left: Any, right: Any, span_s: float) -> Any:
+    """:func:`similarity` of the pairs ``(left[k], right[k])`` as a numpy array."""
+    facts = _Facts.of(nodes)
+    dots = _products(_csr([n.vector for n in nodes]), left, right)
+    gram_dots = (
+        _products(_csr([n.grams for n in nodes]), left, right) if facts.short.any() else None
+    )
+    return facts.similarity(dots, gram_dots, left, right, span_s)
+
+
+def _products(m: Any, left: Any, right: Any) -> Any:
+    """``sum(x[t] * y[t])`` of the rows ``left[k]`` and ``right[k]`` of ``m``.
+
+    When the pairs are a good share of all pairs (a batch on one topic), one
+    product of the whole matrix; otherwise row by row, PAIR_CHUNK pairs at a
+    time, so the cost follows the pairs asked for, not the square of the rows.
+    """
+    import numpy as np
+
+    n = m.shape[0]
+    if n <= DENSE_NODES and len(left) * 8 >= n * n:
+        return np.asarray((m @ m.T).toarray()[left, right], dtype=float)
+    out = np.empty(len(left), dtype=float)
+    for k in range(0, len(left), PAIR_CHUNK):
+        part = slice(k, k + PAIR_CHUNK)
+        out[part] = np.asarray(m[left[part]].multiply(m[right[part]]).sum(axis=1)).ravel()
+    return out
 
 
 def _pair_array(nodes: list[Node]) -> tuple[Any, Any]:
     """:func:`_pairs` as two index arrays (``left < right``), from a matrix product."""
     import numpy as np
-    from scipy import sparse
 
-    index: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    for r, node in enumerate(nodes):
-        for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
-            rows.append(r)
-            cols.append(index.setdefault(term, len(index)))
-    incidence = sparse.csr_matrix(
-        (np.ones(len(rows)), (rows, cols)), shape=(len(nodes), max(len(index), 1))
-    )
+    incidence = _csr([_top_terms(node) for node in nodes])
     shared = (incidence @ incidence.T).toarray() > 0
     anchored = np.array([n.anchor is not None for n in nodes], dtype=bool)
     shared &= ~(anchored[:, None] & anchored[None, :])
@@ -203,9 +257,60 @@ def _pair_array(nodes: list[Node]) -> tuple[Any, Any]:
     return left, right
 
 
-def _agglomerate_dense(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
-    """:func:`agglomerate` on a dense similarity matrix (numpy): each merge is a
-    row update (Lance-Williams) and a look at the rows whose best pair changed.
+def _components(nodes: list[Node], *, threshold: float, span_s: float) -> list[list[int]]:
+    """The nodes split into the groups that average-link merging can join at all.
+
+    Two clusters merge only when the (size-weighted) average of their
+    members' pair similarities reaches the threshold, so some pair of them
+    must reach it: nodes in different connected components of the graph of
+    pairs at or above the threshold never end up in one cluster. Each
+    component is merged on its own, with the same merges as on the whole;
+    most candidate stories of a batch, and most stories of a consolidation
+    window, are alone in theirs and cost nothing more. Only the pairs that
+    share a heavy term are scored (a few percent of all pairs in news), a
+    block of rows at a time, so memory stays bounded whatever the input.
+    """
+    import numpy as np
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    n = len(nodes)
+    facts = _Facts.of(nodes)
+    vectors = _csr([node.vector for node in nodes])
+    grams = _csr([node.grams for node in nodes]) if facts.short.any() else None
+    incidence = _csr([_top_terms(node) for node in nodes])
+    incidence_t = incidence.T.tocsr()
+    floor = threshold * (1.0 - 1e-9)  # rounding never splits what merging would join
+    step = max(1, BLOCK_CELLS // n)
+    found_left: list[Any] = []
+    found_right: list[Any] = []
+    for r0 in range(0, n, step):
+        shared = (incidence[r0 : r0 + step] @ incidence_t).tocoo()  # pairs sharing a heavy term
+        left = shared.row.astype(np.int64) + r0
+        right = shared.col.astype(np.int64)
+        keep = (right > left) & ~(facts.anchored[left] & facts.anchored[right])
+        left, right = left[keep], right[keep]
+        if not len(left):
+            continue
+        dots = _products(vectors, left, right)
+        gram_dots = _products(grams, left, right) if grams is not None else None
+        edge = facts.similarity(dots, gram_dots, left, right, span_s) >= floor
+        found_left.append(left[edge])
+        found_right.append(right[edge])
+    if not found_left:
+        return [[k] for k in range(n)]
+    left = np.concatenate(found_left)
+    right = np.concatenate(found_right)
+    graph = sparse.coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    return [part.tolist() for part in np.split(order, cuts)]
+
+
+def _merge_dense(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
+    """The merging of :func:`agglomerate` on a dense similarity matrix (numpy): each
+    merge is a row update (Lance-Williams) and a look at the rows whose best pair changed.
 
     Merges in the same order as the dict version (the best pair first, ties
     to the lowest indices), and gives the same groups.
@@ -254,14 +359,38 @@ def _agglomerate_dense(nodes: list[Node], *, threshold: float, span_s: float) ->
             best[rows] = sims[rows].max(axis=1)
             arg[rows] = sims[rows].argmax(axis=1)
         best[j] = -1.0
-    kept = [node for k, node in enumerate(nodes) if alive[k]]
-    return _attach_strays(kept, threshold=threshold, span_s=span_s)
+    return [node for k, node in enumerate(nodes) if alive[k]]
 
 
 def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
-    """Merge nodes best-first while the average-link similarity >= ``threshold``."""
+    """Merge nodes best-first while the average-link similarity >= ``threshold``,
+    then let strays join their story (:func:`_attach_strays`).
+
+    The result lists each cluster once, in the order of its first node. From
+    COMPONENTS_FROM nodes up, the nodes are first split into the groups that
+    can merge at all (:func:`_components`) and each is merged on its own.
+    """
+    if len(nodes) < COMPONENTS_FROM:
+        kept = _merge(nodes, threshold=threshold, span_s=span_s)
+    else:
+        where = {id(node): k for k, node in enumerate(nodes)}
+        kept = [
+            node
+            for part in _components(nodes, threshold=threshold, span_s=span_s)
+            for node in (
+                _merge([nodes[k] for k in part], threshold=threshold, span_s=span_s)
+                if len(part) > 1
+                else [nodes[part[0]]]
+            )
+        ]
+        kept.sort(key=lambda node: where[id(node)])  # a cluster lives on in its first node
+    return _attach_strays(kept, threshold=threshold, span_s=span_s)
+
+
+def _merge(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
+    """Average-link merging, best pair first; the surviving nodes in their order."""
     if DENSE_FROM <= len(nodes) <= DENSE_NODES:
-        return _agglomerate_dense(nodes, threshold=threshold, span_s=span_s)
+        return _merge_dense(nodes, threshold=threshold, span_s=span_s)
     sims: dict[int, dict[int, float]] = defaultdict(dict)
     heap: list[tuple[float, int, int]] = []
     pairs = list(_pairs(nodes))
@@ -298,13 +427,14 @@ def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[N
             else:
                 sims[i].pop(c, None)
                 sims[c].pop(i, None)
-    return _attach_strays(list(alive.values()), threshold=threshold, span_s=span_s)
+    return list(alive.values())
 
 
 def _absorb(a: Node, b: Node) -> None:
     """Merge ``b`` into ``a`` (vectors, sizes, times, anchor, members)."""
     for term, w in b.vector.items():
         a.vector[term] = a.vector.get(term, 0.0) + w
+    a.heavy = None
     a.size += b.size
     if b.short > 0.0:
         for gram, w in b.grams.items():
@@ -336,7 +466,7 @@ def _attach_strays(clusters: list[Node], *, threshold: float, span_s: float) -> 
         return clusters
     postings: dict[str, list[int]] = defaultdict(list)
     for i, node in enumerate(established):
-        for term, _ in heapq.nlargest(PAIR_TERMS, node.vector.items(), key=itemgetter(1)):
+        for term in _top_terms(node):
             postings[term].append(i)
     strays = [c for c in clusters if c.size < STRAY_SIZE]
     near: list[tuple[int, int]] = []  # (stray, established) pairs sharing a heavy term
@@ -345,7 +475,7 @@ def _attach_strays(clusters: list[Node], *, threshold: float, span_s: float) -> 
             (k, i)
             for i in {
                 i
-                for term, _ in heapq.nlargest(PAIR_TERMS, stray.vector.items(), key=itemgetter(1))
+                for term in _top_terms(stray)
                 for i in postings.get(term, ())
                 if stray.anchor is None or established[i].anchor is None
             }

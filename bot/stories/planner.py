@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import threading
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,11 @@ MAX_CANDIDATES = 8  # stories considered per article
 # ages out of the candidate lookup like any other story.
 UNDATED_HORIZON = 30 * 24 * 3600
 ANYTIME_POSTINGS = 500  # newest postings per term read for an undated article
+# Term counts kept of the articles counted last (about 2 KB each): an import's
+# consolidation regroups the articles it just planned, and need not tokenise
+# them again. Covers a 10,000-article import; beyond it, the oldest are
+# counted again.
+COUNTS_KEPT = 10_000
 
 Postings = Mapping[str, Sequence[Posting]]  # by term
 
@@ -167,7 +174,8 @@ def _planned(
 
 
 class StoryPlanner:
-    """Plans story clustering steps (see module doc); holds only its settings."""
+    """Plans story clustering steps (see module doc); holds its settings and the
+    term counts of the articles it counted last (a cache: it never changes a plan)."""
 
     def __init__(
         self,
@@ -184,6 +192,8 @@ class StoryPlanner:
         self.span = self.window * SPAN_FACTOR
         self.threshold = threshold
         self.max_candidates = max_candidates
+        self._counted: dict[int, tuple[tuple[str, ...], array[float]]] = {}
+        self._counting = threading.Lock()  # a worker thread may count ahead (Ingestor.clean)
 
     # -- grouping -------------------------------------------------------
 
@@ -193,9 +203,27 @@ class StoryPlanner:
 
     # -- joining: new articles and the stories near them -------------------
 
-    @staticmethod
-    def counts(items: Sequence[ClusterArticle]) -> list[dict[str, float]]:
-        return [ft.article_counts(a.title, a.text, a.source) for a in items]
+    def counts(self, items: Sequence[ClusterArticle]) -> list[dict[str, float]]:
+        """The term counts of each article (:func:`bot.stories.features.article_counts`).
+
+        The counts of the last COUNTS_KEPT articles counted are kept, compactly,
+        by a hash of the text they come from (title, text, outlet), and reused.
+        """
+        out: list[dict[str, float]] = []
+        kept = self._counted
+        for a in items:
+            key = hash((a.title, a.text, a.source))
+            known = kept.get(key)
+            if known is not None:
+                out.append(dict(zip(known[0], known[1], strict=True)))
+                continue
+            counts = ft.article_counts(a.title, a.text, a.source)
+            out.append(counts)
+            with self._counting:
+                kept[key] = (tuple(counts), array("d", counts.values()))
+                if len(kept) > COUNTS_KEPT:
+                    del kept[next(iter(kept))]  # the oldest
+        return out
 
     def lookup(
         self, vectors: Sequence[dict[str, float]], items: Sequence[ClusterArticle]
@@ -342,7 +370,7 @@ class StoryPlanner:
         The articles' current text is what gets subtracted from the centroid;
         ``dfs``/``n_docs`` are the frequencies before they are uncounted.
         """
-        counts = [ft.article_counts(a.title, a.text, a.source) for a in leaving]
+        counts = self.counts(leaving)
         merge_delta(plan.df_delta, document_delta((c.keys() for c in counts), -1))
         plan.detach.extend(a.id for a in leaving)
         if remainder.count == 0:
