@@ -55,3 +55,53 @@ def test_dense_and_dict_grouping_agree(seed, monkeypatch):
     dense = _groups(ag.agglomerate(copy.deepcopy(nodes), threshold=0.18, span_s=span))
     assert dense == by_dicts
     assert len(dense) < len(nodes)  # something did merge: the comparison means something
+
+
+def _spread_nodes(seed: int, count: int) -> list[ag.Node]:
+    """Many small events over a month (most nodes can merge with only a few
+    others), each on words of its own plus words every article uses."""
+    rng = random.Random(seed)
+    common = [f"c{k}" for k in range(60)]
+    nodes = []
+    for k in range(count):
+        event = rng.randrange(count // 4)
+        words = [f"e{event}_{j}" for j in rng.sample(range(12), 8)] + rng.sample(common, 8)
+        vector = ft.normalise({w: rng.uniform(0.5, 2.0) for w in words})
+        at = 1_700_000_000 + event * 7_200 + rng.randrange(0, 3_600)
+        anchor = 5000 + k if k % 7 == 0 else None
+        nodes.append(
+            ag.Node(
+                vector,
+                rng.randint(3, 9) if anchor else 1,
+                at,
+                at,
+                anchor,
+                [] if anchor else [k],
+                dated=rng.random() > 0.05,
+                grams=ft.gram_vector(vector) if k % 5 == 0 else {},
+                short=0.6 if k % 5 == 0 else 0.0,
+            )
+        )
+    return nodes
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("make", [_nodes, _spread_nodes])
+def test_splitting_into_components_changes_no_group(seed, make, monkeypatch):
+    """Merging each group that can merge at all on its own (and strays after)
+    gives the groups merging everything at once gives, dense or dicts."""
+    nodes = make(seed, 400)
+    span = 96 * 3600.0
+    monkeypatch.setattr(ag, "COMPONENTS_FROM", 10**9)
+    whole = ag.agglomerate(copy.deepcopy(nodes), threshold=0.18, span_s=span)
+    monkeypatch.setattr(ag, "COMPONENTS_FROM", 2)
+    monkeypatch.setattr(ag, "BLOCK_CELLS", 5_000)  # many blocks of rows
+    monkeypatch.setattr(ag, "PAIR_CHUNK", 97)  # many chunks of pairs
+    parts = ag._components(copy.deepcopy(nodes), threshold=0.18, span_s=span)
+    split = ag.agglomerate(copy.deepcopy(nodes), threshold=0.18, span_s=span)
+    assert [(tuple(n.members), n.anchor) for n in split] == [
+        (tuple(n.members), n.anchor) for n in whole
+    ]  # the same clusters, in the same order
+    assert len(whole) < len(nodes)  # something merged
+    assert 1 < len(parts) < len(nodes)  # and the input really was split
+    assert sorted(k for part in parts for k in part) == list(range(len(nodes)))

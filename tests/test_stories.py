@@ -504,3 +504,25 @@ async def test_a_full_rebuild_killed_while_clearing_is_finished_by_the_next_one(
     # The old frequencies were dropped with the old stories: each article counts once.
     documents = await db.execute_fetchall("SELECT df FROM term_df WHERE term = ''")
     assert [tuple(r) for r in documents] == [(len(QUAKE_CHILE) + len(REHAB_A),)]
+
+
+def test_term_counts_kept_in_memory_are_the_counts(monkeypatch):
+    """The planner keeps the term counts of the articles it counted last (an
+    import's consolidation meets them again): what it gives back from memory,
+    or after forgetting the oldest, is what counting gives."""
+    import bot.stories.planner as planner_module
+    from bot.stories.planner import StoryPlanner, as_member
+
+    monkeypatch.setattr(planner_module, "COUNTS_KEPT", 3)
+    items = [
+        as_member(k, make(f"Storm {k} hits Calder", f"Rain and wind {k}. Roads close.", f"Out{k}"))
+        for k in range(5)
+    ]
+    items.append(as_member(9, make("Storm 0 hits Calder", "Quake shakes Brill.", "Out0")))
+    expected = [ft.article_counts(a.title, a.text, a.source) for a in items]
+    planner = StoryPlanner()
+    assert planner.counts(items) == expected
+    assert planner.counts(items[3:]) == expected[3:]  # the three kept
+    assert planner.counts(items) == expected  # the first three counted again
+    assert expected[0] != expected[-1]  # same title and outlet, other text: other counts
+    assert len(planner._counted) == 3
