@@ -794,7 +794,8 @@ async def mode_extraction(tmp: Path, quick: bool) -> ModeResult:
     if not script.exists():
         result.skipped = "bench/extraction_eval.py does not exist yet"
         return result
-    args = [sys.executable, str(script), *(["--quick"] if quick else [])]
+    # extraction_eval has no --quick: a quick run scores the pages as files only
+    args = [sys.executable, str(script), *(["--mode", "files"] if quick else [])]
     proc = await asyncio.create_subprocess_exec(
         *args,
         cwd=REPO,
