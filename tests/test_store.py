@@ -219,3 +219,44 @@ async def test_a_version_13_postgresql_store_is_migrated_keeping_its_heartbeat(p
         assert hb is not None and hb.pid == 42 and hb.gateway == "connected"
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("with_nul", [False, True])
+async def test_a_batch_insert_keeps_every_field_and_the_order_of_ids(db, with_nul):
+    """insert_articles writes a batch in one statement (on SQLite, the rows as
+    one JSON array): each id is its own article's, and text of any kind
+    (quotes, backslashes, emoji, line separators, NUL in a field cleaning does
+    not touch) comes back exactly."""
+    odd = ['"quoted" \\ back\\slash', "emoji 😀 and \u2028 line", "tab\there", "ünïcödé"]
+    batch = [
+        make_article(
+            f"Story {k}: {odd[k % len(odd)]}",
+            f"Outlet {k % 7}",
+            datetime.fromtimestamp(1_700_000_000 + k, UTC),
+            body=f"Body {k} {odd[(k + 1) % len(odd)]}",
+            url=f"https://example.com/{k}",
+            guid=f"guid-{k}\x00tail" if with_nul and k == 137 else f"guid-{k}",
+            author=None if k % 3 else f"Author {odd[k % len(odd)]}",
+            dated=k % 5 != 0,
+        )
+        for k in range(300)
+    ]
+    async with transaction(db):
+        ids = await insert_articles(db, batch, fetched_at=batch[0].published_at, guild_id=2**62)
+    rows = await db.execute_fetchall(
+        "SELECT id, title, body, source, url, guid, author, published_at, dated, guild_id"
+        " FROM articles ORDER BY id"
+    )
+    assert [int(r[0]) for r in rows] == ids
+    for row, article in zip(rows, batch, strict=True):
+        assert tuple(row[1:]) == (
+            article.title,
+            article.body,
+            article.source,
+            article.url,
+            article.guid,
+            article.author,
+            int(article.published_at.timestamp()),
+            int(article.dated),
+            2**62,
+        )

@@ -17,7 +17,7 @@ import aiosqlite
 
 from ..models import Article, ArticleKey
 from .db import connect_read_only
-from .dialect import in_values, values_param
+from .dialect import in_values, insert_rows, values_param
 
 # The columns export_record reads, in its order (the file export and the
 # PostgreSQL export in bot.store.transfer both select them).
@@ -120,11 +120,11 @@ def _ts(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
 
-_INSERT = (
-    "INSERT INTO articles (url, guid, content_hash, title, body, summary, source, author,"
+_INTO = (
+    "articles (url, guid, content_hash, title, body, summary, source, author,"
     " category, published_at, updated_at, fetched_at, guild_id, dated, image_url)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_INSERT = f"INSERT INTO {_INTO} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 
 
 def _row(a: Article, fetched_at: datetime, guild_id: int) -> tuple[object, ...]:
@@ -165,7 +165,7 @@ async def insert_articles(
         )
         return [int(r[0]) for r in rows]
     ((before,),) = await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM articles")
-    await db.executemany(_INSERT, [_row(a, fetched_at, guild_id) for a in articles])
+    await insert_rows(db, _INTO, [_row(a, fetched_at, guild_id) for a in articles])
     rows = await db.execute_fetchall("SELECT id FROM articles WHERE id > ? ORDER BY id", (before,))
     ids = [int(r[0]) for r in rows]
     if len(ids) != len(articles):  # would mean a concurrent writer: never commit that

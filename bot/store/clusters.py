@@ -24,7 +24,7 @@ from ..models import (
     StoryState,
     TermFrequencies,
 )
-from .dialect import in_values, is_postgres, values_param
+from .dialect import in_values, insert_rows, is_postgres, values_param
 from .rows import one_of
 
 # The document count lives in term_df under this key (no real term is empty).
@@ -246,23 +246,22 @@ async def story_count(db: aiosqlite.Connection) -> int:
 
 # -- writes (inside the caller's transaction) ----------------------------------------
 
-_INSERT_STORY = (
-    "INSERT INTO stories (first_published_at, last_published_at, article_count,"
-    " source_count, headline, category, dated) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_STORIES = (
+    "stories (first_published_at, last_published_at, article_count,"
+    " source_count, headline, category, dated)"
 )
 _UPDATE_STORY = (
     "UPDATE stories SET first_published_at = ?, last_published_at = ?, article_count = ?,"
     " source_count = ?, headline = ?, category = COALESCE(category, ?), dated = ? WHERE id = ?"
 )
-_SAVE_INDEX = (
-    "INSERT INTO story_index (story_id, centroid, sources, members, grams, short)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
+_INDEX = "story_index (story_id, centroid, sources, members, grams, short)"
+_INDEX_CONFLICT = (
+    "ON CONFLICT (story_id) DO UPDATE SET centroid = excluded.centroid,"
     " sources = excluded.sources, members = excluded.members, grams = excluded.grams,"
     " short = excluded.short"
 )
-_POST = (
-    "INSERT INTO story_postings (term, story_id, at, weight) VALUES (?, ?, ?, ?) "
+_POSTINGS = "story_postings (term, story_id, at, weight)"
+_POSTINGS_CONFLICT = (
     "ON CONFLICT (story_id, term) DO UPDATE SET at = excluded.at, weight = excluded.weight"
 )
 _INHERIT = (
@@ -294,7 +293,7 @@ async def _insert_stories(db: aiosqlite.Connection, stories: list[PlannedStory])
     if not stories:
         return []
     ((before,),) = await db.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM stories")
-    await db.executemany(_INSERT_STORY, [_fields(s) for s in stories])
+    await insert_rows(db, _STORIES, [_fields(s) for s in stories])
     rows = await db.execute_fetchall("SELECT id FROM stories WHERE id > ? ORDER BY id", (before,))
     ids = [int(r[0]) for r in rows]
     if len(ids) != len(stories):
@@ -305,10 +304,11 @@ async def _insert_stories(db: aiosqlite.Connection, stories: list[PlannedStory])
 async def _add_documents(db: aiosqlite.Connection, delta: Mapping[str, int]) -> None:
     up = [(t, n) for t, n in delta.items() if n > 0]
     down = [(t, n) for t, n in delta.items() if n < 0]
-    await db.executemany(
-        "INSERT INTO term_df (term, df) VALUES (?, ?) "
-        "ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
+    await insert_rows(
+        db,
+        "term_df (term, df)",
         up,
+        conflict="ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
     )
     await db.executemany(
         "UPDATE term_df SET df = CASE WHEN df + ?2 > 0 THEN df + ?2 ELSE 0 END WHERE term = ?1",
@@ -382,8 +382,9 @@ async def _save(db: aiosqlite.Connection, stories: list[tuple[int, PlannedStory]
         "DELETE FROM story_postings WHERE story_id = ?",
         [(story_id,) for story_id, p in stories if p.replace_postings],
     )
-    await db.executemany(
-        _SAVE_INDEX,
+    await insert_rows(
+        db,
+        _INDEX,
         [
             (
                 story_id,
@@ -395,14 +396,17 @@ async def _save(db: aiosqlite.Connection, stories: list[tuple[int, PlannedStory]
             )
             for story_id, p in stories
         ],
+        conflict=_INDEX_CONFLICT,
     )
-    await db.executemany(
-        _POST,
+    await insert_rows(
+        db,
+        _POSTINGS,
         [
             (term, story_id, p.posted_at, round(weight, 4))
             for story_id, p in stories
             for term, weight in p.postings.items()
         ],
+        conflict=_POSTINGS_CONFLICT,
     )
 
 
