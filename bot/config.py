@@ -11,7 +11,6 @@ first, so what this module imports is part of every command's start-up.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -974,6 +973,8 @@ def unknown_variables(env_file: str | Path | None) -> list[str]:
         except (UnicodeDecodeError, OSError):
             values = {}
         names |= {key.upper() for key in values if key.upper().startswith("NEWSDESK_")}
+    import difflib
+
     lines = []
     for name in sorted(names - known):
         tails = {k.removeprefix("NEWSDESK_"): k for k in known}
