@@ -116,3 +116,243 @@ def test_config_check_masks_the_token(monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out
     assert token not in out and "********" in out
     assert CH1 in out
+
+
+# -- The loader itself (plain Python since the pydantic one was dropped): each
+# -- case through what users run, `newsdesk config check`, with a .env file
+# -- and/or the environment.
+
+
+def _check(monkeypatch, tmp_path, capsys, env_text=None, **env):
+    """``newsdesk config check`` in ``tmp_path`` (its .env holds ``env_text``):
+    (exit code, the printed settings or None, stderr)."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    if env_text is not None:
+        (tmp_path / ".env").write_text(env_text, encoding="utf-8")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["config", "check"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else None), err
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "key", "expected"),
+    [
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", " 20 ", "poll_interval_minutes", 20),
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", "20.0", "poll_interval_minutes", 20),
+        ("NEWSDESK_FETCH_MAX_BYTES", "+20000", "fetch_max_bytes", 20000),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "1.5", "digest_grace_hours", 1.5),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "0", "digest_grace_hours", 0.0),
+        ("NEWSDESK_CLUSTER_WINDOW_HOURS", "720", "cluster_window_hours", 720.0),
+        ("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "yes", "allow_private_addresses", True),
+        ("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "ON", "allow_private_addresses", True),
+        ("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "0", "allow_private_addresses", False),
+        ("NEWSDESK_LOG_LEVEL", "debug", "log_level", "DEBUG"),
+        ("NEWSDESK_FULLTEXT", " NEVER ", "fulltext", "never"),
+        ("NEWSDESK_TIMEZONE", "europe/paris", "timezone", "Europe/Paris"),
+        ("NEWSDESK_DIGEST_TIME", " 7:05 ", "digest_time", "7:05"),
+        ("NEWSDESK_SHARD_COUNT", "4", "shard_count", 4),
+        ("NEWSDESK_GUILD_IDS", f"{CH1}, {CH2}", "guild_ids", [int(CH1), int(CH2)]),
+        ("NEWSDESK_GUILD_IDS", f"{CH1} {CH2}\n", "guild_ids", [int(CH1), int(CH2)]),
+        (
+            "NEWSDESK_FEEDS",
+            "https://a.example/rss, https://b.example/feed fulltext=NEVER",
+            "feeds",
+            ["https://a.example/rss", "https://b.example/feed fulltext=never"],
+        ),
+        ("NEWSDESK_FEEDS_FILE", "feeds.txt", "feeds_file", "feeds.txt"),
+    ],
+)
+def test_values_are_read_as_their_type(monkeypatch, tmp_path, capsys, var, value, key, expected):
+    if key == "feeds_file":
+        (tmp_path / "feeds.txt").write_text("https://a.example/rss\n")
+    code, shown, err = _check(monkeypatch, tmp_path, capsys, **{var: value})
+    assert code == 0, err
+    assert shown[key] == expected
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expected"),
+    [
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", "abc", "Input should be a valid integer"),
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", "15.5", "Input should be a valid integer"),
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", "0x10", "Input should be a valid integer"),
+        ("NEWSDESK_POLL_INTERVAL_MINUTES", "1441", "less than or equal to 1440"),
+        ("NEWSDESK_DIGEST_MAX_STORIES", "0", "greater than or equal to 1"),
+        ("NEWSDESK_FETCH_MAX_BYTES", "9999", "greater than or equal to 10000"),
+        ("NEWSDESK_SHARD_COUNT", "0", "greater than or equal to 1"),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "25", "less than or equal to 24"),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "-1", "greater than or equal to 0"),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "nan", "less than or equal to 24"),
+        ("NEWSDESK_DIGEST_GRACE_HOURS", "1,5", "Input should be a valid number"),
+        ("NEWSDESK_CLUSTER_WINDOW_HOURS", "0", "Input should be greater than 0"),
+        ("NEWSDESK_FETCH_TIMEOUT_SECONDS", "301", "less than or equal to 300"),
+        ("NEWSDESK_ALLOW_PRIVATE_ADDRESSES", "maybe", "Input should be a valid boolean"),
+        ("NEWSDESK_DIGEST_QUIET_DAY", "Skip", "Input should be 'post' or 'skip'"),
+        ("NEWSDESK_LOG_FORMAT", "JSON", "Input should be 'plain' or 'json'"),
+        ("NEWSDESK_GUILD_IDS", f'["{CH1}"]', "not a Discord server (guild) id"),
+        ("NEWSDESK_GUILD_IDS", f"{CH1},123", "'123' is not a Discord server (guild) id"),
+        ("NEWSDESK_SHARD_IDS", "0", "shard ids need NEWSDESK_SHARD_COUNT"),
+    ],
+)
+def test_wrong_values_are_one_line_and_exit_2(monkeypatch, tmp_path, capsys, var, value, expected):
+    code, _, err = _check(monkeypatch, tmp_path, capsys, **{var: value})
+    assert code == 2
+    line = " ".join(err.split())
+    assert line.startswith(f"error: {var}={value!r}: "), err
+    assert expected in line and "Fix:" in line
+
+
+def test_log_level_error_quotes_the_level_in_capitals(monkeypatch, tmp_path, capsys):
+    code, _, err = _check(monkeypatch, tmp_path, capsys, NEWSDESK_LOG_LEVEL="verbose")
+    assert code == 2
+    assert "NEWSDESK_LOG_LEVEL='VERBOSE': Input should be 'DEBUG', 'INFO', 'WARNING' or" in err
+
+
+def test_shard_ids_are_checked_against_the_count(monkeypatch, tmp_path, capsys):
+    code, shown, _ = _check(
+        monkeypatch, tmp_path, capsys, NEWSDESK_SHARD_COUNT="4", NEWSDESK_SHARD_IDS="0, 2"
+    )
+    assert code == 0 and shown["shard_ids"] == [0, 2]
+    code, _, err = _check(monkeypatch, tmp_path, capsys, NEWSDESK_SHARD_IDS="4")
+    assert code == 2 and "shard 4 does not exist with NEWSDESK_SHARD_COUNT=4" in err
+
+
+def test_first_wrong_setting_is_the_one_reported(monkeypatch, tmp_path, capsys):
+    # The settings are checked in one order (the .env.example order), whatever the file's.
+    text = "NEWSDESK_TIMEZONE=Bad/Zone\nNEWSDESK_POLL_INTERVAL_MINUTES=1\n"
+    code, _, err = _check(monkeypatch, tmp_path, capsys, text)
+    assert code == 2 and err.startswith("error: NEWSDESK_POLL_INTERVAL_MINUTES='1'")
+
+
+def test_environment_wins_over_env_file_and_empty_means_unset(monkeypatch, tmp_path, capsys):
+    text = (
+        "NEWSDESK_TIMEZONE=Asia/Tokyo\n"
+        "NEWSDESK_DIGEST_TIME=06:00\n"
+        "NEWSDESK_LOG_LEVEL=\n"  # empty in the file: the default
+        "newsdesk_digest_max_stories=7\n"  # names in any letter case
+        "NEWSDESK_POLL_INTERVAL_MINUTES=30\n"
+    )
+    code, shown, err = _check(
+        monkeypatch,
+        tmp_path,
+        capsys,
+        text,
+        NEWSDESK_TIMEZONE="Europe/Paris",  # the environment wins
+        NEWSDESK_DIGEST_TIME="",  # empty in the environment: the file's value
+    )
+    assert code == 0, err
+    assert shown["timezone"] == "Europe/Paris"
+    assert shown["digest_time"] == "06:00"
+    assert shown["log_level"] == "INFO"
+    assert shown["digest_max_stories"] == 7
+    assert shown["poll_interval_minutes"] == 30
+
+
+def test_env_file_syntax(monkeypatch, tmp_path, capsys):
+    text = (
+        "# a comment\n"
+        "export NEWSDESK_TIMEZONE=Asia/Tokyo\n"
+        "NEWSDESK_USER_AGENT='Desk bot' # the name servers see\n"
+        f'NEWSDESK_DIGEST_CHANNELS="{CH1} 07:00\n{CH2} 08:00 max=3"\n'
+        "AREA=Europe\n"
+        "NEWSDESK_FEEDS=https://a.example/rss#top\n"
+        "NEWSDESK_DIGEST_QUIET_DAY=${UNSET_HERE:-skip}\n"
+    )
+    monkeypatch.delenv("UNSET_HERE", raising=False)
+    code, shown, err = _check(monkeypatch, tmp_path, capsys, text)
+    assert code == 0, err
+    assert shown["timezone"] == "Asia/Tokyo"
+    assert shown["user_agent"] == "Desk bot"
+    assert [c["channel_id"] for c in shown["channels"]] == [int(CH1), int(CH2)]
+    assert shown["channels"][1]["max_stories"] == 3
+    assert shown["feeds"] == ["https://a.example/rss#top"]
+    assert shown["digest_quiet_day"] == "skip"
+    assert "AREA is not" not in err  # only NEWSDESK_* names are checked
+
+
+def test_env_file_variables_refer_to_earlier_lines_and_the_environment(monkeypatch, tmp_path):
+    from bot.envfile import parse_env
+
+    monkeypatch.setenv("DESK_AREA", "Asia")
+    values = parse_env("CITY=Tokyo\nNEWSDESK_TIMEZONE=${DESK_AREA}/${CITY}\nBARE\n")
+    assert values == {"CITY": "Tokyo", "NEWSDESK_TIMEZONE": "Asia/Tokyo", "BARE": None}
+
+
+def test_env_file_line_that_cannot_be_read_is_skipped_with_a_warning(tmp_path, caplog):
+    env = tmp_path / ".env"
+    env.write_text("NEWSDESK_TIMEZONE='Asia/Tokyo\nNEWSDESK_DIGEST_TIME=09:00\n")
+    s = load_settings(env)
+    assert s.timezone == "UTC" and s.digest_time == "09:00"
+    assert "cannot read the statement starting at line 1" in caplog.text
+
+
+def test_env_file_reader_agrees_with_python_dotenv():
+    """The .env grammar is python-dotenv's (which pydantic-settings used): same pairs."""
+    import io
+    import random
+
+    dotenv = pytest.importorskip("dotenv")
+    from bot.envfile import parse_env
+
+    pieces = ["A", "b", "=", " ", "\t", "\n", "\r\n", "#", "'", '"', "\\", "export ", "${A}"]
+    pieces += ["${B:-d}", "$", "1", "é", "\ufeff", "x\\ny", "NEWSDESK_X"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 20)))
+        want = dict(dotenv.dotenv_values(stream=io.StringIO(text)))
+        assert parse_env(text, None) == want, text
+
+
+def test_secrets_are_never_shown(monkeypatch, tmp_path, capsys):
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz0123456789"
+    text = (
+        f"DISCORD_TOKEN={token}\nNEWSDESK_DATABASE=postgresql://bot:s3cr3tpw@db.example:5432/news\n"
+    )
+    code, shown, err = _check(monkeypatch, tmp_path, capsys, text)
+    assert code == 0, err
+    assert shown["DISCORD_TOKEN"] == "********"
+    assert shown["database"] == "postgresql://bot:***@db.example:5432/news"
+    s = load_settings(tmp_path / ".env")
+    assert s.discord_token.get_secret_value() == token
+    for shown_text in (repr(s), str(s), repr(s.discord_token), str(s.discord_token)):
+        assert token not in shown_text and "s3cr3tpw" not in shown_text
+    assert "SecretStr('**********')" in repr(s)
+
+
+def test_wrong_secret_values_are_not_quoted(monkeypatch, tmp_path, capsys):
+    code, _, err = _check(
+        monkeypatch, tmp_path, capsys, NEWSDESK_DATABASE="postgresql://bot:s3cr3tpw@db.example"
+    )
+    assert code == 2
+    assert "s3cr3tpw" not in err and "postgresql://bot:***@db.example" in err
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, discord_token=12345)
+    assert str(info.value).startswith("DISCORD_TOKEN=(hidden): ")
+
+
+def test_settings_are_read_only_and_copied_with_changes():
+    s = load_settings(None, digest_channels=CH1)
+    with pytest.raises(AttributeError):
+        s.timezone = "Europe/Paris"
+    other = s.model_copy(update={"digest_channels": f"{CH1}; {CH2}", "timezone": "Asia/Tokyo"})
+    assert [c.channel_id for c in other.channels] == [int(CH1), int(CH2)]
+    assert other.timezone == "Asia/Tokyo" and s.timezone == "UTC"
+    assert len(s.channels) == 1
+    with pytest.raises(TypeError):
+        s.model_copy(update={"timezon": "UTC"})
+    with pytest.raises(TypeError):
+        load_settings(None, timezon="UTC")
+
+
+def test_overrides_from_code_are_checked_like_the_environment():
+    s = load_settings(
+        None, guild_ids=[int(CH1)], feeds=["https://a.example/rss"], poll_interval_minutes="20"
+    )
+    assert s.guild_ids == [int(CH1)] and s.poll_interval_minutes == 20
+    assert s.feeds == ["https://a.example/rss"]
+    with pytest.raises(ConfigError, match=r"^NEWSDESK_POLL_INTERVAL_MINUTES=1: "):
+        load_settings(None, poll_interval_minutes=1)
