@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..logs import set_live_console
-from .console import _SafeConsole
+from .console import _safe_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def _progress_console() -> Console:
-    return _SafeConsole(stderr=True)
+    return _safe_console(stderr=True)
 
 
 class _Bar:
