@@ -615,23 +615,32 @@ def _fulltext(value: Any, done: dict[str, Any]) -> str:
     return _one_of(*FULLTEXT_MODES)(value, done)
 
 
-@dataclass(frozen=True)
 class _Setting:
     """One setting: its attribute, environment variable, default and check.
 
     ``parse(value, done)`` turns what was given (text from the environment or
     ``.env``; any value from code) into the setting's value, or raises
-    ValueError with the message; ``done`` holds the settings before it."""
+    ValueError with the message; ``done`` holds the settings before it.
+    (A plain class: a dataclass costs a millisecond of every command's start-up.)"""
 
-    name: str
-    parse: Callable[[Any, dict[str, Any]], Any]
-    default: Any
-    fix: str = "see .env.example for the expected form"
-    env: str = ""
+    __slots__ = ("default", "fix", "name", "parse", "variable")
 
-    @property
-    def variable(self) -> str:
-        return self.env or f"NEWSDESK_{self.name.upper()}"
+    def __init__(
+        self,
+        name: str,
+        parse: Callable[[Any, dict[str, Any]], Any],
+        default: Any,
+        fix: str = "see .env.example for the expected form",
+        env: str = "",
+    ) -> None:
+        self.name = name
+        self.parse = parse
+        self.default = default
+        self.fix = fix
+        self.variable = env or f"NEWSDESK_{name.upper()}"
+
+    def __repr__(self) -> str:
+        return f"<setting {self.variable}>"
 
 
 # In this order: the first wrong one is the one reported.
