@@ -917,8 +917,6 @@ def _given(env_file: str | Path | None, overrides: dict[str, Any]) -> dict[str, 
     environ = _lowered(os.environ)
     file: dict[str, str | None] = {}
     if env_file is not None:
-        from .envfile import read_env_file
-
         try:
             file = _lowered(read_env_file(env_file))
         except UnicodeDecodeError:
@@ -933,6 +931,56 @@ def _given(env_file: str | Path | None, overrides: dict[str, Any]) -> dict[str, 
         elif file.get(key) is not None:
             given[setting.name] = file[key]
     return given
+
+
+def read_env_file(path: str | os.PathLike[str], *, warn: bool = True) -> dict[str, str | None]:
+    """The ``NAME: value`` pairs of the settings file at ``path``; ``{}`` when there is none.
+
+    Read by python-dotenv's ``dotenv_values`` (its grammar: quotes, ``export``,
+    comments, ``${NAME}`` from earlier lines or the environment; a name
+    without ``=`` is ``None``), imported only when there is a file to read.
+    A statement it cannot parse is skipped; dotenv's own warning names no
+    file, so it is replaced by one line naming the file and the line (none
+    when ``warn`` is false). Raises :class:`UnicodeDecodeError` for a file
+    that is not UTF-8.
+    """
+    file = Path(path).expanduser()
+    if not (file.is_file() or file.is_fifo()):
+        return {}
+    import io
+    import logging
+
+    from dotenv import dotenv_values
+
+    lines: list[int] = []
+
+    def unparsed(record: logging.LogRecord) -> bool:
+        """Keep the line number of dotenv's "could not parse" warning, drop the warning."""
+        found = re.search(r"could not parse statement starting at line (\d+)", record.getMessage())
+        if found is None:
+            return True
+        lines.append(int(found[1]))
+        return False
+
+    # Read here, not by dotenv: a named pipe is read too, whatever dotenv's version.
+    with open(file, encoding="utf-8") as stream:
+        text = stream.read()
+    dotenv_log = logging.getLogger("dotenv.main")
+    dotenv_log.addFilter(unparsed)
+    try:
+        values = dotenv_values(stream=io.StringIO(text))
+    finally:
+        dotenv_log.removeFilter(unparsed)
+    if warn and lines:
+        # dotenv counts the blank lines before a statement as its start: name its first text.
+        rows = re.split(r"\r\n|\n|\r", text)
+        for line in lines:
+            while line < len(rows) and not rows[line - 1].strip():
+                line += 1
+            logging.getLogger(__name__).warning(
+                "%s: cannot read the statement starting at line %d; ignored", path, line
+            )
+    return values
 
 
 def _lowered(values: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -975,8 +1023,6 @@ def unknown_variables(env_file: str | Path | None) -> list[str]:
     known = {setting.variable for setting in _SETTINGS}
     names = {key.upper() for key in os.environ if key.upper().startswith("NEWSDESK_")}
     if env_file is not None and Path(env_file).is_file():
-        from .envfile import read_env_file
-
         try:
             values = read_env_file(env_file, warn=False)
         except (UnicodeDecodeError, OSError):
