@@ -1,6 +1,6 @@
 """CPU time of whole ``newsdesk`` commands on a small store, start-up included.
 
-``python -m bench.startup [--articles 1000] [--reps 7] [--word WORD] [--code DIR]``
+``python -m bench.startup [--articles 1000] [--reps 7] [--word WORD] [--code DIR ...]``
 
 Builds (once, cached) a store of the first ``--articles`` corpus articles by
 ``newsdesk ingest``, compiles the package's bytecode (as an installed package
@@ -9,6 +9,10 @@ every module on every run), then runs each command ``--reps`` times as a
 child process and reports the median, min and max of its user+system CPU
 time (``resource.getrusage(RUSAGE_CHILDREN)``). Also lists which heavy
 packages ``search`` imports.
+
+``--code`` measures another checkout's ``bot`` package; given more than once
+(``--code /tmp/before --code .``), each command is run for every checkout in
+turn, rep after rep, so a busy machine slows them all alike.
 
 Target (issue 11): ``newsdesk search WORD`` on a 1,000-article store under
 0.4 s of CPU, start-up included.
@@ -39,25 +43,28 @@ HEAVY = (
     "apscheduler",
     "bot.stories",
     "bot.ingest",
+    "pydantic",
+    "pydantic_settings",
+    "dotenv",
 )
 
 
 CODE = [ROOT]  # the checkout whose ``bot`` package is measured (--code)
 
 
-def _env() -> dict[str, str]:
+def _env(code: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(CODE[0]) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(code or CODE[0]) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
-def _cpu(args: list[str]) -> float:
-    """User+system CPU seconds of one child ``python -m bot ARGS``."""
+def _cpu(args: list[str], code: Path | None = None) -> float:
+    """User+system CPU seconds of one child ``python -m bot ARGS`` run on ``code``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env=_env(),
-        cwd=CODE[0],
+        env=_env(code),
+        cwd=code or CODE[0],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -83,8 +90,8 @@ def build_store(articles: int) -> Path:
     return store
 
 
-def heavy_imports(store: Path, word: str) -> list[str]:
-    code = (
+def heavy_imports(store: Path, word: str, code: Path | None = None) -> list[str]:
+    script = (
         "import sys, io, contextlib, bot.cli\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    bot.cli.main(['--db', {str(store)!r}, 'search', {word!r}])\n"
@@ -92,9 +99,9 @@ def heavy_imports(store: Path, word: str) -> list[str]:
         " if m == h or m.startswith(h + '.')})))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=_env(),
-        cwd=CODE[0],
+        [sys.executable, "-c", script],
+        env=_env(code),
+        cwd=code or CODE[0],
         check=True,
         capture_output=True,
         text=True,
@@ -115,12 +122,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--code",
         type=Path,
-        default=ROOT,
-        help="measure the bot package of this checkout (e.g. an older commit's)",
+        action="append",
+        help="measure the bot package of this checkout (e.g. an older commit's); "
+        "give it more than once to compare checkouts in one run (default: this one)",
     )
     args = parser.parse_args(argv)
-    CODE[0] = args.code.resolve()
-    compileall.compile_dir(str(CODE[0] / "bot"), quiet=1)
+    codes = [code.resolve() for code in args.code or [ROOT]]
+    CODE[0] = codes[0]
+    for code in codes:
+        compileall.compile_dir(str(code / "bot"), quiet=1)
     store = build_store(args.articles)
     commands = {
         "newsdesk --version": ["--version"],
@@ -128,13 +138,30 @@ def main(argv: list[str] | None = None) -> None:
         "newsdesk digest": ["--db", str(store), "digest"],
     }
     print(f"CPU seconds (user+system), {args.reps} runs, {args.articles:,}-article store")
-    print("| command | median | min | max |\n|---|---:|---:|---:|")
+    several = len(codes) > 1
+    print(
+        ("| code " if several else "")
+        + "| command | median | min | max |\n"
+        + ("|---" if several else "")
+        + "|---|---:|---:|---:|"
+    )
     for label, command in commands.items():
-        _cpu(command)  # warm the page cache
-        runs = sorted(_cpu(command) for _ in range(args.reps))
-        print(f"| {label} | {statistics.median(runs):.3f} | {runs[0]:.3f} | {runs[-1]:.3f} |")
+        runs: dict[Path, list[float]] = {code: [] for code in codes}
+        for code in codes:
+            _cpu(command, code)  # warm the page cache
+        for _ in range(args.reps):
+            for code in codes:
+                runs[code].append(_cpu(command, code))
+        for code in codes:
+            times = sorted(runs[code])
+            print(
+                (f"| {code} " if several else "")
+                + f"| {label} | {statistics.median(times):.3f} | {times[0]:.3f} | {times[-1]:.3f} |"
+            )
     print(f"\ntarget: search under {TARGET_S} s")
-    print("heavy modules loaded by search:", ", ".join(heavy_imports(store, args.word)) or "none")
+    for code in codes:
+        heavy = ", ".join(heavy_imports(store, args.word, code)) or "none"
+        print("heavy modules loaded by search" + (f" ({code})" if several else "") + ":", heavy)
 
 
 if __name__ == "__main__":

@@ -4,29 +4,22 @@ Every setting is an environment variable (see ``.env.example``). The
 Discord token is ``DISCORD_TOKEN``; everything else is ``NEWSDESK_*``.
 A wrong value raises :class:`ConfigError` with one message naming the
 variable, the bad value and the fix; the CLI turns it into exit code 2.
+
+Plain Python on purpose (no pydantic): every command reads the settings
+first, so what this module imports is part of every command's start-up.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import time
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .database_url import is_postgres_url, redact, url_problem
 
@@ -369,108 +362,428 @@ def check_database_location(text: str) -> Path | str:
     return Path(text)
 
 
-class Settings(BaseSettings):
-    """Everything Newsdesk can be told, from the environment and ``.env``."""
+class SecretStr:
+    """A secret (the Discord token): shown as ``**********`` in ``str``, ``repr``
+    and logs; :meth:`get_secret_value` is the one way to read it."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSDESK_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        validate_default=True,
-        env_ignore_empty=True,
-    )
+    __slots__ = ("_value",)
 
-    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
-    # A file path (SQLite, the default) or a postgresql:// URL (bot.database_url).
-    database: str = "data/newsdesk.db"
-    feeds: Annotated[list[str], NoDecode] = []
-    feeds_file: Path | None = None
-    poll_interval_minutes: int = Field(default=15, ge=5, le=24 * 60)
-    digest_channels: str = ""
-    digest_time: str = "08:00"
-    timezone: str = "UTC"
-    digest_max_stories: int = Field(default=10, ge=1, le=50)
-    digest_per_source_max: int = Field(default=3, ge=1, le=50)
-    digest_quiet_day: Literal["post", "skip"] = "post"
-    digest_grace_hours: float = Field(default=3.0, ge=0, le=24)
-    cluster_window_hours: float = Field(default=72.0, gt=0, le=24 * 30)
-    guild_ids: Annotated[list[int], NoDecode] = []
-    shard_count: int | None = Field(default=None, ge=1, le=100_000)
-    shard_ids: Annotated[list[int], NoDecode] = []
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["plain", "json"] = "plain"
-    allow_private_addresses: bool = False
-    fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    fetch_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
-    user_agent: str = "Newsdesk/0.1 (self-hosted news digest bot)"
-    fulltext: Literal["auto", "always", "never"] = "auto"
+    def __init__(self, value: str) -> None:
+        self._value = value
 
-    @field_validator("database", mode="before")
-    @classmethod
-    def _database(cls, value: Any) -> Any:
-        if isinstance(value, Path):
-            return str(value)
-        if isinstance(value, str) and is_postgres_url(value.strip()):
-            problem = url_problem(value.strip())
-            if problem is not None:
-                raise ValueError(problem)
-            return value.strip()
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __repr__(self) -> str:
+        return f"SecretStr({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+
+class _Invalid(ValueError):
+    """A wrong value: ``str()`` is the message; ``shown`` the value the message quotes
+    when it is not the one given (the log level in capitals)."""
+
+    def __init__(self, message: str, shown: Any = None, *, has_shown: bool = False) -> None:
+        super().__init__(message)
+        self.shown = shown
+        self.has_shown = has_shown
+
+
+# The checks of each kind of value, with the messages pydantic gave (users saw
+# them; tests and the docs quote them).
+
+
+def _as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("Input should be a valid string")
+    return value
+
+
+# Numbers as pydantic read them from text: ASCII digits; blanks around are
+# ignored; a whole number may end in ".0" and have "_" between digits; a float
+# may have single "_" inside (then no blanks around).
+_INT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
+_FLOAT = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE
+)
+
+
+def _int_text(text: str) -> int | None:
+    text = text.strip()
+    if _INT.fullmatch(text):
+        return int(text.replace("_", ""))
+    whole, dot, zeros = text.partition(".")
+    if dot and zeros and not zeros.strip("0") and _INT.fullmatch(whole):
+        return int(whole.replace("_", ""))  # "15.0" and "15.000" are whole numbers
+    return None
+
+
+def _float_text(text: str) -> float | None:
+    if _FLOAT.fullmatch(text.strip()):
+        return float(text.strip())
+    if "_" in text and not (text.startswith("_") or text.endswith("_") or "__" in text):
+        bare = text.replace("_", "")
+        if _FLOAT.fullmatch(bare):
+            return float(bare)
+    return None
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, int):  # bool included, as True -> 1
+        return int(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Invalid("Input should be a finite number")
+        if not value.is_integer():
+            raise _Invalid("Input should be a valid integer, got a number with a fractional part")
+        return int(value)
+    if isinstance(value, str):
+        number = _int_text(value)
+        if number is None:
+            raise _Invalid("Input should be a valid integer, unable to parse string as an integer")
+        return number
+    raise _Invalid("Input should be a valid integer")
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        number = _float_text(value)
+        if number is None:
+            raise _Invalid("Input should be a valid number, unable to parse string as a number")
+        return number
+    raise _Invalid("Input should be a valid number")
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise _Invalid("Input should be a valid boolean, unable to interpret input")
+    if isinstance(value, int | float):
+        raise _Invalid("Input should be a valid boolean, unable to interpret input")
+    raise _Invalid("Input should be a valid boolean")
+
+
+def _bounds(
+    number: float,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+) -> None:
+    """The bound checks, upper one first (so NaN fails it, as with pydantic)."""
+    if le is not None and not number <= le:
+        raise _Invalid(f"Input should be less than or equal to {le}")
+    if ge is not None and not number >= ge:
+        raise _Invalid(f"Input should be greater than or equal to {ge}")
+    if gt is not None and not number > gt:
+        raise _Invalid(f"Input should be greater than {gt}")
+
+
+def _int(*, ge: int, le: int, optional: bool = False) -> Callable[[Any, dict[str, Any]], Any]:
+    def parse(value: Any, _done: dict[str, Any]) -> int | None:
+        if value is None and optional:
+            return None
+        number = _as_int(value)
+        _bounds(number, ge=ge, le=le)
+        return number
+
+    return parse
+
+
+def _float(
+    *, ge: int | None = None, gt: int | None = None, le: int
+) -> Callable[[Any, dict[str, Any]], float]:
+    def parse(value: Any, _done: dict[str, Any]) -> float:
+        number = _as_float(value)
+        _bounds(number, ge=ge, gt=gt, le=le)
+        return number
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[Any, dict[str, Any]], str]:
+    quoted = [repr(c) for c in choices]
+    message = f"Input should be {', '.join(quoted[:-1])} or {quoted[-1]}"
+
+    def parse(value: Any, _done: dict[str, Any]) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise _Invalid(message)
         return value
 
-    @field_validator("feeds", mode="before")
-    @classmethod
-    def _feeds(cls, value: Any) -> Any:
-        """Each feed as ``"URL"`` or ``"URL fulltext=MODE"`` (see parse_feed_specs)."""
-        if isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
-        if isinstance(value, str):
-            return [str(spec) for spec in parse_feed_specs(value)]
-        return value
+    return parse
 
-    @field_validator("fulltext", mode="before")
-    @classmethod
-    def _fulltext(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in FULLTEXT_MODES:
-            return value.strip().lower()
-        return value
 
-    @field_validator("guild_ids", mode="before")
-    @classmethod
-    def _guilds(cls, value: Any) -> Any:
-        value = _split_list(value)
-        if isinstance(value, list):
-            return [check_snowflake(str(v), "server (guild)") for v in value]
-        return value
+def _text(value: Any, _done: dict[str, Any]) -> str:
+    return _as_str(value)
 
-    @field_validator("shard_ids", mode="before")
-    @classmethod
-    def _shard_ids(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str | list | tuple):
-            return parse_shard_ids(value, info.data.get("shard_count"))
-        return value
 
-    @field_validator("digest_time")
-    @classmethod
-    def _digest_time(cls, value: str) -> str:
-        parse_time(value)
+def _database(value: Any, _done: dict[str, Any]) -> str:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str) and is_postgres_url(value.strip()):
+        problem = url_problem(value.strip())
+        if problem is not None:
+            raise _Invalid(problem)
         return value.strip()
+    return _as_str(value)
 
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return check_timezone(value)
 
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _log_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+def _token(value: Any, _done: dict[str, Any]) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if hasattr(value, "get_secret_value"):  # another library's secret
+        return SecretStr(_as_str(value.get_secret_value()))
+    return SecretStr(_as_str(value))
 
-    @model_validator(mode="after")
-    def _channels(self) -> Settings:
-        # Parse eagerly so a bad entry fails at start-up, not at digest time.
-        self.channels  # noqa: B018
-        return self
+
+def _feeds(value: Any, _done: dict[str, Any]) -> list[str]:
+    """Each feed as ``"URL"`` or ``"URL fulltext=MODE"`` (see parse_feed_specs)."""
+    if isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
+    if not isinstance(value, str):
+        raise _Invalid("Input should be a valid list")
+    return [str(spec) for spec in parse_feed_specs(value)]
+
+
+def _path(value: Any, _done: dict[str, Any]) -> Path | None:
+    if value is None or isinstance(value, Path):
+        return value
+    if isinstance(value, str):
+        return Path(value)
+    raise _Invalid("Input is not a valid path")
+
+
+def _digest_time(value: Any, _done: dict[str, Any]) -> str:
+    text = _as_str(value)
+    parse_time(text)
+    return text.strip()
+
+
+def _timezone(value: Any, _done: dict[str, Any]) -> str:
+    return check_timezone(_as_str(value))
+
+
+def _guilds(value: Any, _done: dict[str, Any]) -> list[int]:
+    value = _split_list(value)
+    if not isinstance(value, list | tuple):
+        raise _Invalid("Input should be a valid list")
+    return [check_snowflake(str(v), "server (guild)") for v in value]
+
+
+def _shard_ids(value: Any, done: dict[str, Any]) -> list[int]:
+    if not isinstance(value, str | list | tuple):
+        raise _Invalid("Input should be a valid list")
+    return parse_shard_ids(value, done.get("shard_count"))
+
+
+def _log_level(value: Any, done: dict[str, Any]) -> str:
+    if isinstance(value, str):
+        value = value.upper()
+    try:
+        return _one_of("DEBUG", "INFO", "WARNING", "ERROR")(value, done)
+    except _Invalid as exc:  # the message quotes the value in capitals
+        raise _Invalid(str(exc), value, has_shown=True) from None
+
+
+def _fulltext(value: Any, done: dict[str, Any]) -> str:
+    if isinstance(value, str) and value.strip().lower() in FULLTEXT_MODES:
+        return value.strip().lower()
+    return _one_of(*FULLTEXT_MODES)(value, done)
+
+
+class _Setting:
+    """One setting: its attribute, environment variable, default and check.
+
+    ``parse(value, done)`` turns what was given (text from the environment or
+    ``.env``; any value from code) into the setting's value, or raises
+    ValueError with the message; ``done`` holds the settings before it.
+    (A plain class: a dataclass costs a millisecond of every command's start-up.)"""
+
+    __slots__ = ("default", "fix", "name", "parse", "variable")
+
+    def __init__(
+        self,
+        name: str,
+        parse: Callable[[Any, dict[str, Any]], Any],
+        default: Any,
+        fix: str = "see .env.example for the expected form",
+        env: str = "",
+    ) -> None:
+        self.name = name
+        self.parse = parse
+        self.default = default
+        self.fix = fix
+        self.variable = env or f"NEWSDESK_{name.upper()}"
+
+    def __repr__(self) -> str:
+        return f"<setting {self.variable}>"
+
+
+# In this order: the first wrong one is the one reported.
+_SETTINGS: tuple[_Setting, ...] = (
+    _Setting(
+        "discord_token",
+        _token,
+        None,
+        "set DISCORD_TOKEN to the bot token from the developer portal",
+        env="DISCORD_TOKEN",
+    ),
+    # A file path (SQLite, the default) or a postgresql:// URL (bot.database_url).
+    _Setting(
+        "database",
+        _database,
+        "data/newsdesk.db",
+        "use a file path, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
+    ),
+    _Setting("feeds", _feeds, (), FEED_SYNTAX),
+    _Setting("feeds_file", _path, None),
+    _Setting(
+        "poll_interval_minutes",
+        _int(ge=5, le=24 * 60),
+        15,
+        "use a whole number of minutes from 5 to 1440",
+    ),
+    _Setting("digest_channels", _text, ""),
+    _Setting("digest_time", _digest_time, "08:00"),
+    _Setting("timezone", _timezone, "UTC"),
+    _Setting("digest_max_stories", _int(ge=1, le=50), 10, "use a number from 1 to 50"),
+    _Setting("digest_per_source_max", _int(ge=1, le=50), 3, "use a number from 1 to 50"),
+    _Setting("digest_quiet_day", _one_of("post", "skip"), "post", "use post or skip"),
+    _Setting("digest_grace_hours", _float(ge=0, le=24), 3.0, "use a number of hours from 0 to 24"),
+    _Setting("cluster_window_hours", _float(gt=0, le=24 * 30), 72.0),
+    _Setting("guild_ids", _guilds, ()),
+    _Setting(
+        "shard_count",
+        _int(ge=1, le=100_000, optional=True),
+        None,
+        "use the total number of shards, a whole number from 1 (leave it empty to run unsharded)",
+    ),
+    _Setting(
+        "shard_ids",
+        _shard_ids,
+        (),
+        "list this process's shard ids, from 0 to NEWSDESK_SHARD_COUNT - 1, separated by "
+        "commas (leave it empty to run every shard)",
+    ),
+    _Setting("log_level", _log_level, "INFO", "use DEBUG, INFO, WARNING or ERROR"),
+    _Setting("log_format", _one_of("plain", "json"), "plain", "use plain or json"),
+    _Setting("allow_private_addresses", lambda v, _d: _as_bool(v), False, "use true or false"),
+    _Setting("fetch_timeout_seconds", _float(gt=0, le=300), 30.0),
+    _Setting("fetch_max_bytes", _int(ge=10_000, le=100_000_000), 5_000_000),
+    _Setting("user_agent", _text, "Newsdesk/0.1 (self-hosted news digest bot)"),
+    _Setting("fulltext", _fulltext, "auto", "use auto, always or never"),
+)
+_BY_NAME = {setting.name: setting for setting in _SETTINGS}
+
+
+class Settings:
+    """Everything Newsdesk can be told, from the environment and ``.env``.
+
+    ``Settings(_env_file=".env", **overrides)`` reads each setting from, first
+    to last: ``overrides`` (by attribute name), the environment, the settings
+    file, the default. Variable names are matched in any letter case; an empty
+    value counts as not set. A wrong value raises :class:`ConfigError` (one
+    line naming the variable, the value and the fix). The settings are
+    read-only; :meth:`model_copy` makes a changed copy.
+    """
+
+    discord_token: SecretStr | None
+    database: str
+    feeds: list[str]
+    feeds_file: Path | None
+    poll_interval_minutes: int
+    digest_channels: str
+    digest_time: str
+    timezone: str
+    digest_max_stories: int
+    digest_per_source_max: int
+    digest_quiet_day: Literal["post", "skip"]
+    digest_grace_hours: float
+    cluster_window_hours: float
+    guild_ids: list[int]
+    shard_count: int | None
+    shard_ids: list[int]
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    log_format: Literal["plain", "json"]
+    allow_private_addresses: bool
+    fetch_timeout_seconds: float
+    fetch_max_bytes: int
+    user_agent: str
+    fulltext: Literal["auto", "always", "never"]
+
+    def __init__(self, _env_file: str | Path | None = ".env", **overrides: Any) -> None:
+        unknown = sorted(set(overrides) - set(_BY_NAME))
+        if unknown:
+            raise TypeError(f"Settings() got unknown settings: {', '.join(unknown)}")
+        given = _given(_env_file, overrides)
+        done: dict[str, Any] = {}
+        for setting in _SETTINGS:
+            value = given.get(setting.name, setting.default)
+            try:
+                done[setting.name] = setting.parse(value, done)
+            except ValueError as exc:
+                raise ConfigError(_message(setting, value, exc)) from None
+        self.__dict__.update(done)
+        # Parse the channels now: a bad entry fails at start-up, not at digest time.
+        try:
+            self.channels  # noqa: B018
+        except ValueError as exc:
+            setting = _BY_NAME["digest_channels"]
+            raise ConfigError(_message(setting, given.get("digest_channels", ""), exc)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"settings are read-only; use model_copy(update={{{name!r}: ...}})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("settings are read-only")
+
+    def _values(self) -> dict[str, Any]:
+        return {setting.name: self.__dict__[setting.name] for setting in _SETTINGS}
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Settings:
+        """A copy with ``update``'s settings changed (as given: not checked again)."""
+        unknown = sorted(set(update or {}) - set(_BY_NAME))
+        if unknown:
+            raise TypeError(f"model_copy() got unknown settings: {', '.join(unknown)}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update({**self._values(), **(update or {})})
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        values = self._values()
+        values["database"] = redact(values["database"])  # a URL's password stays hidden
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")"
 
     @cached_property
     def channels(self) -> tuple[DigestChannel, ...]:
@@ -535,7 +848,8 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets masked (for `config check`)."""
-        data = self.model_dump(exclude={"discord_token"})
+        data = {k: v for k, v in self._values().items() if k != "discord_token"}
+        data = {k: list(v) if isinstance(v, list) else v for k, v in data.items()}
         token = self.discord_token.get_secret_value() if self.discord_token else ""
         data = {"DISCORD_TOKEN": "********" if token else "(not set)", **data}
         data["database"] = redact(self.database)
@@ -593,53 +907,98 @@ def read_feeds_file(path: Path) -> list[FeedSpec]:
     return specs
 
 
-_FIXES = {
-    "discord_token": "set DISCORD_TOKEN to the bot token from the developer portal",
-    "poll_interval_minutes": "use a whole number of minutes from 5 to 1440",
-    "digest_max_stories": "use a number from 1 to 50",
-    "digest_per_source_max": "use a number from 1 to 50",
-    "digest_quiet_day": "use post or skip",
-    "digest_grace_hours": "use a number of hours from 0 to 24",
-    "log_level": "use DEBUG, INFO, WARNING or ERROR",
-    "log_format": "use plain or json",
-    "allow_private_addresses": "use true or false",
-    "shard_count": "use the total number of shards, a whole number from 1 (leave it empty to run unsharded)",
-    "shard_ids": (
-        "list this process's shard ids, from 0 to NEWSDESK_SHARD_COUNT - 1, separated by "
-        "commas (leave it empty to run every shard)"
-    ),
-    "feeds": FEED_SYNTAX,
-    "fulltext": "use auto, always or never",
-    "database": "use a file path, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
-}
-
-
-def _env_name(field: str) -> str:
-    return "DISCORD_TOKEN" if field == "discord_token" else f"NEWSDESK_{field.upper()}"
-
-
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Read the settings; any wrong value raises one clear :class:`ConfigError`."""
+    return Settings(_env_file=env_file, **overrides)
+
+
+def _given(env_file: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Each setting's value as given: by ``overrides``, else the environment, else the file."""
+    environ = _lowered(os.environ)
+    file: dict[str, str | None] = {}
+    if env_file is not None:
+        try:
+            file = _lowered(read_env_file(env_file))
+        except UnicodeDecodeError:
+            raise ConfigError(_not_utf8(Path(str(env_file)))) from None
+    given: dict[str, Any] = {}
+    for setting in _SETTINGS:
+        key = setting.variable.lower()
+        if setting.name in overrides:
+            given[setting.name] = overrides[setting.name]
+        elif environ.get(key) is not None:
+            given[setting.name] = environ[key]
+        elif file.get(key) is not None:
+            given[setting.name] = file[key]
+    return given
+
+
+def read_env_file(path: str | os.PathLike[str], *, warn: bool = True) -> dict[str, str | None]:
+    """The ``NAME: value`` pairs of the settings file at ``path``; ``{}`` when there is none.
+
+    Read by python-dotenv's ``dotenv_values`` (its grammar: quotes, ``export``,
+    comments, ``${NAME}`` from earlier lines or the environment; a name
+    without ``=`` is ``None``), imported only when there is a file to read.
+    A statement it cannot parse is skipped; dotenv's own warning names no
+    file, so it is replaced by one line naming the file and the line (none
+    when ``warn`` is false). Raises :class:`UnicodeDecodeError` for a file
+    that is not UTF-8.
+    """
+    file = Path(path).expanduser()
+    if not (file.is_file() or file.is_fifo()):
+        return {}
+    import io
+    import logging
+
+    from dotenv import dotenv_values
+
+    lines: list[int] = []
+
+    def unparsed(record: logging.LogRecord) -> bool:
+        """Keep the line number of dotenv's "could not parse" warning, drop the warning."""
+        found = re.search(r"could not parse statement starting at line (\d+)", record.getMessage())
+        if found is None:
+            return True
+        lines.append(int(found[1]))
+        return False
+
+    # Read here, not by dotenv: a named pipe is read too, whatever dotenv's version.
+    with open(file, encoding="utf-8") as stream:
+        text = stream.read()
+    dotenv_log = logging.getLogger("dotenv.main")
+    dotenv_log.addFilter(unparsed)
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
-    except UnicodeDecodeError:
-        raise ConfigError(_not_utf8(Path(str(env_file)))) from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = err.get("loc") or ("digest_channels",)
-        field = str(loc[0]) if loc and loc[0] != "__root__" else "digest_channels"
-        if field in {"DISCORD_TOKEN"}:
-            field = "discord_token"
-        value = err.get("input")
-        shown = "(hidden)" if field == "discord_token" else repr(value)
-        if field == "database":
-            shown = repr(redact(value))
-        if isinstance(value, dict):  # a model-level error: the channel list
-            field = "digest_channels"
-            shown = repr(value.get("digest_channels", ""))
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        fix = _FIXES.get(field, "see .env.example for the expected form")
-        raise ConfigError(f"{_env_name(field)}={shown}: {msg}. Fix: {fix}.") from None
+        values = dotenv_values(stream=io.StringIO(text))
+    finally:
+        dotenv_log.removeFilter(unparsed)
+    if warn and lines:
+        # dotenv counts the blank lines before a statement as its start: name its first text.
+        rows = re.split(r"\r\n|\n|\r", text)
+        for line in lines:
+            while line < len(rows) and not rows[line - 1].strip():
+                line += 1
+            logging.getLogger(__name__).warning(
+                "%s: cannot read the statement starting at line %d; ignored", path, line
+            )
+    return values
+
+
+def _lowered(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Names in lower case (a later spelling wins); an empty value is not set."""
+    return {name.lower(): value for name, value in values.items() if value != ""}
+
+
+def _message(setting: _Setting, value: Any, exc: ValueError) -> str:
+    """The one line for a wrong value: variable, value (secrets hidden), problem, fix."""
+    if isinstance(exc, _Invalid) and exc.has_shown:
+        value = exc.shown
+    if setting.name == "discord_token":
+        shown = "(hidden)"
+    elif setting.name == "database":
+        shown = repr(redact(value))
+    else:
+        shown = repr(value)
+    return f"{setting.variable}={shown}: {exc}. Fix: {setting.fix}."
 
 
 def _not_utf8(path: Path) -> str:
@@ -661,16 +1020,16 @@ def unknown_variables(env_file: str | Path | None) -> list[str]:
     Each comes with a "did you mean" when a real setting is close (a
     misspelt ``NEWSDESK_DIGEST_TIM``), as one line for the user.
     """
-    known = {_env_name(name) for name in Settings.model_fields}
+    known = {setting.variable for setting in _SETTINGS}
     names = {key.upper() for key in os.environ if key.upper().startswith("NEWSDESK_")}
     if env_file is not None and Path(env_file).is_file():
-        from dotenv import dotenv_values
-
         try:
-            values = dotenv_values(env_file, encoding="utf-8")
+            values = read_env_file(env_file, warn=False)
         except (UnicodeDecodeError, OSError):
             values = {}
         names |= {key.upper() for key in values if key.upper().startswith("NEWSDESK_")}
+    import difflib
+
     lines = []
     for name in sorted(names - known):
         tails = {k.removeprefix("NEWSDESK_"): k for k in known}

@@ -1,7 +1,7 @@
 """The ``newsdesk`` command's entry point, kept light on purpose.
 
 It imports nothing heavy itself, so a Ctrl-C while the program is still
-loading (rich, pydantic, the CLI) ends it quietly with exit code 130 instead
+loading (rich, asyncio, the CLI) ends it quietly with exit code 130 instead
 of a traceback; from then on :func:`bot.cli.main` handles Ctrl-C.
 """
 

@@ -6,9 +6,8 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
-
-import pythonjsonlogger.json
 
 # Discord bot tokens: three dot-separated base64url parts.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}")
@@ -46,34 +45,41 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
-    """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, then any
-    ``extra=`` fields as their own keys (and ``exception`` with a traceback).
+@cache
+def _json_formatter_class() -> type[logging.Formatter]:
+    """The JSON formatter's class; python-json-logger is imported only for JSON logs."""
+    import pythonjsonlogger.json
 
-    Secrets are redacted in every string value before serialisation (so a secret holding
-    characters JSON escapes is still caught) and in the finished line (for values that
-    only become text when serialised)."""
+    class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+        """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, then any
+        ``extra=`` fields as their own keys (and ``exception`` with a traceback).
 
-    def __init__(self) -> None:
-        super().__init__(
-            ["levelname", "name", "message"],
-            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
-            json_ensure_ascii=False,
-        )
+        Secrets are redacted in every string value before serialisation (so a secret holding
+        characters JSON escapes is still caught) and in the finished line (for values that
+        only become text when serialised)."""
 
-    def add_fields(
-        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
-    ) -> None:
-        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(
-            timespec="milliseconds"
-        )
-        super().add_fields(log_data, record, message_dict)
+        def __init__(self) -> None:
+            super().__init__(
+                ["levelname", "name", "message"],
+                rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+                json_ensure_ascii=False,
+            )
 
-    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: _redact_value(value) for key, value in log_data.items()}
+        def add_fields(
+            self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+        ) -> None:
+            log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            )
+            super().add_fields(log_data, record, message_dict)
 
-    def serialize_log_record(self, log_data: dict[str, Any]) -> str:
-        return redact(super().serialize_log_record(log_data))
+        def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+            return {key: _redact_value(value) for key, value in log_data.items()}
+
+        def serialize_log_record(self, log_data: dict[str, Any]) -> str:
+            return redact(super().serialize_log_record(log_data))
+
+    return JsonFormatter
 
 
 _live_console: Any = None
@@ -130,7 +136,7 @@ _VOICE_FILTER = _DropVoiceWarning()
 def configure_logging(level: str = "INFO", fmt: str = "plain") -> None:
     handler = StderrHandler()
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(_json_formatter_class()())
     else:
         handler.setFormatter(
             RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")

@@ -433,8 +433,7 @@ async def test_run_bot_stops_cleanly_on_sigterm(newsroom: Newsroom) -> None:
     import os
     import signal
 
-    from pydantic import SecretStr
-
+    from bot.config import SecretStr
     from bot.discordbot.app import run_bot
 
     token = SecretStr(newsroom.fake.token)

@@ -22,9 +22,36 @@ Every expected failure is one line on stderr (``error: ...``) naming the
 path or value and what to do; only a bug gives a traceback.
 """
 
-from .console import setup_logging
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .main import build_parser, main
-from .operations import cmd_run
-from .reading import export_jsonl, export_line
+
+if TYPE_CHECKING:
+    from .console import setup_logging
+    from .operations import cmd_run
+    from .reading import export_jsonl, export_line
 
 __all__ = ["build_parser", "cmd_run", "export_jsonl", "export_line", "main", "setup_logging"]
+
+# Loaded when first used: the command modules import rich, asyncio and the services.
+_LAZY = {
+    "setup_logging": "console",
+    "cmd_run": "operations",
+    "export_jsonl": "reading",
+    "export_line": "reading",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``bot.cli.export_jsonl`` and the like, and the submodules (``bot.cli.progress``)."""
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    try:
+        return import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise  # the submodule is there; something it imports is not
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

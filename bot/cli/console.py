@@ -1,18 +1,23 @@
-"""Console output, errors and logging set-up shared by every command."""
+"""Console output, errors and logging set-up shared by every command.
+
+rich is imported when something is printed, not with this module: the
+exit codes and :class:`CliError` are all `newsdesk --version` or a usage
+error needs.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.segment import Segment
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from ..config import Settings
+    from ..config import Settings
 
 log = logging.getLogger("newsdesk")
 
@@ -56,53 +61,70 @@ class CliError(Exception):
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-class _SafeConsole(Console):
-    """Every piece of text it writes has its control characters replaced by
-    U+FFFD (one cell, so the layout stays as measured); rich's own styling
-    codes are not text and pass. Outside text put into a markup string must
-    still go through :func:`_m` (rich markup) first."""
+@cache
+def _console_classes() -> tuple[type[Console], type[Console]]:
+    """The two consoles: every piece of text written has its control characters
+    replaced by U+FFFD (one cell, so the layout stays as measured; rich's own
+    styling codes are not text and pass), and the second ends the command with
+    exit code 141 on a closed pipe, as everywhere else (rich exits 1). Outside
+    text put into a markup string must still go through :func:`_m` first."""
+    from rich.console import Console
+    from rich.segment import Segment
 
-    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
-        return super()._render_buffer(
-            Segment(_TERMINAL_UNSAFE.sub("\ufffd", text), style, control)
-            if control is None and _TERMINAL_UNSAFE.search(text)
-            else Segment(text, style, control)
-            for text, style, control in buffer
-        )
+    class SafeConsole(Console):
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return super()._render_buffer(
+                Segment(_TERMINAL_UNSAFE.sub("\ufffd", text), style, control)
+                if control is None and _TERMINAL_UNSAFE.search(text)
+                else Segment(text, style, control)
+                for text, style, control in buffer
+            )
+
+    class PipeConsole(SafeConsole):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return SafeConsole, PipeConsole
+
+
+def _safe_console(**options: Any) -> Console:
+    """A rich console whose text cannot move the cursor or recolour the terminal."""
+    return _console_classes()[0](**options)
 
 
 def _m(text: object) -> str:
     """Outside text for a markup string: its square brackets escaped."""
+    from rich.markup import escape
+
     return escape(str(text))
 
 
-class _Console(_SafeConsole):
-    """A closed pipe ends the command with exit code 141, as everywhere else (rich exits 1)."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
-
-
 def _console() -> Console:
-    return _Console(highlight=False, soft_wrap=False)
+    return _console_classes()[1](highlight=False, soft_wrap=False)
 
 
 def _stderr_console() -> Console:
-    return _SafeConsole(stderr=True, highlight=False, soft_wrap=False)
+    return _safe_console(stderr=True, highlight=False, soft_wrap=False)
 
 
 def _err(message: str) -> None:
+    from rich.text import Text
+
     console = _stderr_console()
     console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
 
 
 def _warn(message: str) -> None:
+    from rich.text import Text
+
     console = _stderr_console()
     console.print(Text.assemble(("warning:", "bold yellow"), " ", message), soft_wrap=True)
 
 
 def _note(message: str) -> None:
+    from rich.text import Text
+
     _stderr_console().print(Text(message), soft_wrap=True)
 
 

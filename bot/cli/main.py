@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config import ConfigError, load_settings
 from .console import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -21,26 +20,68 @@ from .console import (
     CliError,
     _err,
     _note,
-    setup_logging,
 )
-from .feeds import cmd_feeds
-from .ingesting import cmd_ingest
-from .interrupt import _INTERRUPT, _run
-from .opening import _storage_error
-from .operations import (
-    cmd_backup,
-    cmd_config_check,
-    cmd_db,
-    cmd_demo,
-    cmd_health,
-    cmd_poll,
-    cmd_run,
-)
-from .reading import cmd_digest, cmd_export, cmd_search, cmd_stories
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+Command = Callable[[argparse.Namespace, "Settings"], Coroutine[Any, Any, int]]
+
+
+class _Lazy:
+    """A command's function, imported from its module (``bot.cli.MODULE``) when run:
+    `newsdesk search` does not load what `newsdesk ingest` or `run` need (nor
+    `--version` and a usage error any of them)."""
+
+    def __init__(self, module: str, name: str, *, handles_sigint: bool = False) -> None:
+        self.module = module
+        self.name = name
+        self.handles_sigint = handles_sigint  # run: the bot shuts down gracefully itself
+
+    def __call__(self, args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, int]:
+        command: Command = getattr(import_module(f"{__package__}.{self.module}"), self.name)
+        return command(args, settings)
+
+    def __repr__(self) -> str:
+        return f"<command {self.module}.{self.name}>"
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, the terminal's width found without importing shutil
+    (which loads bz2 and lzma: a few ms of every command's start-up)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of usage + error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         raise CliError(f"{self.prog}: {message} (see `{self.prog} --help`)", EXIT_USAGE)
@@ -90,11 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("demo", "offline demo: ingest the sample corpus, print its digest")
     p.add_argument("--json", action="store_true", help="print the digest as JSON")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=_Lazy("operations", "cmd_demo"))
 
     p = command("ingest", "ingest files, folders, URLs, JSON Lines and OPML")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
-    p.set_defaults(func=cmd_ingest)
+    p.set_defaults(func=_Lazy("ingesting", "cmd_ingest"))
 
     p = command("feeds", "manage shared feed subscriptions")
     fsub = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
@@ -126,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--output", "-o", help="file (default: standard output)")
     fl = fsub.add_parser("list", help="feeds and their health", parents=[common])
     fl.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_feeds, json=False)
+    p.set_defaults(func=_Lazy("feeds", "cmd_feeds"), json=False)
 
     p = command("poll", "fetch every due feed once")
     p.add_argument(
@@ -134,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch every feed that is not paused now, due or not",
     )
-    p.set_defaults(func=cmd_poll)
+    p.set_defaults(func=_Lazy("operations", "cmd_poll"))
 
     p = command("search", "search stored articles")
     p.add_argument("query", nargs="+")
@@ -143,12 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_between(1, 50), default=10, help="results a page (1-50)")
     p.add_argument("--offset", type=_between(0, 1000), default=0, help="results to skip")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_search)
+    p.set_defaults(func=_Lazy("reading", "cmd_search"))
 
     p = command("export", "write every article as JSON Lines")
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
     p.add_argument("--output", "-o", help="file (default: standard output)")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=_Lazy("reading", "cmd_export"))
 
     p = command("stories", "story maintenance")
     ssub = p.add_subparsers(dest="stories_command", required=True, metavar="ACTION")
@@ -156,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="recompute stories (after tuning or an import)", parents=[common]
     )
     sr.add_argument("--since", help=f"only articles published since this day: {DATE_HELP}")
-    p.set_defaults(func=cmd_stories)
+    p.set_defaults(func=_Lazy("reading", "cmd_stories"))
 
     p = command(
         "digest",
@@ -167,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help=f"the day it is posted (default: today): {DATE_HELP}")
     p.add_argument("--channel", type=int, help="a channel from NEWSDESK_DIGEST_CHANNELS")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_digest)
+    p.set_defaults(func=_Lazy("reading", "cmd_digest"))
 
     p = command("db", "database maintenance")
     dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -184,14 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("source", metavar="SOURCE")
     c.add_argument("target", metavar="TARGET")
-    p.set_defaults(func=cmd_db)
+    p.set_defaults(func=_Lazy("operations", "cmd_db"))
 
     p = command("config", "configuration")
     csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     csub.add_parser(
         "check", help="check the settings; print them, secrets masked", parents=[common]
     )
-    p.set_defaults(func=cmd_config_check)
+    p.set_defaults(func=_Lazy("operations", "cmd_config_check"))
 
     p = command(
         "health",
@@ -201,14 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
         "2 minutes, or has had no successful poll for 3 poll intervals.",
     )
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_health)
+    p.set_defaults(func=_Lazy("operations", "cmd_health"))
 
     p = command("backup", "copy the database to FILE (safe while the bot runs)")
     p.add_argument("file", metavar="FILE")
-    p.set_defaults(func=cmd_backup)
+    p.set_defaults(func=_Lazy("operations", "cmd_backup"))
 
     p = command("run", "run the Discord bot (needs DISCORD_TOKEN)")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=_Lazy("operations", "cmd_run", handles_sigint=True))
     return parser
 
 
@@ -233,6 +274,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(exc.message)
         return exc.code
     args.db = getattr(args, "db", None)
+    try:  # what running a command needs, loaded once the arguments are known good
+        import asyncio
+
+        from ..config import ConfigError, load_settings
+        from .console import setup_logging
+        from .interrupt import _INTERRUPT, _run
+    except KeyboardInterrupt:
+        _note("interrupted")
+        return EXIT_INTERRUPTED
     _INTERRUPT.reset()
     try:
         args.env_file_used = _env_file(args)
@@ -256,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise
+        from .opening import _storage_error
+
         full = _storage_error(exc)
         assert full is not None
         _err(full.message)
@@ -264,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _note("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
+        from .opening import _storage_error
+
         known = _storage_error(exc) if _is_driver_error(exc) else None
         if known is None:
             raise

@@ -1,55 +1,22 @@
-"""Progress lines on a terminal (ingest, poll, stories rebuild, export)."""
+"""Progress lines on a terminal (ingest, poll, stories rebuild, export).
+
+The line itself is drawn by :mod:`.progress_live`, imported only when
+stderr is a terminal: a command that shows none does not load rich.progress."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from ..logs import set_live_console
-from .console import _SafeConsole
+from .console import _safe_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 def _progress_console() -> Console:
-    return _SafeConsole(stderr=True)
-
-
-class _CountColumn(ProgressColumn):
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        total = f"/{int(task.total):,}" if task.total is not None else ""
-        return Text(f"{int(task.completed):,}{total} {self.unit}")
-
-
-def _rate(task: Task) -> float | None:
-    """Items a second since the start (steadier than rich's windowed speed for batches)."""
-    elapsed = task.elapsed
-    if not elapsed or not task.completed:
-        return None
-    return task.completed / elapsed
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        rate = _rate(task)
-        return Text("" if rate is None else f"{rate:,.0f}/s", style="dim")
-
-
-class _EtaColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        rate = _rate(task)
-        if rate is None or task.total is None:
-            return Text("")
-        remaining = max(0.0, task.total - task.completed) / rate
-        minutes, seconds = divmod(int(remaining), 60)
-        hours, minutes = divmod(minutes, 60)
-        eta = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-        return Text(f"ETA {eta}", style="dim")
+    return _safe_console(stderr=True)
 
 
 class _Bar:
@@ -68,18 +35,10 @@ class _Bar:
 
     def __enter__(self) -> _Bar:
         console = _progress_console()
-        if console.is_terminal:
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(bar_width=20),
-                _CountColumn(self.unit),
-                _RateColumn(),
-                _EtaColumn(),
-                console=console,
-                transient=True,
-                redirect_stderr=False,  # log records: see set_live_console
-            )
+        if console.is_terminal:  # rich.progress is loaded only then
+            from .progress_live import live_progress
+
+            self._progress = live_progress(console, self.unit)
             self._progress.start()
             set_live_console(console)
             self._task = self._progress.add_task(self.description, total=self.total)

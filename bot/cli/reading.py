@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import difflib
 import json
 import sys
 import threading
@@ -93,6 +92,7 @@ async def _check_source(nd: Newsdesk, source: str) -> None:
 
 def _close_names(wanted: str, names: Sequence[str], limit: int = 3) -> list[str]:
     """Names that ``wanted`` (casefolded) may have meant to start: "harbour" -> Harbor City Ledger."""
+    import difflib
 
     def score(name: str) -> float:
         folded = name.casefold()
