@@ -222,11 +222,13 @@ async def test_a_version_13_postgresql_store_is_migrated_keeping_its_heartbeat(p
 
 
 @pytest.mark.parametrize("with_nul", [False, True])
-async def test_a_batch_insert_keeps_every_field_and_the_order_of_ids(db, with_nul):
+async def test_a_batch_insert_keeps_every_field_and_the_order_of_ids(db, backend, with_nul):
     """insert_articles writes a batch in one statement (on SQLite, the rows as
     one JSON array): each id is its own article's, and text of any kind
-    (quotes, backslashes, emoji, line separators, NUL in a field cleaning does
-    not touch) comes back exactly."""
+    (quotes, backslashes, emoji, line separators; on SQLite also a NUL, which
+    JSON would cut) comes back exactly."""
+    if with_nul and backend == "postgresql":
+        pytest.skip("PostgreSQL text holds no NUL (cleaning drops it before any store)")
     odd = ['"quoted" \\ back\\slash', "emoji 😀 and \u2028 line", "tab\there", "ünïcödé"]
     batch = [
         make_article(
