@@ -48,8 +48,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JSONL_BATCH = 200  # entries per transaction when importing JSON Lines (each holds the
-# write lock well under 1.5 s, even for 200 articles of one topic)
+# Entries per transaction when importing JSON Lines. A batch's candidate stories are
+# read and grouped once for all its articles, so bigger batches cost less per article
+# (10,000 articles: 400 took 12% less CPU than 200); each still holds the write lock
+# a fraction of a second (longest 0.26 s for 400 articles of one topic, bench writers).
+JSONL_BATCH = 400
 MAX_FILE_BYTES = 50_000_000  # a single feed, page or article file
 _SKIP_NAMES = {"readme.md", "readme.txt", "license", "license.txt", ".ds_store"}
 
