@@ -230,9 +230,10 @@ def gram_vector(vector: dict[str, float]) -> dict[str, float]:
 def article_vector(counts: dict[str, float], dfs: dict[str, int], n_docs: int) -> dict[str, float]:
     """Sublinear tf times smoothed IDF, the ``VECTOR_TERMS`` heaviest, unit length."""
     n = n_docs + IDF_PRIOR_DOCS + 1.0
-    weights = {
-        term: (1.0 + math.log(c) if c >= 1.0 else c) * math.log(n / (dfs.get(term, 0) + 0.5))
-        for term, c in counts.items()
-    }
-    weights = {t: w for t, w in weights.items() if w > 0.0}
+    log, df = math.log, dfs.get
+    weights: dict[str, float] = {}
+    for term, c in counts.items():
+        weight = (1.0 + log(c) if c >= 1.0 else c) * log(n / (df(term, 0) + 0.5))
+        if weight > 0.0:
+            weights[term] = weight
     return normalise(top_terms(weights, VECTOR_TERMS))
