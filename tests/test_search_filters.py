@@ -146,6 +146,19 @@ async def test_filters_find_exactly_the_articles_in_range_and_outlet(ingested: s
             found, total = await _titles(desk, "crane", date_from=start, date_to=end, source=source)
             assert found == expected, (way, start, end, source)
             assert total == len(expected)
+            # Counted when the page is not the last, also for a server (visibility).
+            for guild in (None, 5):
+                page = await desk.search(
+                    "crane",
+                    limit=2,
+                    now=NOW,
+                    tz=UTC,
+                    guild_id=guild,
+                    date_from=start,
+                    date_to=end,
+                    source=source,
+                )
+                assert (page.total, page.total_capped) == (len(expected), False)
             # Two words (an AND) and a word found in a few articles only.
             found, _total = await _titles(
                 desk, "harbour crane", date_from=start, date_to=end, source=source

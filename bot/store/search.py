@@ -46,7 +46,7 @@ __all__ = ["RANK_WINDOW", "ArticleSearch", "article_search"]
 
 BOUND_MAX_SPAN = 8 * 86400  # date ranges up to this long bound FTS5 by article ids
 BOUND_WALK_MAX = 4000  # matches whose dates may be tested one by one instead (see bound_ids)
-WALK_COST = 8  # a match's date test costs about this many publication index entries read
+WALK_COST = 6  # a match's date test costs about this many publication index entries read
 RANK_WINDOW = 2000  # the newest matches (passing the date and source filters) ranked
 OUTLET_SET_MAX = 20_000  # largest set of an outlet's article ids a search tests matches against
 TITLE_WEIGHT, BODY_WEIGHT = 5.0, 1.0
@@ -201,9 +201,9 @@ class _Where:
 
         Finding the ids reads the range's entries of the publication index
         (~6 ms for 35,000 articles in a week); testing a match's date costs
-        about 8 such entries. Given the FTS5 expression ``match`` (SQLite),
+        about WALK_COST such entries. Given the FTS5 expression ``match`` (SQLite),
         a word with few matches (up to BOUND_WALK_MAX, counted first) in a
-        range holding more than 8 times as many articles is searched
+        range holding more than WALK_COST times as many articles is searched
         without the bound.
         """
         if start is None or end is None:
@@ -306,6 +306,9 @@ class ArticleSearch:
     where: _Where
     articles: str  # the FROM clause for ``articles a`` joined with the index
     matchless: bool = False  # words the index cannot hold (PostgreSQL): nothing matches
+    # Read with a page of hits: the matches in the ranked window, and those of
+    # them passing the visibility filter (see count).
+    windowed: tuple[int, int] | None = None
 
     async def page(self, *, limit: int, offset: int) -> list[SearchHit]:
         """The hits from ``offset`` on: best first, or newest first without words."""
@@ -318,10 +321,21 @@ class ArticleSearch:
         return await self._fts_hits(self.match, limit, offset)
 
     async def count(self, *, cap: int) -> int:
-        """Number of matches, counting at most ``cap + 1`` rows."""
+        """Number of matches, counting at most ``cap + 1`` rows.
+
+        After a page of hits, usually known without another query: a window
+        short of ``RANK_WINDOW`` holds every match passing the filters, and a
+        full one (without a visibility filter) more than ``cap`` of them.
+        """
         where = self.where
         if self.matchless:
             return 0
+        if self.windowed is not None:
+            window, shown = self.windowed
+            if window < RANK_WINDOW:
+                return min(shown, cap + 1)
+            if not where.later and RANK_WINDOW > cap:
+                return cap + 1
         if self.match is None:
             source = f"SELECT 1 FROM articles a WHERE {where.sql()}"  # noqa: S608
         else:
@@ -362,14 +376,21 @@ class ArticleSearch:
                 f" ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
             )
         sql = f"""
-            SELECT a.id, m.score AS score
-            FROM ({newest}) AS m CROSS JOIN {self.articles} ON a.id = m.id
+            WITH m AS MATERIALIZED ({newest})
+            SELECT a.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
+            FROM m CROSS JOIN {self.articles} ON a.id = m.id
             WHERE {where.after_window_sql()}
             ORDER BY score, a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
         params = {**where.params, "match": match, "limit": limit, "offset": offset}
-        return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        return self._window_ids(await _fetchall(self.db, sql, params))
+
+    def _window_ids(self, rows: list[tuple[Param, ...]]) -> list[int]:
+        """The ids of ``rows`` (id, score, shown, window), noting the window's counts."""
+        if rows:
+            self.windowed = (int(rows[0][3] or 0), int(rows[0][2] or 0))
+        return [int(row[0] or 0) for row in rows]
 
     async def _fts_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
         """The page's hits, with snippets computed for those rows only."""
@@ -413,14 +434,15 @@ class ArticleSearch:
             f" ORDER BY a.id + 0 DESC LIMIT {RANK_WINDOW}"
         )
         sql = f"""
-            SELECT a.id, {_pg_score("a")} AS score
-            FROM ({newest}) AS m JOIN articles a ON a.id = m.id
+            WITH m AS MATERIALIZED ({newest})
+            SELECT a.id, {_pg_score("a")} AS score, count(*) OVER (), (SELECT count(*) FROM m)
+            FROM m JOIN articles a ON a.id = m.id
             WHERE {where.after_window_sql()}
             ORDER BY score DESC, a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
         params = {**where.params, "match": self.match, "limit": limit, "offset": offset}
-        return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        return self._window_ids(await _fetchall(self.db, sql, params))
 
     async def _pg_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
         """The page's hits with ts_headline snippets of the body, marked as FTS5's
