@@ -362,19 +362,31 @@ class ArticleSearch:
         """
         where = self.where
         score = f"bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
-        if where.narrowing:
-            newest = (
-                f"SELECT articles_fts.rowid AS id, {score} AS score"  # noqa: S608
-                f" FROM articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
-                f" WHERE articles_fts MATCH :match AND {where.window_sql()}{where.fts_bound}"
-                f" ORDER BY articles_fts.rowid DESC LIMIT {RANK_WINDOW}"
-            )
-        else:
+        params = {**where.params, "match": match, "limit": limit, "offset": offset}
+        if not where.narrowing:
             newest = (
                 f"SELECT rowid AS id, {score} AS score"  # noqa: S608
                 f" FROM articles_fts WHERE articles_fts MATCH :match{where.fts_bound}"
                 f" ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
             )
+            # Counting the window would cost more than the count's own walk,
+            # which stops after the cap's rows (the window's would not).
+            sql = f"""
+                SELECT a.id, m.score AS score
+                FROM ({newest}) AS m CROSS JOIN {self.articles} ON a.id = m.id
+                WHERE {where.after_window_sql()}
+                ORDER BY score, a.published_at DESC, a.id DESC
+                LIMIT :limit OFFSET :offset
+            """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
+            return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        newest = (
+            f"SELECT articles_fts.rowid AS id, {score} AS score"  # noqa: S608
+            f" FROM articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
+            f" WHERE articles_fts MATCH :match AND {where.window_sql()}{where.fts_bound}"
+            f" ORDER BY articles_fts.rowid DESC LIMIT {RANK_WINDOW}"
+        )
+        # The window is counted here: counting again would walk the matches
+        # and test the filters again (see count).
         sql = f"""
             WITH m AS MATERIALIZED ({newest})
             SELECT a.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
@@ -383,7 +395,6 @@ class ArticleSearch:
             ORDER BY score, a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
-        params = {**where.params, "match": match, "limit": limit, "offset": offset}
         return self._window_ids(await _fetchall(self.db, sql, params))
 
     def _window_ids(self, rows: list[tuple[Param, ...]]) -> list[int]:
