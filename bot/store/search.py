@@ -338,6 +338,8 @@ class ArticleSearch:
                 return cap + 1
         if self.match is None:
             source = f"SELECT 1 FROM articles a WHERE {where.sql()}"  # noqa: S608
+        elif not where.clauses:  # every match is an article: FTS5 alone counts them
+            source = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH :match"
         else:
             join = f"articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
             source = f"SELECT 1 FROM {join} WHERE articles_fts MATCH :match AND {where.fts_sql()}"  # noqa: S608
