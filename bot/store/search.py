@@ -412,9 +412,12 @@ class ArticleSearch:
             return []
         params: dict[str, Param] = {f"id{i}": rowid for i, rowid in enumerate(ids)}
         listed = ", ".join(f":{key}" for key in params)
-        if has_prefix(self.query):
-            # Each rowid lookup would re-expand the prefix over the whole index:
-            # scan the matches once, within the ids' range, instead.
+        if has_prefix(self.query) or not self.where.narrowing:
+            # Each rowid lookup would re-expand the prefix over the whole index,
+            # and costs about as much as scanning a window's matches (0.1 ms
+            # for a word's newest 2,000): scan the matches once, within the
+            # ids' range, instead. A filtered window's ids may span most of
+            # the word's matches (one outlet's over the whole archive).
             rows_filter = (
                 f"articles_fts.rowid BETWEEN :lo AND :hi AND +articles_fts.rowid IN ({listed})"
             )
