@@ -382,19 +382,21 @@ class ArticleSearch:
             """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
             return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
         newest = (
-            f"SELECT articles_fts.rowid AS id, {score} AS score"  # noqa: S608
+            f"SELECT articles_fts.rowid AS id, {score} AS score, a.published_at AS published"  # noqa: S608
             f" FROM articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
             f" WHERE articles_fts MATCH :match AND {where.window_sql()}{where.fts_bound}"
             f" ORDER BY articles_fts.rowid DESC LIMIT {RANK_WINDOW}"
         )
+        # Without a visibility filter the window's rows need not be read again.
+        join = f" CROSS JOIN {self.articles} ON a.id = m.id" if where.later else ""
         # The window is counted here: counting again would walk the matches
         # and test the filters again (see count).
         sql = f"""
             WITH m AS MATERIALIZED ({newest})
-            SELECT a.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
-            FROM m CROSS JOIN {self.articles} ON a.id = m.id
+            SELECT m.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
+            FROM m{join}
             WHERE {where.after_window_sql()}
-            ORDER BY score, a.published_at DESC, a.id DESC
+            ORDER BY score, m.published DESC, m.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
         return self._window_ids(await _fetchall(self.db, sql, params))
