@@ -24,6 +24,7 @@ lower(x)``, which folds the case of every letter).
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ INDEXED_BODY_CHARS = 200_000  # the body prefix the tsvector indexes (bot/store/
 HEADLINE_FIRST_CHARS = 20_000
 
 Param = int | float | str | None  # a bound value or a column read back
+_ARTICLE_ALIAS = re.compile(r"\ba\.")  # ``a.`` in a condition on ``articles a``
 
 
 def _timestamp(moment: datetime) -> int:
@@ -127,7 +129,7 @@ class _Where:
         self.params.update(params)
         if narrows:
             self.narrowing.append(clause)
-            self.outlets.append(clause.replace("a.", "o."))
+            self.outlets.append(_ARTICLE_ALIAS.sub("o.", clause))
         else:
             self.later.append(clause)
 
@@ -151,7 +153,7 @@ class _Where:
         self.clauses.append(clause)
         self.narrowing.append(clause)
         if not negate:
-            self.outlets.append(clause.replace("a.source", "o.source"))
+            self.outlets.append(_ARTICLE_ALIAS.sub("o.", clause))
             self.has_outlets = True
 
     def sql(self) -> str:
