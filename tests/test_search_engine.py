@@ -431,18 +431,26 @@ def test_any_word_of_a_title_finds_the_article(loop_and_db):
     check()
 
 
-async def test_without_filters_only_the_newest_matches_are_ranked(db, monkeypatch):
-    """Ranking is bounded to the newest RANK_WINDOW matches; a date filter reaches older ones."""
+async def test_only_the_newest_matches_passing_the_filters_are_ranked(db, monkeypatch):
+    """Ranking is bounded to the newest RANK_WINDOW matches that pass the date
+    and source filters: a filter reaches older matches, the count all of them."""
     monkeypatch.setattr(search_store, "RANK_WINDOW", 3)
-    old = await add(db, "Strike", published=ts(2023, 9, 1, 12))  # stored first: the oldest row
+    old = await add(db, "Strike", source="AP", published=ts(2023, 9, 1, 12))  # the oldest row
     newer = [
         await add(db, f"Strike talks continue in round {i}", published=ts(2023, 9, 18, i))
         for i in range(3)
     ]
     page = await search(db, "strike", tz=PARIS, now=NOW)
     assert {h.article_id for h in page.hits} == set(newer)  # the old, best match is outside
-    dated = await search(db, "strike date:2023-09-01..2023-09-19", tz=PARIS, now=NOW)
-    assert dated.hits[0].article_id == old  # a date filter ranks every match in range
+    dated = await search(db, "strike date:2023-09-01..2023-09-17", tz=PARIS, now=NOW)
+    assert [h.article_id for h in dated.hits] == [old]
+    sourced = await search(db, "strike", source="ap", tz=PARIS, now=NOW)
+    assert [h.article_id for h in sourced.hits] == [old]
+    excluded = await search(db, "strike -source:reuters", tz=PARIS, now=NOW)
+    assert [h.article_id for h in excluded.hits] == [old]
+    # A filter passing all four ranks the newest three, as without a filter.
+    wide = await search(db, "strike date:2023-09-01..2023-09-19", tz=PARIS, now=NOW)
+    assert {h.article_id for h in wide.hits} == set(newer)
     monkeypatch.setattr(search_store, "RANK_WINDOW", 100)
     assert (await search(db, "strike", tz=PARIS, now=NOW)).hits[0].article_id == old
 

@@ -5,7 +5,8 @@ PostgreSQL: the ``articles.search`` tsvector (title weight A, body weight B,
 GIN index) matched by the ``to_tsquery`` of bot/store/fts.py, ranked by
 ``ts_rank_cd`` with weights A = 1.0, B = 0.2. On both a title match weighs
 five times a body match, ties are broken by recency, and only the
-``RANK_WINDOW`` newest matches are ranked when no filter narrows the search.
+``RANK_WINDOW`` newest matches passing the date and source filters are
+ranked (the count covers every match).
 A search with no words lists articles newest first without touching the
 full-text index.
 
@@ -23,6 +24,7 @@ lower(x)``, which folds the case of every letter).
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,7 +46,10 @@ from .visibility import visible_sql
 __all__ = ["RANK_WINDOW", "ArticleSearch", "article_search"]
 
 BOUND_MAX_SPAN = 8 * 86400  # date ranges up to this long bound FTS5 by article ids
-RANK_WINDOW = 2000  # matches ranked when no date or source filter narrows the search
+BOUND_WALK_MAX = 4000  # matches whose dates may be tested one by one instead (see bound_ids)
+WALK_COST = 6  # a match's date test costs about this many publication index entries read
+RANK_WINDOW = 2000  # the newest matches (passing the date and source filters) ranked
+OUTLET_SET_MAX = 20_000  # largest set of an outlet's article ids a search tests matches against
 TITLE_WEIGHT, BODY_WEIGHT = 5.0, 1.0
 SNIPPET_TOKENS = 24
 # Covering index (id, published_at, guild_id, source) used, when the schema has
@@ -74,6 +79,7 @@ INDEXED_BODY_CHARS = 200_000  # the body prefix the tsvector indexes (bot/store/
 HEADLINE_FIRST_CHARS = 20_000
 
 Param = int | float | str | None  # a bound value or a column read back
+_ARTICLE_ALIAS = re.compile(r"\ba\.")  # ``a.`` in a condition on ``articles a``
 
 
 def _timestamp(moment: datetime) -> int:
@@ -99,24 +105,33 @@ async def _fetchall(db: Connection, sql: str, params: dict[str, Param]) -> list[
 
 @dataclass(slots=True)
 class _Where:
-    """SQL conditions on ``articles a`` with named parameters."""
+    """SQL conditions on ``articles a`` with named parameters.
+
+    The date and source conditions *narrow* the search: the ``RANK_WINDOW``
+    newest matches are taken among the articles passing them (see
+    _ranked_ids); the server's visibility applies to that window.
+    """
 
     clauses: list[str] = field(default_factory=list)
     params: dict[str, Param] = field(default_factory=dict)
     postgres: bool = False  # the SQL is PostgreSQL's
-    dated: bool = False  # a date filter
-    sourced: bool = False  # a source filter (FTS5 cannot bound it)
+    narrowing: list[str] = field(default_factory=list)  # the date and source conditions
+    later: list[str] = field(default_factory=list)  # the others (visibility)
+    # The same date and positive source conditions on ``articles o``: the
+    # articles of the outlets searched (see choose_outlet_set).
+    outlets: list[str] = field(default_factory=list)
+    has_outlets: bool = False  # a positive source filter
     id_bounded: bool = False  # a date range's ids bound the matches (see bound_ids)
+    outlet_set: bool = False  # matches are tested against the outlets' ids first
 
-    def add(self, clause: str, *, dated: bool = False, **params: Param) -> None:
+    def add(self, clause: str, *, narrows: bool = False, **params: Param) -> None:
         self.clauses.append(clause)
         self.params.update(params)
-        self.dated = self.dated or dated
-
-    @property
-    def capped(self) -> bool:
-        """Whether ranking may stop at the newest matches FTS5 yields (see _ranked_ids)."""
-        return not self.sourced and (not self.dated or self.id_bounded)
+        if narrows:
+            self.narrowing.append(clause)
+            self.outlets.append(_ARTICLE_ALIAS.sub("o.", clause))
+        else:
+            self.later.append(clause)
 
     def sources(self, names: Sequence[str], *, negate: bool = False) -> None:
         if not names:
@@ -134,11 +149,23 @@ class _Where:
                 likes.append(f"lower(a.source) LIKE lower(:{key}) ESCAPE '\\'")
             self.params[key] = _like(name)
         joined = " OR ".join(likes)
-        self.clauses.append(f"NOT ({joined})" if negate else f"({joined})")
-        self.sourced = True
+        clause = f"NOT ({joined})" if negate else f"({joined})"
+        self.clauses.append(clause)
+        self.narrowing.append(clause)
+        if not negate:
+            self.outlets.append(_ARTICLE_ALIAS.sub("o.", clause))
+            self.has_outlets = True
 
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "1 = 1"
+
+    def window_sql(self) -> str:
+        """The narrowing conditions, which the ranked window's matches pass."""
+        return " AND ".join(self.narrowing)
+
+    def after_window_sql(self) -> str:
+        """The other conditions (visibility), applied to the ranked window."""
+        return " AND ".join(self.later) if self.later else "1 = 1"
 
     def id_bound(self, column: str) -> str:
         """`` AND column BETWEEN`` the date range's ids, or nothing (see bound_ids)."""
@@ -146,36 +173,85 @@ class _Where:
 
     @property
     def fts_bound(self) -> str:
-        """The id bound on ``articles_fts.rowid``."""
-        return self.id_bound("articles_fts.rowid")
+        """The id bound on ``articles_fts.rowid``, and the outlet set when chosen."""
+        bound = self.id_bound("articles_fts.rowid")
+        if self.outlet_set:
+            # ``+``: tested on each match FTS5 yields, before the article is read.
+            outlets = " AND ".join(self.outlets)
+            outlet_ids = f"SELECT o.id FROM articles o WHERE {outlets}"  # noqa: S608
+            bound += f" AND +articles_fts.rowid IN ({outlet_ids})"
+        return bound
 
     def fts_sql(self) -> str:
         """The conditions for a query joined with ``articles_fts``."""
         return f"{self.sql()}{self.fts_bound}"
 
-    async def bound_ids(self, db: Connection, start: datetime | None, end: datetime | None) -> None:
+    async def bound_ids(
+        self,
+        db: Connection,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        match: str | None = None,
+    ) -> None:
         """Bound the matches to the ids of the articles published in the date range.
 
         Ids follow storage order, not publication order, so this is a superset
         of the range (the date clauses still apply); it lets FTS5 skip every
-        match stored before or after the range instead of scoring it (on
-        PostgreSQL the id bound narrows the newest matches the same way).
+        match stored before or after the range instead of testing it (on
+        PostgreSQL the id bound narrows the matches the same way).
+
+        Finding the ids reads the range's entries of the publication index
+        (~6 ms for 35,000 articles in a week); testing a match's date costs
+        about WALK_COST such entries. Given the FTS5 expression ``match`` (SQLite),
+        a word with few matches (up to BOUND_WALK_MAX, counted first) in a
+        range holding more than WALK_COST times as many articles is searched
+        without the bound.
         """
         if start is None or end is None:
             return
         lo, hi = _timestamp(start), _timestamp(end)
         if hi - lo > BOUND_MAX_SPAN:
             return  # finding the ids of a long range costs more than it saves
-        rows = await _fetchall(
-            db,
-            "SELECT MIN(id), MAX(id) FROM articles WHERE published_at >= :lo AND published_at < :hi",
-            {"lo": lo, "hi": hi},
-        )
+        range_sql = "FROM articles WHERE published_at >= :lo AND published_at < :hi"
+        if match is not None:
+            most = BOUND_WALK_MAX + 1
+            sql = (
+                "SELECT count(*) FROM (SELECT 1 FROM articles_fts"  # noqa: S608
+                f" WHERE articles_fts MATCH :match LIMIT {most})"
+            )
+            matches = int((await _fetchall(db, sql, {"match": match}))[0][0] or 0)
+            if matches <= BOUND_WALK_MAX:
+                most = WALK_COST * matches + 1
+                sql = f"SELECT count(*) FROM (SELECT 1 {range_sql} LIMIT {most})"  # noqa: S608
+                published = await _fetchall(db, sql, {"lo": lo, "hi": hi})
+                if int(published[0][0] or 0) >= most:
+                    return  # testing every match's date costs less than the bound
+        rows = await _fetchall(db, f"SELECT MIN(id), MAX(id) {range_sql}", {"lo": lo, "hi": hi})  # noqa: S608
         low, high = rows[0]
         if low is None:
             low, high = 1, 0  # nothing was published in the range
         self.id_bounded = True
         self.params.update(id_lo=low, id_hi=high)
+
+    async def choose_outlet_set(self, db: Connection, match: str) -> None:
+        """SQLite: with a source filter, test each match against the set of
+        the outlets' article ids (read once from ``articles_source``) rather
+        than reading its row, when that set is small and smaller than the
+        matches: a word found in 4,000 articles, searched in one outlet's
+        1,500, costs a third. Both are counted up to OUTLET_SET_MAX."""
+        if not self.has_outlets or self.postgres:
+            return
+        outlets = " AND ".join(self.outlets)
+        most = OUTLET_SET_MAX + 1
+        sql = (
+            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM articles o WHERE {outlets} LIMIT {most})),"  # noqa: S608
+            f" (SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE articles_fts MATCH :match"
+            f"{self.id_bound('articles_fts.rowid')} LIMIT {most}))"
+        )
+        rows = await _fetchall(db, sql, {**self.params, "match": match})
+        articles, matches = int(rows[0][0] or 0), int(rows[0][1] or 0)
+        self.outlet_set = articles <= OUTLET_SET_MAX and matches > articles
 
 
 def _build_where(filters: SearchFilters, *, postgres: bool) -> _Where:
@@ -183,9 +259,9 @@ def _build_where(filters: SearchFilters, *, postgres: bool) -> _Where:
     if filters.guild_id is not None:
         where.add(visible_sql("a", ":guild"), guild=filters.guild_id)
     if filters.start is not None:
-        where.add("a.published_at >= :start", dated=True, start=_timestamp(filters.start))
+        where.add("a.published_at >= :start", narrows=True, start=_timestamp(filters.start))
     if filters.end is not None:
-        where.add("a.published_at < :end", dated=True, end=_timestamp(filters.end))
+        where.add("a.published_at < :end", narrows=True, end=_timestamp(filters.end))
     for group in filters.sources:
         where.sources(group)
     where.sources(filters.excluded_sources, negate=True)
@@ -232,6 +308,9 @@ class ArticleSearch:
     where: _Where
     articles: str  # the FROM clause for ``articles a`` joined with the index
     matchless: bool = False  # words the index cannot hold (PostgreSQL): nothing matches
+    # Read with a page of hits: the matches in the ranked window, and those of
+    # them passing the visibility filter (see count).
+    windowed: tuple[int, int] | None = None
 
     async def page(self, *, limit: int, offset: int) -> list[SearchHit]:
         """The hits from ``offset`` on: best first, or newest first without words."""
@@ -244,12 +323,25 @@ class ArticleSearch:
         return await self._fts_hits(self.match, limit, offset)
 
     async def count(self, *, cap: int) -> int:
-        """Number of matches, counting at most ``cap + 1`` rows."""
+        """Number of matches, counting at most ``cap + 1`` rows.
+
+        After a page of hits, usually known without another query: a window
+        short of ``RANK_WINDOW`` holds every match passing the filters, and a
+        full one (without a visibility filter) more than ``cap`` of them.
+        """
         where = self.where
         if self.matchless:
             return 0
+        if self.windowed is not None:
+            window, shown = self.windowed
+            if window < RANK_WINDOW:
+                return min(shown, cap + 1)
+            if not where.later and RANK_WINDOW > cap:
+                return cap + 1
         if self.match is None:
             source = f"SELECT 1 FROM articles a WHERE {where.sql()}"  # noqa: S608
+        elif not where.clauses:  # every match is an article: FTS5 alone counts them
+            source = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH :match"
         else:
             join = f"articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
             source = f"SELECT 1 FROM {join} WHERE articles_fts MATCH :match AND {where.fts_sql()}"  # noqa: S608
@@ -264,35 +356,58 @@ class ArticleSearch:
     async def _ranked_ids(self, match: str, limit: int, offset: int) -> list[int]:
         """Ids of the page's hits: bm25 (title weighted), then newest first.
 
-        Without a source filter, only the ``RANK_WINDOW`` most recently stored
-        matches are ranked: FTS5 walks its index newest first and stops there, so
-        a word found in half the archive costs the same as a rare one. A short
-        date range bounds that walk by article ids; a long one, or a source
-        filter, ranks every match that passes the filters.
+        Only the ``RANK_WINDOW`` most recently stored matches that pass the
+        date and source filters are ranked: FTS5 walks its index newest first,
+        each match is tested against the filters (its row in the covering
+        index, or the outlets' id set) and the walk stops once the window is
+        full, so a word found in half the archive costs the same as a rare
+        one. A short date range also bounds the walk by article ids.
+        Visibility applies to the window.
         """
         where = self.where
-        if not where.capped:
-            score = f"bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
-            join = f"articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
-            condition = f"articles_fts MATCH :match AND {where.fts_sql()}"
-        else:
+        score = f"bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
+        params = {**where.params, "match": match, "limit": limit, "offset": offset}
+        if not where.narrowing:
             newest = (
-                f"SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score"  # noqa: S608
+                f"SELECT rowid AS id, {score} AS score"  # noqa: S608
                 f" FROM articles_fts WHERE articles_fts MATCH :match{where.fts_bound}"
                 f" ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
             )
-            join = f"({newest}) AS m CROSS JOIN {self.articles} ON a.id = m.rowid"
-            score = "m.score"
-            condition = where.sql()
+            # Counting the window would cost more than the count's own walk,
+            # which stops after the cap's rows (the window's would not).
+            sql = f"""
+                SELECT a.id, m.score AS score
+                FROM ({newest}) AS m CROSS JOIN {self.articles} ON a.id = m.id
+                WHERE {where.after_window_sql()}
+                ORDER BY score, a.published_at DESC, a.id DESC
+                LIMIT :limit OFFSET :offset
+            """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
+            return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        newest = (
+            f"SELECT articles_fts.rowid AS id, {score} AS score, a.published_at AS published"  # noqa: S608
+            f" FROM articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
+            f" WHERE articles_fts MATCH :match AND {where.window_sql()}{where.fts_bound}"
+            f" ORDER BY articles_fts.rowid DESC LIMIT {RANK_WINDOW}"
+        )
+        # Without a visibility filter the window's rows need not be read again.
+        join = f" CROSS JOIN {self.articles} ON a.id = m.id" if where.later else ""
+        # The window is counted here: counting again would walk the matches
+        # and test the filters again (see count).
         sql = f"""
-            SELECT a.id, {score} AS score
-            FROM {join}
-            WHERE {condition}
-            ORDER BY score, a.published_at DESC, a.id DESC
+            WITH m AS MATERIALIZED ({newest})
+            SELECT m.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
+            FROM m{join}
+            WHERE {where.after_window_sql()}
+            ORDER BY score, m.published DESC, m.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
-        params = {**where.params, "match": match, "limit": limit, "offset": offset}
-        return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        return self._window_ids(await _fetchall(self.db, sql, params))
+
+    def _window_ids(self, rows: list[tuple[Param, ...]]) -> list[int]:
+        """The ids of ``rows`` (id, score, shown, window), noting the window's counts."""
+        if rows:
+            self.windowed = (int(rows[0][3] or 0), int(rows[0][2] or 0))
+        return [int(row[0] or 0) for row in rows]
 
     async def _fts_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
         """The page's hits, with snippets computed for those rows only."""
@@ -301,9 +416,12 @@ class ArticleSearch:
             return []
         params: dict[str, Param] = {f"id{i}": rowid for i, rowid in enumerate(ids)}
         listed = ", ".join(f":{key}" for key in params)
-        if has_prefix(self.query):
-            # Each rowid lookup would re-expand the prefix over the whole index:
-            # scan the matches once, within the ids' range, instead.
+        if has_prefix(self.query) or not self.where.narrowing:
+            # Each rowid lookup would re-expand the prefix over the whole index,
+            # and costs about as much as scanning a window's matches (0.1 ms
+            # for a word's newest 2,000): scan the matches once, within the
+            # ids' range, instead. A filtered window's ids may span most of
+            # the word's matches (one outlet's over the whole archive).
             rows_filter = (
                 f"articles_fts.rowid BETWEEN :lo AND :hi AND +articles_fts.rowid IN ({listed})"
             )
@@ -320,34 +438,31 @@ class ArticleSearch:
 
     async def _pg_ranked_ids(self, limit: int, offset: int) -> list[int]:
         """PostgreSQL's _ranked_ids: ts_rank_cd (title weighted), then newest first,
-        over the ``RANK_WINDOW`` newest matches when the SQLite code caps them.
-        The window is chosen by id alone, so only the rows in it are ranked."""
+        over the ``RANK_WINDOW`` newest matches passing the date and source
+        filters. The window is chosen by id alone, so only the rows in it are
+        ranked."""
         where = self.where
-        if not where.capped:
-            join = "articles a"
-            condition = f"a.search @@ {_PG_TSQUERY} AND {where.sql()}{where.id_bound('a.id')}"
-        else:
-            # ``x.id + 0`` is the id without its index order: ordered by ``x.id``
-            # the planner walks the primary key backwards and tests every row's
-            # vector (read from TOAST) until it has the window, 150 ms for a
-            # common word at 100,000 articles; this way the matches come from
-            # the GIN index and only they are sorted (20 ms).
-            newest = (
-                f"SELECT x.id FROM articles x"  # noqa: S608
-                f" WHERE x.search @@ {_PG_TSQUERY}{where.id_bound('x.id')}"
-                f" ORDER BY x.id + 0 DESC LIMIT {RANK_WINDOW}"
-            )
-            join = f"({newest}) AS m JOIN articles a ON a.id = m.id"
-            condition = where.sql()
+        narrowing = f" AND {where.window_sql()}" if where.narrowing else ""
+        # ``a.id + 0`` is the id without its index order: ordered by ``a.id``
+        # the planner walks the primary key backwards and tests every row's
+        # vector (read from TOAST) until it has the window, 150 ms for a
+        # common word at 100,000 articles; this way the matches come from
+        # the GIN index and only they are sorted (20 ms).
+        newest = (
+            f"SELECT a.id FROM articles a"  # noqa: S608
+            f" WHERE a.search @@ {_PG_TSQUERY}{where.id_bound('a.id')}{narrowing}"
+            f" ORDER BY a.id + 0 DESC LIMIT {RANK_WINDOW}"
+        )
         sql = f"""
-            SELECT a.id, {_pg_score("a")} AS score
-            FROM {join}
-            WHERE {condition}
+            WITH m AS MATERIALIZED ({newest})
+            SELECT a.id, {_pg_score("a")} AS score, count(*) OVER (), (SELECT count(*) FROM m)
+            FROM m JOIN articles a ON a.id = m.id
+            WHERE {where.after_window_sql()}
             ORDER BY score DESC, a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset
         """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
         params = {**where.params, "match": self.match, "limit": limit, "offset": offset}
-        return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+        return self._window_ids(await _fetchall(self.db, sql, params))
 
     async def _pg_hits(self, match: str, limit: int, offset: int) -> list[SearchHit]:
         """The page's hits with ts_headline snippets of the body, marked as FTS5's
@@ -424,7 +539,8 @@ async def article_search(
     match = to_fts(query)
     articles = "articles a"
     if match is not None:
-        await where.bound_ids(db, filters.start, filters.end)
+        await where.bound_ids(db, filters.start, filters.end, match=match)
+        await where.choose_outlet_set(db, match)
         articles = await _articles_join(db)
     return ArticleSearch(db=db, query=query, match=match, where=where, articles=articles)
 
