@@ -271,8 +271,6 @@ def _components(nodes: list[Node], *, threshold: float, span_s: float) -> list[l
     block of rows at a time, so memory stays bounded whatever the input.
     """
     import numpy as np
-    from scipy import sparse
-    from scipy.sparse import csgraph
 
     n = len(nodes)
     facts = _Facts.of(nodes)
@@ -299,13 +297,28 @@ def _components(nodes: list[Node], *, threshold: float, span_s: float) -> list[l
         found_right.append(right[edge])
     if not found_left:
         return [[k] for k in range(n)]
-    left = np.concatenate(found_left)
-    right = np.concatenate(found_right)
-    graph = sparse.coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
-    _, labels = csgraph.connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    return [part.tolist() for part in np.split(order, cuts)]
+    return _connected(n, np.concatenate(found_left).tolist(), np.concatenate(found_right).tolist())
+
+
+def _connected(n: int, left: list[int], right: list[int]) -> list[list[int]]:
+    """The connected components of ``n`` nodes joined by the edges ``(left[k],
+    right[k])`` (union-find: edges are few), each as its nodes in order."""
+    parent = list(range(n))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for a, b in zip(left, right, strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    parts: dict[int, list[int]] = {}
+    for k in range(n):
+        parts.setdefault(root(k), []).append(k)
+    return list(parts.values())
 
 
 def _merge_dense(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
