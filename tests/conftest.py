@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +112,30 @@ def feed_server():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``newsdesk`` child process: this one's without any
+    Newsdesk setting (nor a token, nor a terminal width), this checkout importable."""
+    out = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEWSDESK_") and k not in {"DISCORD_TOKEN", "COLUMNS"}
+    }
+    out.update(PYTHONPATH=str(REPO), COLUMNS="80", **extra)
+    return out
+
+
+def run_newsdesk(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """``newsdesk ARGS`` run as a user runs it: a child process, output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=cli_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )

@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import ipaddress
 import logging
-import os
 import re
 import socket
 import subprocess
@@ -42,7 +41,7 @@ from bot.search.dates import DateParseError
 from bot.search.query import QueryError
 from bot.services import FeedError, Newsdesk
 from bot.store import DriverError
-from tests.conftest import REPO
+from tests.conftest import cli_env, run_newsdesk
 from tests.hostile import documents as doc
 from tests.hostile.net import MapResolver, install_connect_spy
 
@@ -344,31 +343,17 @@ def restore_logging() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env.update(extra)
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
 @pytest.mark.parametrize("fmt", ["plain", "json"])
 def test_config_check_never_prints_the_token(tmp_path: Path, fmt: str):
-    env = _cli_env(DISCORD_TOKEN=ODD_TOKEN, NEWSDESK_LOG_LEVEL="DEBUG", NEWSDESK_LOG_FORMAT=fmt)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "config", "check"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = cli_env(DISCORD_TOKEN=ODD_TOKEN, NEWSDESK_LOG_LEVEL="DEBUG", NEWSDESK_LOG_FORMAT=fmt)
+    done = run_newsdesk("config", "check", cwd=tmp_path, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert ODD_TOKEN not in done.stdout + done.stderr
     assert "********" in done.stdout
 
 
 def test_bad_config_error_never_prints_the_token(tmp_path: Path):
-    env = _cli_env(DISCORD_TOKEN=ODD_TOKEN, NEWSDESK_POLL_INTERVAL_MINUTES="1")
+    env = cli_env(DISCORD_TOKEN=ODD_TOKEN, NEWSDESK_POLL_INTERVAL_MINUTES="1")
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,

@@ -18,37 +18,16 @@ from pathlib import Path
 import pytest
 
 from bot.sample import SAMPLE_DIR
+from tests.conftest import cli_env, run_newsdesk
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DAY = "2026-11-23"
 
 
-def env(**extra: str) -> dict[str, str]:
-    out = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("NEWSDESK_") and k not in {"DISCORD_TOKEN", "COLUMNS"}
-    }
-    out.update(PYTHONPATH=str(REPO), COLUMNS="80", **extra)
-    return out
-
-
-def newsdesk(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("proc") / "sample.db"
-    done = newsdesk("--db", str(path), "ingest", str(SAMPLE_DIR), cwd=path.parent)
+    done = run_newsdesk("--db", str(path), "ingest", str(SAMPLE_DIR), cwd=path.parent)
     assert done.returncode == 0, done.stderr
     return path
 
@@ -86,7 +65,7 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--db", str(db), "ingest", str(archive)],
         cwd=tmp_path,
-        env=env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -120,7 +99,7 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
     assert kept >= stored
     assert count(db, "SELECT COUNT(*) FROM articles WHERE story_id IS NULL") == 0
     # Running again continues: what was kept is recognised, the rest is added.
-    again = newsdesk("--db", str(db), "ingest", str(archive), cwd=tmp_path)
+    again = run_newsdesk("--db", str(db), "ingest", str(archive), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"{1300 - kept} new, 0 updated, {kept} duplicates, 0 failed" in again.stdout
     assert count(db) == 1300
@@ -139,7 +118,7 @@ def test_a_closed_pipe_exits_quietly(command, store, tmp_path):
         done = subprocess.run(
             [sys.executable, "-m", "bot", "--db", str(store), *command],
             cwd=tmp_path,
-            env=env(),
+            env=cli_env(),
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -156,7 +135,7 @@ def test_export_into_head_exits_quietly(store, tmp_path):
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", shell],
         cwd=tmp_path,
-        env=env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -181,13 +160,13 @@ def test_export_into_head_exits_quietly(store, tmp_path):
     ],
 )
 def test_json_output_is_pure_on_a_pipe(command, store, tmp_path):
-    done = newsdesk("--db", str(store), *command, cwd=tmp_path)
+    done = run_newsdesk("--db", str(store), *command, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)
 
 
 def test_demo_json_is_pure_on_a_pipe(tmp_path):
-    done = newsdesk("demo", "--json", cwd=tmp_path)
+    done = run_newsdesk("demo", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["stories"]
     assert "new" in done.stderr  # the ingest summary went to stderr

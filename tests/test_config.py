@@ -300,28 +300,13 @@ def test_config_check_names_the_ignored_env_line_once(tmp_path):
     """`newsdesk config check` with an unparsable .env line: one line on stderr
     (file and line), no traceback, not dotenv's own file-less warning too."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     (tmp_path / ".env").write_text(
         "NEWSDESK_DIGEST_TIME=09:00\n\nNEWSDESK_TIMEZONE='Asia/Tokyo\n", encoding="utf-8"
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"
-    }
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "config", "check"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    from tests.conftest import run_newsdesk
+
+    run = run_newsdesk("config", "check", cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
     shown = json.loads(run.stdout)
     assert shown["digest_time"] == "09:00" and shown["timezone"] == "UTC"
