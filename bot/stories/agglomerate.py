@@ -35,7 +35,7 @@ DENSE_NODES = 1_500  # up to this many nodes: dense matrices (about 150 MB at mo
 DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a dense matrix
 COMPONENTS_FROM = 64  # from this many nodes up, the input is split first (see _components)
 BLOCK_CELLS = 1_000_000  # pairs looked at once when splitting (see _components)
-PAIR_CHUNK = 20_000  # pairs whose products are taken at once, row by row
+PAIR_CHUNK = 2_000  # pairs whose products are taken at once, row by row (about 6 MB)
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # An undated pair counts for this share of its cosine: at the default
 # threshold (0.18) it needs a cosine of 0.30 where a simultaneous dated pair
