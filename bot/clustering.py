@@ -262,6 +262,7 @@ class StoryClusterer:
             counts = self.planner.counts(rows)
             stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
             nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
+            del counts, stored  # a window's worth: not held while it is grouped
             nodes += self.planner.nodes([], [], fixed.values())
             return self.planner.regroup(rows, await self._group(nodes), fixed)
 
