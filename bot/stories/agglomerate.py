@@ -1,6 +1,6 @@
 """Average-link agglomerative clustering of new articles with existing stories.
 
-Pure Python, no I/O. Nodes are either a new article (one unit vector) or an
+No I/O. Nodes are either a new article (one unit vector) or an
 existing story (the sum of its members' unit vectors, anchored to its id).
 The similarity of two clusters is the average cosine of their members'
 pairs, damped by how far apart in time they are; the closest pair above
@@ -8,11 +8,14 @@ the threshold merges first (best-first), which beats any arrival order.
 Two existing stories never merge. Lance-Williams updates keep every merge
 cheap: ``sim(A+B, C) = (|A| sim(A, C) + |B| sim(B, C)) / (|A| + |B|)``.
 
-Small inputs run on dicts. From DENSE_FROM nodes up (a batch of a feed or an
-archive, a consolidation window) pair similarities come from sparse matrix
-products (scipy) and merging runs on a dense matrix (numpy): same merges,
-same groups, and a batch on one topic, where nearly every pair is scored,
-costs a few times less than with a dict intersection per pair.
+From COMPONENTS_FROM nodes up (a batch of a feed or an archive with its
+candidate stories, a consolidation window) the input is first split into the
+groups that can merge at all (:func:`_components`), each merged on its own.
+Small groups merge on dicts; from DENSE_FROM nodes up, pair similarities come
+from sparse matrix products (scipy) and merging runs on a dense matrix
+(numpy): same merges, same groups, and a batch on one topic, where nearly
+every pair is scored, costs a few times less than with a dict intersection
+per pair.
 
 An undated node (articles whose source gave no date) has no time to damp
 by: it is compared by content across any gap, but its similarity is
