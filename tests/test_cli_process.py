@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest.sources import JSONL_BATCH
 from bot.sample import SAMPLE_DIR
 from tests.conftest import cli_env, run_newsdesk
 
@@ -60,7 +61,8 @@ def write_archive(path: Path, lines: int) -> None:
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_path):
     archive = tmp_path / "archive.jsonl"
-    write_archive(archive, 1300)  # a transaction of 1,000, then one of 300
+    lines = 4 * JSONL_BATCH + 100  # one transaction per JSONL_BATCH lines
+    write_archive(archive, lines)
     db = tmp_path / "news.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--db", str(db), "ingest", str(archive)],
@@ -74,7 +76,7 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if count(db) >= 1000:  # the first batch is committed
+                if count(db) >= JSONL_BATCH:  # the first batch is committed
                     break
             except sqlite3.Error:
                 pass  # not created or not migrated yet
@@ -91,7 +93,8 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
     match = re.fullmatch(r"interrupted: (\d+) stored; run again to continue", err.strip())
     assert match, err
     stored = int(match[1])
-    assert 1000 <= stored < 1300
+    assert JSONL_BATCH <= stored < lines  # some batches, not the whole archive
+    assert stored % JSONL_BATCH == 0  # whole batches only
     assert out == ""  # no summary pretending it finished
     # The store is consistent: the committed batches, each article in a story.
     assert count(db, "PRAGMA integrity_check") == "ok"
@@ -101,8 +104,8 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
     # Running again continues: what was kept is recognised, the rest is added.
     again = run_newsdesk("--db", str(db), "ingest", str(archive), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"{1300 - kept} new, 0 updated, {kept} duplicates, 0 failed" in again.stdout
-    assert count(db) == 1300
+    assert f"{lines - kept} new, 0 updated, {kept} duplicates, 0 failed" in again.stdout
+    assert count(db) == lines
 
 
 # -- closed pipes --------------------------------------------------------------------
