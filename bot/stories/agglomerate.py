@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -248,16 +248,33 @@ def _products(m: Any, left: Any, right: Any) -> Any:
     return out
 
 
-def _pair_array(nodes: list[Node]) -> tuple[Any, Any]:
-    """:func:`_pairs` as two index arrays (``left < right``), from a matrix product."""
+def _pair_blocks(nodes: list[Node]) -> Iterator[tuple[Any, Any]]:
+    """:func:`_pairs` as index arrays (``left < right``), a block of rows at a time
+    (BLOCK_CELLS pairs looked at), from sparse products of the heavy-term incidence."""
     import numpy as np
 
     incidence = _csr([_top_terms(node) for node in nodes])
-    shared = (incidence @ incidence.T).toarray() > 0
+    incidence_t = incidence.T.tocsr()
     anchored = np.array([n.anchor is not None for n in nodes], dtype=bool)
-    shared &= ~(anchored[:, None] & anchored[None, :])
-    left, right = np.nonzero(np.triu(shared, 1))
-    return left, right
+    step = max(1, BLOCK_CELLS // max(len(nodes), 1))
+    for r0 in range(0, len(nodes), step):
+        shared = (incidence[r0 : r0 + step] @ incidence_t).tocoo()
+        left = shared.row.astype(np.int64) + r0
+        right = shared.col.astype(np.int64)
+        keep = (right > left) & ~(anchored[left] & anchored[right])
+        if keep.any():
+            yield left[keep], right[keep]
+
+
+def _pair_array(nodes: list[Node]) -> tuple[Any, Any]:
+    """:func:`_pairs` as two index arrays (``left < right``)."""
+    import numpy as np
+
+    blocks = list(_pair_blocks(nodes))
+    if not blocks:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
 
 def _components(nodes: list[Node], *, threshold: float, span_s: float) -> list[list[int]]:
@@ -279,20 +296,10 @@ def _components(nodes: list[Node], *, threshold: float, span_s: float) -> list[l
     facts = _Facts.of(nodes)
     vectors = _csr([node.vector for node in nodes])
     grams = _csr([node.grams for node in nodes]) if facts.short.any() else None
-    incidence = _csr([_top_terms(node) for node in nodes])
-    incidence_t = incidence.T.tocsr()
     floor = threshold * (1.0 - 1e-9)  # rounding never splits what merging would join
-    step = max(1, BLOCK_CELLS // n)
     found_left: list[Any] = []
     found_right: list[Any] = []
-    for r0 in range(0, n, step):
-        shared = (incidence[r0 : r0 + step] @ incidence_t).tocoo()  # pairs sharing a heavy term
-        left = shared.row.astype(np.int64) + r0
-        right = shared.col.astype(np.int64)
-        keep = (right > left) & ~(facts.anchored[left] & facts.anchored[right])
-        left, right = left[keep], right[keep]
-        if not len(left):
-            continue
+    for left, right in _pair_blocks(nodes):
         dots = _products(vectors, left, right)
         gram_dots = _products(grams, left, right) if grams is not None else None
         edge = facts.similarity(dots, gram_dots, left, right, span_s) >= floor
