@@ -24,9 +24,9 @@ path or value and what to do; only a bug gives a traceback.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..lazy import lazy_exports
 from .main import build_parser, main
 
 if TYPE_CHECKING:
@@ -37,21 +37,12 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "cmd_run", "export_jsonl", "export_line", "main", "setup_logging"]
 
 # Loaded when first used: the command modules import rich, asyncio and the services.
-_LAZY = {
-    "setup_logging": "console",
-    "cmd_run": "operations",
-    "export_jsonl": "reading",
-    "export_line": "reading",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """``bot.cli.export_jsonl`` and the like, and the submodules (``bot.cli.progress``)."""
-    if name in _LAZY:
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    try:
-        return import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{name}":
-            raise  # the submodule is there; something it imports is not
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "setup_logging": ".console",
+        "cmd_run": ".operations",
+        "export_jsonl": ".reading",
+        "export_line": ".reading",
+    },
+)
