@@ -259,8 +259,8 @@ class StoryClusterer:
                 return None
             if len(rows) < 2 and not (rows and fixed):
                 return None
-            counts = self.planner.counts(rows)
-            stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
+            counts = self.planner.packed(rows)
+            stored = await cluster_store.frequencies(db, {t for c in counts for t in c[0]})
             nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
             del counts, stored  # a window's worth: not held while it is grouped
             nodes += self.planner.nodes([], [], fixed.values())

@@ -188,13 +188,19 @@ class StoryState:
     short: float = 0.0  # sum of the members' shortness
 
 
+# What clustering reads of an article's text (its body, else its summary):
+# the first words count (bot.stories.features.BODY_TOKENS), so the store hands
+# back this many characters, not a whole long body for every article regrouped.
+CLUSTER_TEXT_CHARS = 3_000
+
+
 @dataclass(slots=True)
 class ClusterArticle:
     """An article as clustering reads it back (rebuild, consolidation, forgetting)."""
 
     id: int
     title: str
-    text: str  # body, else the publisher's summary
+    text: str  # body, else the publisher's summary: its first CLUSTER_TEXT_CHARS characters
     source: str
     published_at: int
     fetched_at: int

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import aiosqlite
 
 from ..models import (
+    CLUSTER_TEXT_CHARS,
     ClusterArticle,
     ClusterPlan,
     PlannedStory,
@@ -135,8 +136,11 @@ async def story_states(db: aiosqlite.Connection, story_ids: Iterable[int]) -> li
     return found
 
 
+# What clustering reads of an article's text (models.CLUSTER_TEXT_CHARS, an int
+# constant: nothing from outside reaches this SQL); only articles have these columns.
+_TEXT = f"substr(COALESCE(NULLIF(body, ''), summary, ''), 1, {int(CLUSTER_TEXT_CHARS)})"
 _MEMBER = (
-    "SELECT id, title, COALESCE(NULLIF(body, ''), summary, ''), source, published_at,"
+    f"SELECT id, title, {_TEXT}, source, published_at,"  # noqa: S608
     " fetched_at, dated, story_id, category FROM articles"
 )
 
@@ -183,7 +187,7 @@ async def running_articles(
     article published at or after ``since``, its first not after ``until``), in
     published order."""
     rows = await db.execute_fetchall(
-        "SELECT a.id, a.title, COALESCE(NULLIF(a.body, ''), a.summary, ''), a.source,"
+        f"SELECT a.id, a.title, {_TEXT}, a.source,"  # noqa: S608
         " a.published_at, a.fetched_at, a.dated, a.story_id, a.category"
         " FROM articles AS a JOIN stories AS s ON s.id = a.story_id"
         " WHERE s.last_published_at >= ? AND s.first_published_at <= ?"

@@ -39,6 +39,7 @@ DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a d
 COMPONENTS_FROM = 64  # from this many nodes up, the input is split first (see _components)
 BLOCK_CELLS = 1_000_000  # pairs looked at once when splitting (see _components)
 PAIR_CHUNK = 2_000  # pairs whose products are taken at once, row by row (about 6 MB)
+PAIR_CELLS = 200_000  # ... fewer when their rows hold more than this many terms in all
 PAIR_TERMS = 24  # a node's heaviest terms used to find pairs worth scoring
 # An undated pair counts for this share of its cosine: at the default
 # threshold (0.18) it needs a cosine of 0.30 where a simultaneous dated pair
@@ -73,7 +74,7 @@ class Node:
     dated: bool = True  # False: no member has a date (first/last are when first seen)
     grams: dict[str, float] = field(default_factory=dict)  # sum of members' 4-gram vectors
     short: float = 0.0  # sum of members' shortness (0 for full-text articles)
-    heavy: dict[str, float] | None = None  # _top_terms of the vector as it is (None: not yet)
+    heavy: tuple[str, ...] | None = None  # _top_terms of the vector as it is (None: not yet)
 
 
 def time_factor(seconds_apart: float, span_s: float) -> float:
@@ -157,12 +158,29 @@ def _csr(vectors: Sequence[Mapping[str, float]]) -> Any:
     return m
 
 
-def _top_terms(node: Node) -> dict[str, float]:
-    """The node's PAIR_TERMS heaviest terms (weight 1 each): what pairs are found by."""
+def _top_terms(node: Node) -> tuple[str, ...]:
+    """The node's PAIR_TERMS heaviest terms: what pairs are found by (kept as a
+    tuple, a tenth of a dict's memory: a consolidation window holds thousands)."""
     if node.heavy is None:
         heaviest = sorted(node.vector.items(), key=itemgetter(1), reverse=True)[:PAIR_TERMS]
-        node.heavy = dict.fromkeys((term for term, _ in heaviest), 1.0)  # as nlargest orders them
+        node.heavy = tuple(term for term, _ in heaviest)  # as nlargest orders them
     return node.heavy
+
+
+def _incidence(term_lists: Sequence[tuple[str, ...]]) -> Any:
+    """Rows of ones: row ``k`` has a 1 in the column of each term of ``term_lists[k]``."""
+    import numpy as np
+    from scipy import sparse
+
+    terms = list(chain.from_iterable(term_lists))
+    index = {term: k for k, term in enumerate(dict.fromkeys(terms))}
+    cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int32, count=len(terms))
+    indptr = np.zeros(len(term_lists) + 1, dtype=np.int32)
+    np.cumsum([len(t) for t in term_lists], out=indptr[1:])
+    shape = (len(term_lists), max(len(index), 1))
+    m = sparse.csr_matrix((np.ones(len(terms)), cols, indptr), shape=shape)
+    m.sort_indices()
+    return m
 
 
 @dataclass(slots=True)
@@ -242,8 +260,10 @@ def _products(m: Any, left: Any, right: Any) -> Any:
     if n <= DENSE_NODES and len(left) * 8 >= n * n:
         return np.asarray((m @ m.T).toarray()[left, right], dtype=float)
     out = np.empty(len(left), dtype=float)
-    for k in range(0, len(left), PAIR_CHUNK):
-        part = slice(k, k + PAIR_CHUNK)
+    # Rows of grown clusters hold many terms: fewer of them at a time.
+    chunk = max(1, min(PAIR_CHUNK, int(PAIR_CELLS * n / max(m.nnz, 1))))
+    for k in range(0, len(left), chunk):
+        part = slice(k, k + chunk)
         out[part] = np.asarray(m[left[part]].multiply(m[right[part]]).sum(axis=1)).ravel()
     return out
 
@@ -253,7 +273,7 @@ def _pair_blocks(nodes: list[Node]) -> Iterator[tuple[Any, Any]]:
     (BLOCK_CELLS pairs looked at), from sparse products of the heavy-term incidence."""
     import numpy as np
 
-    incidence = _csr([_top_terms(node) for node in nodes])
+    incidence = _incidence([_top_terms(node) for node in nodes])
     incidence_t = incidence.T.tocsr()
     anchored = np.array([n.anchor is not None for n in nodes], dtype=bool)
     step = max(1, BLOCK_CELLS // max(len(nodes), 1))
@@ -469,6 +489,9 @@ def _absorb(a: Node, b: Node) -> None:
         a.first, a.last, a.dated = b.first, b.last, True
     a.anchor = a.anchor if a.anchor is not None else b.anchor
     a.members.extend(b.members)
+    # ``b`` is spent: let its terms go now (a consolidation window's absorbed
+    # nodes would otherwise hold their vectors until the whole grouping ends).
+    b.vector, b.grams, b.heavy, b.members = {}, {}, None, []
 
 
 def _attach_strays(clusters: list[Node], *, threshold: float, span_s: float) -> list[Node]:
@@ -503,8 +526,16 @@ def _attach_strays(clusters: list[Node], *, threshold: float, span_s: float) -> 
                 if stray.anchor is None or established[i].anchor is None
             }
         )
-    both = [*strays, *established]
-    pairs = [(k, len(strays) + i) for k, i in near]
+    # Score on the nodes some pair involves only (most strays have none).
+    seen: dict[int, int] = {}
+    both: list[Node] = []
+    for node_id, node in chain(
+        ((k, strays[k]) for k, _ in near), ((len(strays) + i, established[i]) for _, i in near)
+    ):
+        if node_id not in seen:
+            seen[node_id] = len(both)
+            both.append(node)
+    pairs = [(seen[k], seen[len(strays) + i]) for k, i in near]
     scores: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for (k, i), score in zip(near, _similarities(both, pairs, span_s), strict=True):
         scores[k].append((score, i))

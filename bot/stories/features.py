@@ -15,6 +15,8 @@ import re
 import unicodedata
 from operator import itemgetter
 
+from ..models import CLUSTER_TEXT_CHARS
+
 # Pseudo-documents added to the document count: keeps a young store's IDF
 # close to uniform instead of punishing every word the first articles share.
 IDF_PRIOR_DOCS = 30.0
@@ -167,7 +169,7 @@ def add_into(target: dict[str, float], vector: dict[str, float], sign: float = 1
 # times a common word, and the body's first BODY_TOKENS content words count.
 VECTOR_TITLE_WEIGHT = 2.0
 VECTOR_NAME_BOOST = 4.0
-BODY_TOKENS = 150
+BODY_TOKENS = 150  # read within the first CLUSTER_TEXT_CHARS characters (20 per word)
 VECTOR_TERMS = 100  # terms kept per article vector
 
 
@@ -184,7 +186,7 @@ def article_counts(title: str, body: str, source: str = "") -> dict[str, float]:
         if term not in own:
             boost = VECTOR_NAME_BOOST if is_name else 1.0
             counts[term] = counts.get(term, 0.0) + boost * VECTOR_TITLE_WEIGHT
-    for term, is_name in tokens(body[: BODY_TOKENS * 20], limit=BODY_TOKENS):
+    for term, is_name in tokens(body[:CLUSTER_TEXT_CHARS], limit=BODY_TOKENS):
         if term not in own:
             counts[term] = counts.get(term, 0.0) + (VECTOR_NAME_BOOST if is_name else 1.0)
     return counts
