@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.allocator import limit_arenas
+
 from .common import RESULTS, Result, Row, machine_info, markdown_table, render_table, write_result
 from .context import Context
 from .corpus import size_label
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
+    limit_arenas()  # Newsdesk's in-process runs as the newsdesk command has them (bot.launch)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     try:

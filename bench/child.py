@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.allocator import limit_arenas
 from bot.config import DigestChannel
 from bot.services import Newsdesk
 
@@ -61,6 +62,7 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in {"ingest", "services"}:
         print("usage: python -m bench.child ingest|services STORE [ARGS...]", file=sys.stderr)
         return 2
+    limit_arenas()  # as the newsdesk command starts (bot.launch)
     store = Path(argv[1])
     if argv[0] == "ingest":
         out = asyncio.run(ingest(store, argv[2:]))

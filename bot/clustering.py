@@ -263,6 +263,8 @@ class StoryClusterer:
             stored = await cluster_store.frequencies(db, {t for c in counts for t in c[0]})
             nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
             del counts, stored  # a window's worth: not held while it is grouped
+            for row in rows:
+                row.text = ""  # counted: only the rest is planned with
             nodes += self.planner.nodes([], [], fixed.values())
             return self.planner.regroup(rows, await self._group(nodes), fixed)
 

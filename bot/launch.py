@@ -12,6 +12,9 @@ import sys
 
 def main() -> int:
     try:
+        from .allocator import limit_arenas
+
+        limit_arenas()  # before any thread starts
         from .cli import main as cli_main
     except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was done yet
         sys.stderr.write("interrupted\n")

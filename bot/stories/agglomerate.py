@@ -145,13 +145,14 @@ def _csr(vectors: Sequence[Mapping[str, float]]) -> Any:
     import numpy as np
     from scipy import sparse
 
-    terms = list(chain.from_iterable(vectors))
-    index = {term: k for k, term in enumerate(dict.fromkeys(terms))}
-    cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int64, count=len(terms))
+    nnz = sum(map(len, vectors))
+    index = {term: k for k, term in enumerate(dict.fromkeys(chain.from_iterable(vectors)))}
+    kind = np.int32 if nnz < 2**31 else np.int64  # scipy's own choice: no copy to convert
+    cols = np.fromiter(map(index.__getitem__, chain.from_iterable(vectors)), dtype=kind, count=nnz)
     vals = np.fromiter(
-        chain.from_iterable(vector.values() for vector in vectors), dtype=float, count=len(terms)
+        chain.from_iterable(vector.values() for vector in vectors), dtype=float, count=nnz
     )
-    indptr = np.zeros(len(vectors) + 1, dtype=np.int64)
+    indptr = np.zeros(len(vectors) + 1, dtype=kind)
     np.cumsum([len(vector) for vector in vectors], out=indptr[1:])
     m = sparse.csr_matrix((vals, cols, indptr), shape=(len(vectors), max(len(index), 1)))
     m.sort_indices()  # canonical: what element-wise products of rows expect
