@@ -118,3 +118,25 @@ def test_untrustworthy_guids(guid: str | None) -> None:
 )
 def test_trustworthy_guids(guid: str) -> None:
     assert is_trustworthy_guid(guid, "https://example.com/story/1")
+
+
+def test_ascii_text_hashes_as_the_unicode_rule_says():
+    """ASCII text takes a faster path (bytes) than other text (a regular
+    expression): both drop what is neither a word character nor a space, and
+    underscores, so an ASCII body and the same body with one accented letter
+    differ by that letter only."""
+    import random
+    import re
+
+    from bot.identity import normalise_for_hash
+
+    rule = re.compile(r"[^\w\s]|_")
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(128)]
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 200)))
+        expected = " ".join(rule.sub("", text.casefold()).split())
+        assert normalise_for_hash(text) == expected
+        assert normalise_for_hash(text + " é") == f"{expected} é".strip()
+    assert normalise_for_hash("Hello,\tWorld_2 -- «Fin»!") == "hello world2 fin"
+    assert content_hash("A.B", "x_y") == content_hash("ab", "XY")
