@@ -26,6 +26,7 @@ Joining a dated node, it takes that node's times.
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +64,34 @@ STRAY_FACTOR = 0.6
 STRAY_MARGIN = 2.0
 
 
+class Packed:
+    """An article's vector as its terms and their weights, side by side: about a
+    third of a dict's memory. A consolidation window holds one per article while
+    it is split into components, and most never merge: a node's vector becomes a
+    dict only when something needs one (:func:`vector_of`)."""
+
+    __slots__ = ("terms", "weights")
+
+    def __init__(self, vector: Mapping[str, float]) -> None:
+        self.terms = tuple(vector)
+        self.weights = array("d", vector.values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def items(self) -> Iterator[tuple[str, float]]:
+        return zip(self.terms, self.weights, strict=True)
+
+    def values(self) -> array[float]:
+        return self.weights
+
+
 @dataclass(slots=True)
 class Node:
-    vector: dict[str, float]  # sum of member unit vectors
+    vector: dict[str, float] | Packed  # sum of member unit vectors (see vector_of)
     size: int  # members
     first: float  # earliest member publication time (seconds)
     last: float  # latest member publication time
@@ -75,6 +101,17 @@ class Node:
     grams: dict[str, float] = field(default_factory=dict)  # sum of members' 4-gram vectors
     short: float = 0.0  # sum of members' shortness (0 for full-text articles)
     heavy: tuple[str, ...] | None = None  # _top_terms of the vector as it is (None: not yet)
+
+
+def vector_of(node: Node, *, keep: bool = True) -> dict[str, float]:
+    """The node's vector as a dict: kept so from then on (merging), or, with
+    ``keep=False``, made for the caller alone (a node read once more)."""
+    if not isinstance(node.vector, Packed):
+        return node.vector
+    vector = dict(node.vector.items())
+    if keep:
+        node.vector = vector
+    return vector
 
 
 def time_factor(seconds_apart: float, span_s: float) -> float:
@@ -96,7 +133,7 @@ def similarity(a: Node, b: Node, span_s: float) -> float:
         damp = UNDATED_WEIGHT
     if damp == 0.0:
         return 0.0
-    x, y = a.vector, b.vector
+    x, y = vector_of(a), vector_of(b)
     pairs = a.size * b.size
     cosine = sum(x[t] * y[t] for t in x.keys() & y.keys()) / pairs  # C-level intersection
     if a.short > 0.0 and b.short > 0.0:
@@ -140,7 +177,7 @@ def _similarities(nodes: list[Node], pairs: list[tuple[int, int]], span_s: float
     return list(_similarity_array(nodes, left, right, span_s).tolist())
 
 
-def _csr(vectors: Sequence[Mapping[str, float]]) -> Any:
+def _csr(vectors: Sequence[Mapping[str, float] | Packed]) -> Any:
     """``vectors`` as the rows of one sparse matrix (columns: terms in order of first use)."""
     import numpy as np
     from scipy import sparse
@@ -476,8 +513,9 @@ def _merge(nodes: list[Node], *, threshold: float, span_s: float) -> list[Node]:
 
 def _absorb(a: Node, b: Node) -> None:
     """Merge ``b`` into ``a`` (vectors, sizes, times, anchor, members)."""
+    vector = vector_of(a)
     for term, w in b.vector.items():
-        a.vector[term] = a.vector.get(term, 0.0) + w
+        vector[term] = vector.get(term, 0.0) + w
     a.heavy = None
     a.size += b.size
     if b.short > 0.0:

@@ -41,7 +41,7 @@ from ..models import (
 )
 from ..outlets import outlet_key
 from . import features as ft
-from .agglomerate import Node, agglomerate
+from .agglomerate import Node, Packed, agglomerate, vector_of
 
 # Chosen on the ECB+ development set, which pairs look-alike events
 # (bench/stories_eval.py): on full text pairwise precision holds at 1.0 from
@@ -139,7 +139,7 @@ def _article_node(
     """The clustering node of one article (its 4-grams only when it is short)."""
     short = ft.shortness(title, text)
     grams = ft.gram_vector(vector) if short > 0.0 else {}
-    return Node(dict(vector), 1, at, at, None, [k], dated=dated, grams=grams, short=short)
+    return Node(Packed(vector), 1, at, at, None, [k], dated=dated, grams=grams, short=short)
 
 
 def _story_node(story: StoryState) -> Node:
@@ -159,7 +159,7 @@ def _planned(
     ref: int, fields: StoryFields, cluster: Node, sources: dict[str, int], *, replace: bool
 ) -> PlannedStory:
     """A story's row, bounded summary and postings after ``cluster`` formed it."""
-    centroid = ft.top_terms(cluster.vector, CENTROID_TERMS)
+    centroid = ft.top_terms(vector_of(cluster, keep=False), CENTROID_TERMS)
     grams = ft.top_terms(cluster.grams, GRAM_TERMS) if cluster.short > 0.0 else {}
     return PlannedStory(
         ref=ref,
