@@ -198,7 +198,7 @@ def _csr(vectors: Sequence[Mapping[str, float] | Packed]) -> Any:
 
 def _top_terms(node: Node) -> tuple[str, ...]:
     """The node's PAIR_TERMS heaviest terms: what pairs are found by (kept as a
-    tuple, a tenth of a dict's memory: a consolidation window holds thousands)."""
+    tuple, a quarter of a dict's memory: a consolidation window holds thousands)."""
     if node.heavy is None:
         heaviest = sorted(node.vector.items(), key=itemgetter(1), reverse=True)[:PAIR_TERMS]
         node.heavy = tuple(term for term, _ in heaviest)  # as nlargest orders them

@@ -215,7 +215,7 @@ class StoryPlanner:
 
     def packed(self, items: Sequence[ClusterArticle]) -> list[PackedCounts]:
         """:meth:`counts` packed (terms, weights): what is kept, and what a window
-        of thousands of articles holds at once (a tenth of the dicts' memory)."""
+        of thousands of articles holds at once (a third of the dicts' memory)."""
         out: list[PackedCounts] = []
         kept = self._counted
         for a in items:
