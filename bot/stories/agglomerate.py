@@ -28,11 +28,11 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 MATRIX_PAIRS = 2_000  # from this many pairs up, similarities come from a matrix product
 DENSE_NODES = 1_500  # up to this many nodes: dense matrices (about 150 MB at most, transient)
@@ -177,21 +177,32 @@ def _similarities(nodes: list[Node], pairs: list[tuple[int, int]], span_s: float
     return list(_similarity_array(nodes, left, right, span_s).tolist())
 
 
+class _TermRow(Protocol):
+    """A matrix row's terms: a vector (dict or Packed) or a tuple of terms."""
+
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+
+
 def _csr(vectors: Sequence[Mapping[str, float] | Packed]) -> Any:
     """``vectors`` as the rows of one sparse matrix (columns: terms in order of first use)."""
+    return _sparse_rows(vectors, chain.from_iterable(vector.values() for vector in vectors))
+
+
+def _sparse_rows(rows: Sequence[_TermRow], values: Iterable[float] | None) -> Any:
+    """Row ``k`` holds ``values`` (in order; all 1 when None) in the columns of the
+    terms of ``rows[k]``; columns are terms in order of first use."""
     import numpy as np
     from scipy import sparse
 
-    nnz = sum(map(len, vectors))
-    index = {term: k for k, term in enumerate(dict.fromkeys(chain.from_iterable(vectors)))}
+    nnz = sum(map(len, rows))
+    index = {term: k for k, term in enumerate(dict.fromkeys(chain.from_iterable(rows)))}
     kind = np.int32 if nnz < 2**31 else np.int64  # scipy's own choice: no copy to convert
-    cols = np.fromiter(map(index.__getitem__, chain.from_iterable(vectors)), dtype=kind, count=nnz)
-    vals = np.fromiter(
-        chain.from_iterable(vector.values() for vector in vectors), dtype=float, count=nnz
-    )
-    indptr = np.zeros(len(vectors) + 1, dtype=kind)
-    np.cumsum([len(vector) for vector in vectors], out=indptr[1:])
-    m = sparse.csr_matrix((vals, cols, indptr), shape=(len(vectors), max(len(index), 1)))
+    cols = np.fromiter(map(index.__getitem__, chain.from_iterable(rows)), dtype=kind, count=nnz)
+    vals = np.ones(nnz) if values is None else np.fromiter(values, dtype=float, count=nnz)
+    indptr = np.zeros(len(rows) + 1, dtype=kind)
+    np.cumsum([len(row) for row in rows], out=indptr[1:])
+    m = sparse.csr_matrix((vals, cols, indptr), shape=(len(rows), max(len(index), 1)))
     m.sort_indices()  # canonical: what element-wise products of rows expect
     return m
 
@@ -203,22 +214,6 @@ def _top_terms(node: Node) -> tuple[str, ...]:
         heaviest = sorted(node.vector.items(), key=itemgetter(1), reverse=True)[:PAIR_TERMS]
         node.heavy = tuple(term for term, _ in heaviest)  # as nlargest orders them
     return node.heavy
-
-
-def _incidence(term_lists: Sequence[tuple[str, ...]]) -> Any:
-    """Rows of ones: row ``k`` has a 1 in the column of each term of ``term_lists[k]``."""
-    import numpy as np
-    from scipy import sparse
-
-    terms = list(chain.from_iterable(term_lists))
-    index = {term: k for k, term in enumerate(dict.fromkeys(terms))}
-    cols = np.fromiter(map(index.__getitem__, terms), dtype=np.int32, count=len(terms))
-    indptr = np.zeros(len(term_lists) + 1, dtype=np.int32)
-    np.cumsum([len(t) for t in term_lists], out=indptr[1:])
-    shape = (len(term_lists), max(len(index), 1))
-    m = sparse.csr_matrix((np.ones(len(terms)), cols, indptr), shape=shape)
-    m.sort_indices()
-    return m
 
 
 @dataclass(slots=True)
@@ -311,7 +306,7 @@ def _pair_blocks(nodes: list[Node]) -> Iterator[tuple[Any, Any]]:
     (BLOCK_CELLS pairs looked at), from sparse products of the heavy-term incidence."""
     import numpy as np
 
-    incidence = _incidence([_top_terms(node) for node in nodes])
+    incidence = _sparse_rows([_top_terms(node) for node in nodes], None)  # ones
     incidence_t = incidence.T.tocsr()
     anchored = np.array([n.anchor is not None for n in nodes], dtype=bool)
     step = max(1, BLOCK_CELLS // max(len(nodes), 1))
