@@ -54,6 +54,7 @@ CONSOLIDATE_MAX = 20_000  # articles of unsettled stories regrouped at most in o
 # many small ones. Arrival-order mistakes are made while a story is young
 # and small; small stories still regroup freely, and may join a settled one.
 SETTLED_SIZE = 32
+WINDOW_CHUNK = 1_000  # articles of a consolidation window whose texts are read at once
 THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
 
 
@@ -239,7 +240,7 @@ class StoryClusterer:
 
         async def plan() -> ClusterPlan | None:
             rows = await cluster_store.running_articles(
-                db, _ts(since), 2**62 if until is None else _ts(until)
+                db, _ts(since), 2**62 if until is None else _ts(until), text=False
             )
             sizes = Counter(r.story_id for r in rows)
             fixed = {
@@ -259,12 +260,7 @@ class StoryClusterer:
                 return None
             if len(rows) < 2 and not (rows and fixed):
                 return None
-            counts = self.planner.packed(rows)
-            stored = await cluster_store.frequencies(db, {t for c in counts for t in c[0]})
-            nodes = self.planner.regroup_nodes(rows, counts, stored.dfs, stored.documents)
-            del counts, stored  # a window's worth: not held while it is grouped
-            for row in rows:
-                row.text = ""  # counted: only the rest is planned with
+            nodes = await self._window_nodes(db, rows)
             nodes += self.planner.nodes([], [], fixed.values())
             return self.planner.regroup(rows, await self._group(nodes), fixed)
 
@@ -281,6 +277,33 @@ class StoryClusterer:
             return len(plan.assign)
 
         return await write_planned(db, plan, write) or 0
+
+    async def _window_nodes(self, db: Connection, rows: list[ClusterArticle]) -> list[Node]:
+        """The regrouping nodes of a window's ``rows`` (read without their text).
+
+        Texts are read, counted and let go WINDOW_CHUNK rows at a time: a window
+        of 20,000 articles never holds them all (60 MB) at once.
+        """
+        nodes: list[Node] = []
+        dfs: dict[str, int] = {}
+        asked: set[str] = set()
+        n_docs = 0
+        for start in range(0, len(rows), WINDOW_CHUNK):
+            chunk = rows[start : start + WINDOW_CHUNK]
+            texts = await cluster_store.cluster_texts(db, [r.id for r in chunk])
+            for row in chunk:
+                row.text = texts.get(row.id, "")
+            del texts
+            counts = self.planner.packed(chunk)
+            terms = {t for c in counts for t in c[0]} - asked
+            stored = await cluster_store.frequencies(db, terms)
+            asked |= terms
+            dfs.update(stored.dfs)
+            n_docs = stored.documents
+            nodes += self.planner.regroup_nodes(chunk, counts, dfs, n_docs, first=start)
+            for row in chunk:
+                row.text = ""  # counted: only the rest is planned with
+        return nodes
 
     async def rebuild(
         self,

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+import bot.clustering as clustering_module
 from bot.clustering import StoryClusterer
 from bot.models import Article
 from bot.store import articles as article_store
@@ -439,8 +440,14 @@ async def test_cluster_eval_smoke(tmp_path, direct):
     assert result.path == ("direct" if direct else "ingestor")
 
 
-async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(db):
-    """One at a time, look-alikes arriving early merge; regrouping fixes it, ids kept."""
+@pytest.mark.parametrize("window_chunk", [None, 2])
+async def test_consolidate_undoes_arrival_order_and_keeps_ids_and_history(
+    db, window_chunk, monkeypatch
+):
+    """One at a time, look-alikes arriving early merge; regrouping fixes it, ids kept.
+    The same when the window's texts are read two articles at a time."""
+    if window_chunk is not None:
+        monkeypatch.setattr(clustering_module, "WINDOW_CHUNK", window_chunk)
     clusterer = StoryClusterer(threshold=0.05)  # permissive: one-by-one arrival over-merges
     order = [REHAB_A[0], REHAB_B[0], *REHAB_A[1:], *REHAB_B[1:]]
     ids = []

@@ -181,13 +181,14 @@ async def grouped_since(db: aiosqlite.Connection, start: int) -> list[int]:
 
 
 async def running_articles(
-    db: aiosqlite.Connection, since: int, until: int
+    db: aiosqlite.Connection, since: int, until: int, *, text: bool = True
 ) -> list[ClusterArticle]:
     """The articles of every story running between ``since`` and ``until`` (its last
     article published at or after ``since``, its first not after ``until``), in
-    published order."""
+    published order; with ``text=False`` their text is left empty (read it a
+    few at a time with :func:`cluster_texts`)."""
     rows = await db.execute_fetchall(
-        f"SELECT a.id, a.title, {_TEXT}, a.source,"  # noqa: S608
+        f"SELECT a.id, a.title, {_TEXT if text else repr('')}, a.source,"  # noqa: S608
         " a.published_at, a.fetched_at, a.dated, a.story_id, a.category"
         " FROM articles AS a JOIN stories AS s ON s.id = a.story_id"
         " WHERE s.last_published_at >= ? AND s.first_published_at <= ?"
@@ -195,6 +196,15 @@ async def running_articles(
         (since, until),
     )
     return [_member(r) for r in rows]
+
+
+async def cluster_texts(db: aiosqlite.Connection, article_ids: Iterable[int]) -> dict[int, str]:
+    """``article id -> text`` as clustering reads it (see ``ClusterArticle.text``)."""
+    out: dict[int, str] = {}
+    for where, params in one_of(db, "id", list(article_ids)):
+        sql = f"SELECT id, {_TEXT} FROM articles WHERE {where}"  # noqa: S608
+        out.update((int(r[0]), str(r[1])) for r in await db.execute_fetchall(sql, params))
+    return out
 
 
 async def articles_after(

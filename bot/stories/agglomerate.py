@@ -114,6 +114,14 @@ def vector_of(node: Node, *, keep: bool = True) -> dict[str, float]:
     return vector
 
 
+def _packed(node: Node) -> Node:
+    """``node`` with its vector packed again once merging is done: a window's
+    merged clusters are held until every component is merged."""
+    if not isinstance(node.vector, Packed):
+        node.vector = Packed(node.vector)
+    return node
+
+
 def time_factor(seconds_apart: float, span_s: float) -> float:
     """1 for simultaneous coverage, falling linearly to 0 at ``span_s``."""
     return max(0.0, 1.0 - abs(seconds_apart) / span_s)
@@ -451,7 +459,7 @@ def agglomerate(nodes: list[Node], *, threshold: float, span_s: float) -> list[N
     else:
         where = {id(node): k for k, node in enumerate(nodes)}
         kept = [
-            node
+            _packed(node)
             for part in _components(nodes, threshold=threshold, span_s=span_s)
             for node in (
                 _merge([nodes[k] for k in part], threshold=threshold, span_s=span_s)

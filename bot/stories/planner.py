@@ -435,11 +435,14 @@ class StoryPlanner:
         counts: Sequence[PackedCounts],
         dfs: dict[str, int],
         n_docs: int,
+        *,
+        first: int = 0,
     ) -> list[Node]:
-        """One node per article of ``rows`` (``counts``: their :meth:`packed` counts)."""
+        """One node per article of ``rows`` (``counts``: their :meth:`packed` counts),
+        numbered from ``first`` (rows read a chunk at a time)."""
         return [
             _article_node(
-                k,
+                first + k,
                 ft.article_vector(dict(zip(*c, strict=True)), dfs, n_docs),
                 r.published_at if r.dated else r.fetched_at,  # undated: when first seen
                 r.dated,
