@@ -105,3 +105,16 @@ def test_splitting_into_components_changes_no_group(seed, make, monkeypatch):
     assert len(whole) < len(nodes)  # something merged
     assert 1 < len(parts) < len(nodes)  # and the input really was split
     assert sorted(k for part in parts for k in part) == list(range(len(nodes)))
+
+
+@pytest.mark.parametrize("cells", [1, 50, 10**6])
+def test_pair_blocks_find_the_pairs_of_the_dict_version(cells, monkeypatch):
+    """The matrix pairs (a block of free rows at a time, however small the blocks)
+    are exactly the pairs sharing a heavy term, never two stories."""
+    nodes = _nodes(3, 120)
+    monkeypatch.setattr(ag, "BLOCK_CELLS", cells)
+    left, right = ag._pair_array(nodes)
+    found = list(zip(left.tolist(), right.tolist(), strict=True))
+    assert len(found) == len(set(found))  # each pair once
+    assert set(found) == ag._pairs(nodes)
+    assert any(nodes[i].anchor is not None or nodes[j].anchor is not None for i, j in found)
