@@ -118,3 +118,34 @@ def test_pair_blocks_find_the_pairs_of_the_dict_version(cells, monkeypatch):
     assert len(found) == len(set(found))  # each pair once
     assert set(found) == ag._pairs(nodes)
     assert any(nodes[i].anchor is not None or nodes[j].anchor is not None for i, j in found)
+
+
+@pytest.mark.parametrize("kernel", ["scipy's compiled", "public", "changed"])
+def test_pair_products_match_element_wise_products(kernel, monkeypatch):
+    """Pair products (a run per left row, one matrix-vector product each) give the
+    sums of the rows' element-wise products, pairs grouped by left row or not,
+    with scipy's private kernel, without it, or with one whose call fails."""
+    np = pytest.importorskip("numpy")
+    nodes = _nodes(5, 90)
+    m = ag._csr([node.vector for node in nodes])
+    rng = random.Random(11)
+    pairs = [(rng.randrange(90), rng.randrange(90)) for _ in range(700)]
+    pairs += [(4, j) for j in range(90)]  # a long run of one left row
+    left = np.array([i for i, _ in pairs])
+    right = np.array([j for _, j in pairs])
+    expected = np.asarray(m[left].multiply(m[right]).sum(axis=1)).ravel()
+    if kernel == "public":
+        monkeypatch.setitem(ag._KERNELS, "matvec", None)
+    elif kernel == "changed":
+
+        def changed(*args: object) -> None:
+            raise TypeError("csr_matvec() takes 8 arguments")
+
+        monkeypatch.setitem(ag._KERNELS, "matvec", changed)
+    monkeypatch.setattr(ag, "DENSE_NODES", 0)  # pair by pair, not the whole product
+    monkeypatch.setattr(ag, "PAIR_CHUNK", 256)  # runs cut across chunks
+    got = ag._products(m, left, right)
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert (expected > 0).sum() > 100  # pairs that share terms: the comparison means something
+    if kernel == "changed":
+        assert ag._KERNELS["matvec"] is None  # the public way from then on
