@@ -125,7 +125,10 @@ async def test_hit_fields(db):
 # ----------------------------------------------------------------- language
 
 
-async def test_phrase_or_exclusion_and_prefix(db):
+@pytest.mark.parametrize("scan_span", [search_store.SCAN_SPAN_MAX, -1])
+async def test_phrase_or_exclusion_and_prefix(db, scan_span, monkeypatch):
+    """The same hits whether their snippets come from a scan or from id lookups."""
+    monkeypatch.setattr(search_store, "SCAN_SPAN_MAX", scan_span)
     sea = await add(db, "Sea level rise", "The sea level is rising along the coast.")
     level = await add(db, "Level of the sea", "A level crossing by the sea.")
     wind = await add(db, "Wind farms", "Offshore wind power grows.")
@@ -306,7 +309,9 @@ async def test_total_is_capped(db, monkeypatch):
 # ----------------------------------------------------------------- snippets
 
 
-async def test_snippet_highlights_matched_words(db):
+@pytest.mark.parametrize("scan_span", [search_store.SCAN_SPAN_MAX, -1])
+async def test_snippet_highlights_matched_words(db, scan_span, monkeypatch):
+    monkeypatch.setattr(search_store, "SCAN_SPAN_MAX", scan_span)
     await add(
         db,
         "Coastal news",
