@@ -109,8 +109,8 @@ def test_splitting_into_components_changes_no_group(seed, make, monkeypatch):
 
 @pytest.mark.parametrize("cells", [1, 50, 10**6])
 def test_pair_blocks_find_the_pairs_of_the_dict_version(cells, monkeypatch):
-    """The matrix pairs (a block of free rows at a time, however small the blocks)
-    are exactly the pairs sharing a heavy term, never two stories."""
+    """The matrix pairs (a block of rows at a time, however small the blocks) are
+    exactly the pairs sharing a heavy term, never two stories."""
     nodes = _nodes(3, 120)
     monkeypatch.setattr(ag, "BLOCK_CELLS", cells)
     left, right = ag._pair_array(nodes)
