@@ -149,3 +149,5 @@ def test_pair_products_match_element_wise_products(kernel, monkeypatch):
     assert (expected > 0).sum() > 100  # pairs that share terms: the comparison means something
     if kernel == "changed":
         assert ag._KERNELS["matvec"] is None  # the public way from then on
+    none = np.zeros(0)
+    ag._pair_dots(m, left[:0], right[:0], np.zeros(m.shape[1]), none)  # no pairs: nothing to do

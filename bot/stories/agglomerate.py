@@ -323,6 +323,8 @@ def _pair_dots(m: Any, left: Any, right: Any, spread: Any, out: Any) -> None:
     """
     import numpy as np
 
+    if not len(left):
+        return
     rows = m[right]
     cut = (np.flatnonzero(np.diff(left)) + 1).tolist()
     for start, end in zip([0, *cut], [*cut, len(left)], strict=True):
