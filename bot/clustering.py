@@ -295,7 +295,7 @@ class StoryClusterer:
                 row.text = texts.get(row.id, "")
             del texts
             counts = self.planner.packed(chunk)
-            terms = {t for c in counts for t in c[0]} - asked
+            terms = {t for c in counts for t in c.terms} - asked
             stored = await cluster_store.frequencies(db, terms)
             asked |= terms
             dfs.update(stored.dfs)

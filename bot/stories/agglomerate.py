@@ -65,10 +65,11 @@ STRAY_MARGIN = 2.0
 
 
 class Packed:
-    """An article's vector as its terms and their weights, side by side: about a
-    third of a dict's memory. A consolidation window holds one per article while
-    it is split into components, and most never merge: a node's vector becomes a
-    dict only when something needs one (:func:`vector_of`)."""
+    """Terms and their weights side by side (an article's vector, or its term
+    counts as the planner keeps them): about a third of a dict's memory. A
+    consolidation window holds one per article while it is split into
+    components, and most never merge: a node's vector becomes a dict only when
+    something needs one (:func:`vector_of`)."""
 
     __slots__ = ("terms", "weights")
 

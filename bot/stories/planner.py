@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import threading
-from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -69,7 +68,6 @@ ANYTIME_POSTINGS = 500  # newest postings per term read for an undated article
 COUNTS_KEPT = 10_000
 
 Postings = Mapping[str, Sequence[Posting]]  # by term
-PackedCounts = tuple[tuple[str, ...], "array[float]"]  # an article's terms and their counts
 
 
 def as_member(ref: int, article: Article, *, story_id: int | None = None) -> ClusterArticle:
@@ -194,7 +192,7 @@ class StoryPlanner:
         self.span = self.window * SPAN_FACTOR
         self.threshold = threshold
         self.max_candidates = max_candidates
-        self._counted: dict[int, PackedCounts] = {}
+        self._counted: dict[int, Packed] = {}
         self._counting = threading.Lock()  # a worker thread may count ahead (Ingestor.clean)
 
     # -- grouping -------------------------------------------------------
@@ -211,19 +209,19 @@ class StoryPlanner:
         The counts of the last COUNTS_KEPT articles counted are kept, compactly,
         by a hash of the text they come from (title, text, outlet), and reused.
         """
-        return [dict(zip(terms, weights, strict=True)) for terms, weights in self.packed(items)]
+        return [dict(counts.items()) for counts in self.packed(items)]
 
-    def packed(self, items: Sequence[ClusterArticle]) -> list[PackedCounts]:
+    def packed(self, items: Sequence[ClusterArticle]) -> list[Packed]:
         """:meth:`counts` packed (terms, weights): what is kept, and what a window
         of thousands of articles holds at once (a third of the dicts' memory)."""
-        out: list[PackedCounts] = []
+        out: list[Packed] = []
         kept = self._counted
         for a in items:
             key = hash((a.title, a.text, a.source))
             known = kept.get(key)
             if known is None:
                 counts = ft.article_counts(a.title, a.text, a.source)
-                known = (tuple(counts), array("d", counts.values()))
+                known = Packed(counts)
                 with self._counting:
                     kept[key] = known
                     if len(kept) > COUNTS_KEPT:
@@ -432,7 +430,7 @@ class StoryPlanner:
     def regroup_nodes(
         self,
         rows: Sequence[ClusterArticle],
-        counts: Sequence[PackedCounts],
+        counts: Sequence[Packed],
         dfs: dict[str, int],
         n_docs: int,
         *,
@@ -443,7 +441,7 @@ class StoryPlanner:
         return [
             _article_node(
                 first + k,
-                ft.article_vector(dict(zip(*c, strict=True)), dfs, n_docs),
+                ft.article_vector(dict(c.items()), dfs, n_docs),
                 r.published_at if r.dated else r.fetched_at,  # undated: when first seen
                 r.dated,
                 r.title,
