@@ -32,7 +32,8 @@ def to_article(
     entry: Entry, *, fetched_at: datetime, fallback_source: str | None = None
 ) -> Article | None:
     """Clean and identify ``entry``; None when it has neither a title nor body text."""
-    body = _cap_body(_body(entry))
+    summary = _as_text(entry.summary, entry.content_is_html)
+    body = _cap_body(_body(entry, summary))
     title = _cut(clean_line(_raw(entry.title)), MAX_TITLE_CHARS)
     if not title and not body:
         return None
@@ -53,7 +54,7 @@ def to_article(
         # ordering and digest windows) and marked undated: no date is invented.
         published_at=_utc(given or fetched_at),
         updated_at=_utc(entry.updated_at) if entry.updated_at else None,
-        summary=_summary(entry),
+        summary=_cap_body(summary, MAX_SUMMARY_CHARS) or None,
         content_hash=content_hash(title, body),
         dated=given is not None,
         # checked again here: an Entry may come from anywhere
@@ -82,20 +83,13 @@ def _as_text(value: str | None, is_html: bool) -> str:
     return clean_text(value[:RAW_TEXT_CHARS])
 
 
-def _body(entry: Entry) -> str:
-    """Full content when present, else the summary, as clean text."""
+def _body(entry: Entry, summary: str) -> str:
+    """Full content when present, else the summary (``summary``: the entry's
+    summary as clean text, cleaned once for both), as clean text."""
     if entry.content_is_page_text and entry.content and not entry.content_is_html:
         # the page's own paragraphs
         return clean_text(entry.content[:RAW_TEXT_CHARS], dedupe=False)
-    return _as_text(entry.content, entry.content_is_html) or _as_text(
-        entry.summary, entry.content_is_html
-    )
-
-
-def _summary(entry: Entry) -> str | None:
-    """The publisher's summary as clean text (one paragraph per line kept)."""
-    text = _as_text(entry.summary, entry.content_is_html)
-    return _cap_body(text, MAX_SUMMARY_CHARS) or None
+    return _as_text(entry.content, entry.content_is_html) or summary
 
 
 def _cap_body(body: str, limit: int = MAX_BODY_CHARS) -> str:
