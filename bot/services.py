@@ -251,6 +251,9 @@ class Newsdesk:
             exclude=own_files,
         )
         if urls:
+            from .ingest.pipeline import DocumentBatch
+
+            batch = DocumentBatch(self.ingestor, report=outcome.report)
             async with self.fetcher() as fetcher:
                 pages = self.fulltext(fetcher)
                 for url in urls:
@@ -261,7 +264,7 @@ class Newsdesk:
                         )
                         result = await fetcher.fetch(url)
                         await ingest_document(
-                            self.ingestor,
+                            batch,
                             result.body or b"",
                             where=url,
                             url=result.url,
@@ -275,6 +278,7 @@ class Newsdesk:
                         outcome.skip(url, str(exc))
                     except (FetchError, ParseError, ValueError) as exc:
                         outcome.report.fail(url, str(exc))
+            await batch.flush()
         await self._subscribe_opml_feeds(outcome)
         # An archive is stored a batch at a time, each batch grouped with the
         # stories before it: regroup what it touched together, as one batch.

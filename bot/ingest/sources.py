@@ -41,7 +41,7 @@ from .parse.gunzip import GzipError, gunzip, is_gzip
 from .parse.jsonl import bounded_lines
 from .parse.sniff import binary_kind
 from .parse.textfile import prose_problem
-from .pipeline import Ingestor, IngestReport
+from .pipeline import DocumentBatch, Ingestor, IngestReport
 
 if TYPE_CHECKING:
     from .fulltext import FullText
@@ -127,13 +127,20 @@ async def ingest_paths(
     exclude: Iterable[Path] = (),
 ) -> None:
     """Ingest files and folders; ``exclude`` (the database in use and its
-    companion files) are skipped without being opened."""
+    companion files) are skipped without being opened.
+
+    The articles of feed, page and text files are stored ``DOCUMENT_BATCH`` at
+    a time (see :class:`~bot.ingest.pipeline.DocumentBatch`), not one write
+    per file; a JSON Lines archive is stored in its own batches.
+    """
     excluded = {_resolved(p) for p in exclude}
+    batch = DocumentBatch(ingestor, report=outcome.report)
     for path, in_folder in walk_paths(paths):
         if _resolved(path) in excluded:
             outcome.skip(str(path), "the database in use (never read as input)")
             continue
-        await ingest_file(ingestor, path, outcome=outcome, progress=progress, in_folder=in_folder)
+        await ingest_file(batch, path, outcome=outcome, progress=progress, in_folder=in_folder)
+    await batch.flush()
 
 
 def _host(url: str | None) -> str | None:
@@ -168,15 +175,13 @@ def _chunks(entries: Iterable[Entry | ParseError], size: int) -> Iterator[list[E
 
 
 async def ingest_document(
-    ingestor: Ingestor,
+    batch: DocumentBatch,
     data: bytes,
     *,
     where: str,
     url: str | None = None,
     content_type: str | None = None,
     filename: str | None = None,
-    feed_id: int | None = None,
-    guild_id: int = 0,
     progress: Progress | None = None,
     outcome: SourceOutcome,
     pages: FullText | None = None,
@@ -184,7 +189,8 @@ async def ingest_document(
 ) -> None:
     """Recognise one document and ingest what it holds into ``outcome``.
 
-    With ``pages``, a feed's summary-only entries get their page's text first.
+    Its articles join ``batch`` (stored once it is full or flushed; an archive
+    is stored in its own batches, after what ``batch`` holds). With ``pages``, a feed's summary-only entries get their page's text first.
     Raises :class:`NotAnArticle` when the document is not an article (binary
     data, text that is not prose, a redirect or error page) and
     :class:`ParseError` when it cannot be read.
@@ -194,7 +200,6 @@ async def ingest_document(
     if what:
         raise NotAnArticle(what)
     kind = sniff_document(data, content_type=content_type, filename=filename)
-    report = outcome.report
     if kind in {"feed", "json_feed"}:
         parsed = parse_feed(data, url=url, content_type=content_type)
         if parsed.warning:
@@ -204,15 +209,7 @@ async def ingest_document(
             filled = await pages.fill(parsed.entries, where=where)
             outcome.pages_fetched += filled.fetched
             outcome.pages_failed += filled.failed
-        report.add(
-            await ingestor.ingest_entries(
-                parsed.entries,
-                feed_id=feed_id,
-                guild_id=guild_id,
-                fallback_source=fallback,
-                where=where,
-            )
-        )
+        await batch.add(parsed.entries, fallback_source=fallback, where=where)
         if progress:
             progress(where, len(parsed.entries))
     elif kind == "opml":
@@ -223,21 +220,18 @@ async def ingest_document(
             outcome.feeds_found.extend(feeds)
     elif kind == "jsonl":
         lines = data.decode("utf-8", "replace").splitlines()
+        await batch.flush()
         await _ingest_jsonl_batches(
-            ingestor,
+            batch.ingestor,
             _chunks(iter_jsonl(lines), JSONL_BATCH),
             where=where,
-            guild_id=guild_id,
+            guild_id=batch.guild_id,
             outcome=outcome,
             progress=progress,
         )
     elif kind == "html":
         entry = parse_page(data, url=url)
-        report.add(
-            await ingestor.ingest_entries(
-                [entry], guild_id=guild_id, fallback_source=_host(url), where=where
-            )
-        )
+        await batch.add([entry], fallback_source=_host(url), where=where)
         if progress:
             progress(where, 1)
     else:  # plain text article
@@ -246,7 +240,7 @@ async def ingest_document(
         if problem:
             raise NotAnArticle(problem)
         entry = parse_text_article(text, source=source_from_filename(filename))
-        report.add(await ingestor.ingest_entries([entry], guild_id=guild_id, where=where))
+        await batch.add([entry], where=where)
         if progress:
             progress(where, 1)
 
@@ -376,16 +370,17 @@ def _read_file(path: Path) -> bytes:
 
 
 async def ingest_file(
-    ingestor: Ingestor,
+    batch: DocumentBatch,
     path: Path,
     *,
     outcome: SourceOutcome,
     progress: Progress | None = None,
     in_folder: bool = False,
 ) -> None:
-    """Ingest one file; what is not an article is skipped with its reason."""
+    """Ingest one file into ``batch``; what is not an article is skipped with its reason."""
     if path.suffix.lower() == ".jsonl":
-        await ingest_jsonl_file(ingestor, path, outcome=outcome, progress=progress)
+        await batch.flush()
+        await ingest_jsonl_file(batch.ingestor, path, outcome=outcome, progress=progress)
         return
     where = str(path)
     try:
@@ -398,7 +393,7 @@ async def ingest_file(
         return
     try:
         await ingest_document(
-            ingestor,
+            batch,
             data,
             where=where,
             filename=path.name,
