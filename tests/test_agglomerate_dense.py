@@ -151,3 +151,29 @@ def test_pair_products_match_element_wise_products(kernel, monkeypatch):
         assert ag._KERNELS["matvec"] is None  # the public way from then on
     none = np.zeros(0)
     ag._pair_dots(m, left[:0], right[:0], np.zeros(m.shape[1]), none)  # no pairs: nothing to do
+
+
+def test_a_small_dense_group_is_scored_by_the_matrix_with_the_same_figures():
+    """Many pairs among a few short articles (an event many outlets cover, below
+    MATRIX_PAIRS): the matrix product is chosen, and it gives each pair's
+    similarity as the dict intersection does."""
+    nodes = _nodes(3, 40)
+    pairs = sorted(ag._pairs(nodes))
+    assert 200 < len(pairs) < ag.MATRIX_PAIRS
+    assert ag._matrix_pays(nodes, len(pairs))
+    span = 96 * 3600.0
+    expected = [ag.similarity(nodes[i], nodes[j], span) for i, j in pairs]
+    assert ag._similarities(nodes, pairs, span) == pytest.approx(expected, abs=1e-12)
+    assert any(s > 0.0 for s in expected)
+
+
+def test_a_few_pairs_among_big_clusters_are_scored_pair_by_pair():
+    """Building matrix rows of thousands of terms costs more than a few dict
+    intersections: a handful of pairs among grown clusters is not a matrix."""
+    rng = random.Random(5)
+    big = [
+        ag.Node({f"t{rng.randrange(20_000)}": 1.0 for _ in range(3_000)}, 40, 0, 0, None, [k])
+        for k in range(12)
+    ]
+    assert not ag._matrix_pays(big, 6)
+    assert ag._matrix_pays(_nodes(3, 40), 600)

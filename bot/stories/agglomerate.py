@@ -35,6 +35,12 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 MATRIX_PAIRS = 2_000  # from this many pairs up, similarities come from a matrix product
+# Below MATRIX_PAIRS, the estimated cost of each way in microseconds (fitted on
+# the components of a real-shaped import, bench/writers.py's archive): a dict
+# intersection per pair, ~3.2 plus 0.14 a term of the mean node; the matrix
+# product ~1,100 plus 0.48 a term of every node (building its rows) plus 0.14 a pair.
+DICT_PAIR_US, DICT_TERM_US = 3.2, 0.14
+MATRIX_START_US, MATRIX_TERM_US, MATRIX_PAIR_US = 1_100.0, 0.48, 0.14
 DENSE_NODES = 1_500  # up to this many nodes: dense matrices (about 150 MB at most, transient)
 DENSE_FROM = 64  # from this many nodes up (to DENSE_NODES), merging runs on a dense matrix
 COMPONENTS_FROM = 64  # from this many nodes up, the input is split first (see _components)
@@ -172,18 +178,29 @@ def _pairs(nodes: list[Node]) -> set[tuple[int, int]]:
 def _similarities(nodes: list[Node], pairs: list[tuple[int, int]], span_s: float) -> list[float]:
     """:func:`similarity` of each pair of ``nodes``.
 
-    From MATRIX_PAIRS pairs up, the sums of products come from one sparse
+    From MATRIX_PAIRS pairs up, and below wherever it is estimated to cost
+    less (:func:`_matrix_pays`), the sums of products come from one sparse
     matrix product (scipy) instead of a dict intersection per pair: a batch on
     one topic shares most terms, and its pairs are most pairs. Same figures,
     to rounding.
     """
-    if len(pairs) < MATRIX_PAIRS:
+    if len(pairs) < MATRIX_PAIRS and not _matrix_pays(nodes, len(pairs)):
         return [similarity(nodes[i], nodes[j], span_s) for i, j in pairs]
     import numpy as np
 
     left = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
     right = np.fromiter((j for _, j in pairs), dtype=np.int64, count=len(pairs))
     return list(_similarity_array(nodes, left, right, span_s).tolist())
+
+
+def _matrix_pays(nodes: list[Node], pairs: int) -> bool:
+    """Whether scoring ``pairs`` of ``nodes`` by a matrix product is estimated to
+    cost less than pair by pair: many pairs among few nodes of few terms (the
+    dense small groups of an event covered by many outlets), not a few pairs
+    among big clusters of thousands of terms."""
+    terms = sum(len(n.vector) + (len(n.grams) if n.short > 0.0 else 0) for n in nodes)
+    by_dicts = pairs * (DICT_PAIR_US + DICT_TERM_US * terms / max(len(nodes), 1))
+    return MATRIX_START_US + MATRIX_TERM_US * terms + MATRIX_PAIR_US * pairs < by_dicts
 
 
 class _TermRow(Protocol):
