@@ -190,7 +190,8 @@ async def ingest_document(
     """Recognise one document and ingest what it holds into ``outcome``.
 
     Its articles join ``batch`` (stored once it is full or flushed; an archive
-    is stored in its own batches, after what ``batch`` holds). With ``pages``, a feed's summary-only entries get their page's text first.
+    is stored in its own batches, after what ``batch`` holds). With ``pages``,
+    a feed's summary-only entries get their page's text first.
     Raises :class:`NotAnArticle` when the document is not an article (binary
     data, text that is not prose, a redirect or error page) and
     :class:`ParseError` when it cannot be read.
