@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest.sources import JSONL_BATCH
+from bot.ingest.pipeline import IMPORT_BATCH
 from bot.sample import SAMPLE_DIR
 from tests.conftest import cli_env, run_newsdesk
 
@@ -61,7 +61,7 @@ def write_archive(path: Path, lines: int) -> None:
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_path):
     archive = tmp_path / "archive.jsonl"
-    lines = 4 * JSONL_BATCH + 100  # one transaction per JSONL_BATCH lines
+    lines = 4 * IMPORT_BATCH + 100  # one transaction per IMPORT_BATCH lines
     write_archive(archive, lines)
     db = tmp_path / "news.db"
     proc = subprocess.Popen(
@@ -76,7 +76,7 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if count(db) >= JSONL_BATCH:  # the first batch is committed
+                if count(db) >= IMPORT_BATCH:  # the first batch is committed
                     break
             except sqlite3.Error:
                 pass  # not created or not migrated yet
@@ -93,8 +93,8 @@ def test_ctrl_c_during_ingest_keeps_committed_work_and_a_rerun_continues(tmp_pat
     match = re.fullmatch(r"interrupted: (\d+) stored; run again to continue", err.strip())
     assert match, err
     stored = int(match[1])
-    assert JSONL_BATCH <= stored < lines  # some batches, not the whole archive
-    assert stored % JSONL_BATCH == 0  # whole batches only
+    assert IMPORT_BATCH <= stored < lines  # some batches, not the whole archive
+    assert stored % IMPORT_BATCH == 0  # whole batches only
     assert out == ""  # no summary pretending it finished
     # The store is consistent: the committed batches, each article in a story.
     assert count(db, "PRAGMA integrity_check") == "ok"

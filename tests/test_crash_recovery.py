@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from bot.ingest.sources import JSONL_BATCH
+from bot.ingest.pipeline import IMPORT_BATCH
 from tests.conftest import REPO
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def write_jsonl(path: Path) -> int:
     return ARTICLES
 
 
-def batch_boundaries(source: Path, batch: int = JSONL_BATCH) -> set[int]:
+def batch_boundaries(source: Path, batch: int = IMPORT_BATCH) -> set[int]:
     """How many unique articles are stored after each whole batch of lines."""
     seen: set[str] = set()
     counts = {0}
@@ -167,7 +167,7 @@ async def test_kill_9_during_a_large_ingest_then_restart(tmp_path: Path):
     assert len(seen) < unique, "the import finished before it could be killed"
     after_kill = committed(db)  # what survived the crash (WAL recovery on open)
     assert set(seen.items()) <= set(after_kill.items())
-    # Whole batches only (the importer commits every JSONL_BATCH lines): nothing half-written.
+    # Whole batches only (the importer commits every IMPORT_BATCH lines): nothing half-written.
     assert len(after_kill) in batch_boundaries(source)
 
     second = await run_ingest(tmp_path, db, source)

@@ -2,7 +2,7 @@
 
 Through the user's path (:meth:`Newsdesk.ingest_sources` on a folder, as
 ``newsdesk ingest DIR`` runs it): the articles of feed, page and text files
-are written together (one plan and one transaction per ``DOCUMENT_BATCH``
+are written together (one plan and one transaction per ``IMPORT_BATCH``
 articles), each file's articles in one write, a JSON Lines archive in its own
 batches after what came before it, and an unusable entry still reported
 against its own file.
@@ -64,7 +64,7 @@ async def _ingest(tmp_path: Path, folder: Path) -> Any:
 async def test_feed_files_are_stored_in_batches_of_whole_files(
     tmp_path: Path, monkeypatch, writes: list[list[str | None]]
 ) -> None:
-    monkeypatch.setattr(pipeline, "DOCUMENT_BATCH", 3)
+    monkeypatch.setattr(pipeline, "IMPORT_BATCH", 4)
     folder = tmp_path / "feeds"
     folder.mkdir()
     outlets = [f"outlet{i}" for i in range(6)]
@@ -76,7 +76,7 @@ async def test_feed_files_are_stored_in_batches_of_whole_files(
     assert (report.new, report.failed, outcome.sources) == (12, 1, 6)
     # the unusable entry is reported against its own file, at once
     assert report.errors == [(f"{folder / 'outlet2.xml'}: entry 3", "no title or text")]
-    # a batch is written once it holds 3 articles: two whole files each time
+    # a batch is written once it holds 4 articles: two whole files each time
     assert [len(batch) for batch in writes] == [4, 4, 4]
     for batch, pair in zip(writes, [outlets[0:2], outlets[2:4], outlets[4:6]], strict=True):
         assert {url.split("/")[2].split(".")[0] for url in batch if url} == set(pair)
@@ -109,3 +109,23 @@ async def test_an_archive_in_the_folder_is_stored_after_what_came_before_it(
         [f"https://archive.example/{n}" for n in range(3)],
         ["https://last.example/storm", "https://last.example/rescue"],
     ]
+
+
+async def test_a_batch_is_written_before_a_file_would_take_it_past_its_size(
+    tmp_path: Path, monkeypatch, writes: list[list[str | None]]
+) -> None:
+    """Pending articles are written first when the next file would take the batch
+    past its size; a file bigger than the size is written whole, on its own."""
+    monkeypatch.setattr(pipeline, "IMPORT_BATCH", 4)
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    sizes = {"a": 2, "b": 3, "c": 1, "d": 6, "e": 1}
+    for name, count in sizes.items():
+        topics = [f"topic {name}{k}" for k in range(count)]
+        (folder / f"{name}.xml").write_text(_rss(name, topics), encoding="utf-8")
+    outcome = await _ingest(tmp_path, folder)
+    assert (outcome.report.new, outcome.report.failed) == (13, 0)
+    outlets = [
+        sorted({url.split("/")[2].split(".")[0] for url in batch if url}) for batch in writes
+    ]
+    assert outlets == [["a"], ["b", "c"], ["d"], ["e"]]

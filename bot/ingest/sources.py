@@ -41,18 +41,13 @@ from .parse.gunzip import GzipError, gunzip, is_gzip
 from .parse.jsonl import bounded_lines
 from .parse.sniff import binary_kind
 from .parse.textfile import prose_problem
-from .pipeline import DocumentBatch, Ingestor, IngestReport
+from .pipeline import IMPORT_BATCH, DocumentBatch, Ingestor, IngestReport
 
 if TYPE_CHECKING:
     from .fulltext import FullText
 
 log = logging.getLogger(__name__)
 
-# Entries per transaction when importing JSON Lines. A batch's candidate stories are
-# read and grouped once for all its articles, so bigger batches cost less per article
-# (10,000 articles: 400 took 12% less CPU than 200); each still holds the write lock
-# a fraction of a second (longest 0.26 s for 400 articles of one topic, bench writers).
-JSONL_BATCH = 400
 MAX_FILE_BYTES = 50_000_000  # a single feed, page or article file
 _SKIP_NAMES = {"readme.md", "readme.txt", "license", "license.txt", ".ds_store"}
 
@@ -129,7 +124,7 @@ async def ingest_paths(
     """Ingest files and folders; ``exclude`` (the database in use and its
     companion files) are skipped without being opened.
 
-    The articles of feed, page and text files are stored ``DOCUMENT_BATCH`` at
+    The articles of feed, page and text files are stored ``IMPORT_BATCH`` at
     a time (see :class:`~bot.ingest.pipeline.DocumentBatch`), not one write
     per file; a JSON Lines archive is stored in its own batches.
     """
@@ -224,7 +219,7 @@ async def ingest_document(
         await batch.flush()
         await _ingest_jsonl_batches(
             batch.ingestor,
-            _chunks(iter_jsonl(lines), JSONL_BATCH),
+            _chunks(iter_jsonl(lines), IMPORT_BATCH),
             where=where,
             guild_id=batch.guild_id,
             outcome=outcome,
@@ -272,7 +267,7 @@ async def _ingest_jsonl_batch(
 async def ingest_jsonl_file(
     ingestor: Ingestor, path: Path, *, outcome: SourceOutcome, progress: Progress | None = None
 ) -> None:
-    """Import a JSON Lines archive of any size, ``JSONL_BATCH`` lines at a time.
+    """Import a JSON Lines archive of any size, ``IMPORT_BATCH`` lines at a time.
 
     The file is read and decoded in a worker thread as it goes, so memory
     stays flat however large the archive is.
@@ -292,7 +287,7 @@ async def ingest_jsonl_file(
     try:
         await _ingest_jsonl_batches(
             ingestor,
-            _chunks(iter_jsonl(bounded_lines(fh)), JSONL_BATCH),
+            _chunks(iter_jsonl(bounded_lines(fh)), IMPORT_BATCH),
             where=where,
             outcome=outcome,
             progress=progress,
