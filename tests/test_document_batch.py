@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import bot.ingest.pipeline as pipeline
-from bot.config import load_settings
+from bot.config import Settings
 from bot.ingest.pipeline import Ingestor
 from bot.services import Newsdesk
 
@@ -54,7 +54,7 @@ def writes(monkeypatch) -> list[list[str | None]]:
 
 
 async def _ingest(tmp_path: Path, folder: Path) -> Any:
-    desk = await Newsdesk.open(load_settings(None), database=str(tmp_path / "news.db"))
+    desk = await Newsdesk.open(Settings(_env_file=None, database=tmp_path / "news.db"))
     try:
         return await desk.ingest_sources([str(folder)])
     finally:
