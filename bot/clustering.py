@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .models import Article, ClusterArticle, ClusterPlan, RebuildCursor, StoryState
 from .store import clusters as cluster_store
@@ -55,7 +55,9 @@ CONSOLIDATE_MAX = 20_000  # articles of unsettled stories regrouped at most in o
 # and small; small stories still regroup freely, and may join a settled one.
 SETTLED_SIZE = 32
 WINDOW_CHUNK = 1_000  # articles of a consolidation window whose texts are read at once
-THREAD_NODES = 64  # batches larger than this are grouped in a worker thread
+THREAD_NODES = 64  # clustering work on more nodes or articles than this runs in a worker thread
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 @dataclass(slots=True)
@@ -88,6 +90,14 @@ def _ts(value: datetime) -> int:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def _off_loop(size: int, work: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``work(...)``, in a worker thread when it is CPU work on more than
+    THREAD_NODES items: the event loop (and Discord) stays responsive."""
+    if size > THREAD_NODES:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 class StoryClusterer:
@@ -137,7 +147,7 @@ class StoryClusterer:
         stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
         merge_delta(plan.df_delta, added)
         dfs, n_docs = with_delta(stored.dfs, stored.documents, plan.df_delta)
-        vectors = [ft.article_vector(c, dfs, n_docs) for c in counts]
+        vectors = ft.article_vectors(counts, dfs, n_docs)
 
         lookup = self.planner.lookup(vectors, items)
         postings = (
@@ -192,9 +202,7 @@ class StoryClusterer:
             )
 
     async def _group(self, nodes: list[Node]) -> list[Node]:
-        if len(nodes) > THREAD_NODES:  # CPU work: keep the event loop (and Discord) responsive
-            return await asyncio.to_thread(self.planner.group, nodes)
-        return self.planner.group(nodes)
+        return await _off_loop(len(nodes), self.planner.group, nodes)
 
     # -- steps inside the caller's transaction -----------------------------------
 
@@ -294,13 +302,15 @@ class StoryClusterer:
             for row in chunk:
                 row.text = texts.get(row.id, "")
             del texts
-            counts = self.planner.packed(chunk)
+            counts = await _off_loop(len(chunk), self.planner.packed, chunk)
             terms = {t for c in counts for t in c.terms} - asked
             stored = await cluster_store.frequencies(db, terms)
             asked |= terms
             dfs.update(stored.dfs)
             n_docs = stored.documents
-            nodes += self.planner.regroup_nodes(chunk, counts, dfs, n_docs, first=start)
+            nodes += await _off_loop(
+                len(chunk), self.planner.regroup_nodes, chunk, counts, dfs, n_docs, first=start
+            )
             for row in chunk:
                 row.text = ""  # counted: only the rest is planned with
         return nodes

@@ -382,6 +382,58 @@ def test_article_vector_boosts_names_and_numbers_and_drops_the_outlet_name():
     assert ft.stem("earthquakes") == ft.stem("earthquake")
 
 
+def _tokens_of_whole_text(text: str, *, trust_case: bool = True, limit: int | None = None):
+    """tokens() as the expression read over the whole text (the definition)."""
+    out: list[tuple[str, bool]] = []
+    sentence_start, left = True, -1 if limit is None else max(limit, 1)
+    for raw in ft._TOKEN.findall(ft._fold(text)):
+        if not raw:
+            sentence_start = True
+            continue
+        term, at_start, inside = ft._word(raw)
+        if term is not None:
+            name = (at_start if sentence_start else inside) if trust_case else raw[0].isdigit()
+            out.append((term, name))
+            left -= 1
+        sentence_start = False
+        if left == 0:
+            break
+    return out
+
+
+def test_tokens_read_between_spaces_are_the_words_of_the_whole_text():
+    import random
+
+    texts = [
+        "Hello, world.\nNew line  and\ttabs\r\n",
+        'O\'Neil’s U.S. team: 3.5 million, 1,000 fans at 12:30. “Quoted” "too"',
+        "Zürich café naïve ½ ² ③ x²y Ⅻ foo_bar baz-qux a\u00a0b ǅemal ﬁne",
+        "日本語の文。テスト",
+        "",
+        " ",
+    ]
+    rng = random.Random(7)
+    alphabet = "ab Z'’.,:;!?\"“”\n\t0123456789_-éü²½Ⅻ日ǅ\u0301\u00a0 "
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50))) for _ in range(3000)]
+    for text in texts:
+        for limit in (None, 150, 3, 1):
+            for trust_case in (True, False):
+                expected = _tokens_of_whole_text(text, trust_case=trust_case, limit=limit)
+                assert ft.tokens(text, trust_case=trust_case, limit=limit) == expected, text
+
+
+def test_article_vectors_are_each_article_vector():
+    counts = [
+        ft.article_counts("Quake hits Chile", "A magnitude 7.1 earthquake struck Chile."),
+        ft.article_counts("Chile counts the damage", "The earthquake in Chile left 3 dead."),
+        {},
+    ]
+    dfs = {"earthquake": 50, "chile": 3}
+    batch = ft.article_vectors(counts, dfs, 100)
+    assert batch == [ft.article_vector(c, dfs, 100) for c in counts]
+    assert batch[0] and batch[2] == {}
+
+
 async def test_a_batch_groups_the_same_whatever_the_order(db, backend, tmp_path):
     """Best-first grouping: a batch's stories do not depend on arrival order."""
 

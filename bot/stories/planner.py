@@ -438,16 +438,17 @@ class StoryPlanner:
     ) -> list[Node]:
         """One node per article of ``rows`` (``counts``: their :meth:`packed` counts),
         numbered from ``first`` (rows read a chunk at a time)."""
+        vectors = ft.article_vectors(counts, dfs, n_docs)
         return [
             _article_node(
                 first + k,
-                ft.article_vector(dict(c.items()), dfs, n_docs),
+                vector,
                 r.published_at if r.dated else r.fetched_at,  # undated: when first seen
                 r.dated,
                 r.title,
                 r.text,
             )
-            for k, (r, c) in enumerate(zip(rows, counts, strict=True))
+            for k, (r, vector) in enumerate(zip(rows, vectors, strict=True))
         ]
 
     def regroup(
