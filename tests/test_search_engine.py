@@ -460,6 +460,31 @@ async def test_only_the_newest_matches_passing_the_filters_are_ranked(db, monkey
     assert (await search(db, "strike", tz=PARIS, now=NOW)).hits[0].article_id == old
 
 
+async def test_a_source_no_article_comes_from_finds_nothing_and_excluding_it_nothing_less(db):
+    ap = await add(db, "Dam breach floods the valley", source="AP")
+    reuters = await add(db, "Dam breach: villages evacuated", source="Reuters")
+    missing = await search(db, "dam source:nowhere", tz=PARIS, now=NOW)
+    assert missing.hits == [] and missing.total == 0
+    kept = await search(db, "dam -source:nowhere", tz=PARIS, now=NOW)
+    assert {h.article_id for h in kept.hits} == {ap, reuters} and kept.total == 2
+    found = await search(db, "dam source:ap", tz=PARIS, now=NOW)
+    assert [h.article_id for h in found.hits] == [ap] and found.total == 1
+
+
+async def test_a_window_short_of_its_size_counts_the_matches_a_server_sees(db):
+    """Fewer matches than the rank window: the page's query counts them (no
+    second walk), after visibility, on any page."""
+    shared = await add(db, "Glacier collapse in the Alps")
+    mine = await add(db, "Glacier collapse seen from the valley", guild_id=7)
+    await add(db, "Glacier collapse footage", guild_id=8)
+    first = await search(db, "glacier", tz=PARIS, now=NOW, guild_id=7, limit=1)
+    second = await search(db, "glacier", tz=PARIS, now=NOW, guild_id=7, limit=1, offset=1)
+    assert {first.hits[0].article_id, second.hits[0].article_id} == {shared, mine}
+    assert (first.total, second.total) == (2, 2)
+    everyone = await search(db, '"glacier collapse"', tz=PARIS, now=NOW, limit=1)
+    assert everyone.total == 3
+
+
 async def test_a_short_date_range_bounds_fts_by_ids_without_losing_matches(db):
     """Ids follow storage order, not publication: the id bound must stay a superset."""
     first = await add(db, "Ferry strike talks", published=ts(2023, 9, 19, 9))

@@ -126,6 +126,7 @@ class _Where:
     has_outlets: bool = False  # a positive source filter
     id_bounded: bool = False  # a date range's ids bound the matches (see bound_ids)
     outlet_set: bool = False  # matches are tested against the outlets' ids first
+    no_outlet: bool = False  # no article passes the date and source filters: nothing matches
 
     def add(self, clause: str, *, narrows: bool = False, **params: Param) -> None:
         self.clauses.append(clause)
@@ -248,12 +249,16 @@ class _Where:
         outlets = " AND ".join(self.outlets)
         most = OUTLET_SET_MAX + 1
         sql = (
-            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM articles o WHERE {outlets} LIMIT {most})),"  # noqa: S608
+            f"SELECT (SELECT count(*) FROM (SELECT 1 FROM articles o WHERE {outlets}"  # noqa: S608
+            f" LIMIT {max(most, 1)})),"  # at least one: whether there is any (no_outlet)
             f" (SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE articles_fts MATCH :match"
             f"{self.id_bound('articles_fts.rowid')} LIMIT {most}))"
         )
         rows = await _fetchall(db, sql, {**self.params, "match": match})
         articles, matches = int(rows[0][0] or 0), int(rows[0][1] or 0)
+        # A source no article comes from (a misspelt outlet) has no match to
+        # look for: testing every match of a common word against it is 60 ms.
+        self.no_outlet = articles == 0
         self.outlet_set = articles <= OUTLET_SET_MAX and matches > articles
 
 
@@ -310,7 +315,9 @@ class ArticleSearch:
     match: str | None  # the FTS5 expression or tsquery; None: no words, list newest first
     where: _Where
     articles: str  # the FROM clause for ``articles a`` joined with the index
-    matchless: bool = False  # words the index cannot hold (PostgreSQL): nothing matches
+    # Nothing matches: words the index cannot hold (PostgreSQL), or a source
+    # filter no article passes (SQLite, see choose_outlet_set).
+    matchless: bool = False
     # Read with a page of hits: the matches in the ranked window, and those of
     # them passing the visibility filter (see count).
     windowed: tuple[int, int] | None = None
@@ -376,16 +383,18 @@ class ArticleSearch:
                 f" FROM articles_fts WHERE articles_fts MATCH :match{where.fts_bound}"
                 f" ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
             )
-            # Counting the window would cost more than the count's own walk,
-            # which stops after the cap's rows (the window's would not).
+            # The window is counted here: ranking reads all of it anyway, and
+            # a word with fewer matches than the window (a rare phrase's walk
+            # is the slowest kind) needs no walk to count them (see count).
             sql = f"""
-                SELECT a.id, m.score AS score
-                FROM ({newest}) AS m CROSS JOIN {self.articles} ON a.id = m.id
+                WITH m AS MATERIALIZED ({newest})
+                SELECT a.id, m.score AS score, count(*) OVER (), (SELECT count(*) FROM m)
+                FROM m CROSS JOIN {self.articles} ON a.id = m.id
                 WHERE {where.after_window_sql()}
                 ORDER BY score, a.published_at DESC, a.id DESC
                 LIMIT :limit OFFSET :offset
             """  # noqa: S608 -- only our own SQL fragments are interpolated; values are bound
-            return [int(row[0] or 0) for row in await _fetchall(self.db, sql, params)]
+            return self._window_ids(await _fetchall(self.db, sql, params))
         newest = (
             f"SELECT articles_fts.rowid AS id, {score} AS score, a.published_at AS published"  # noqa: S608
             f" FROM articles_fts CROSS JOIN {self.articles} ON a.id = articles_fts.rowid"
@@ -548,7 +557,9 @@ async def article_search(
         await where.bound_ids(db, filters.start, filters.end, match=match)
         await where.choose_outlet_set(db, match)
         articles = await _articles_join(db)
-    return ArticleSearch(db=db, query=query, match=match, where=where, articles=articles)
+    return ArticleSearch(
+        db=db, query=query, match=match, where=where, articles=articles, matchless=where.no_outlet
+    )
 
 
 async def _pg_article_search(
