@@ -119,8 +119,9 @@ def tokens(
 
     The words of ``_TOKEN`` in ``text``, read between spaces: no word holds a
     space, and a run of letters alone is one word as it stands (most of them),
-    so only the others go through the expression (a third of the time of
-    running it over the whole text), and reading stops at ``limit``.
+    so only the others go through the expression, and reading stops at
+    ``limit`` (an article's first 150 words in about 60% of the time of the
+    expression over its text).
     """
     out: list[tuple[str, bool]] = []
     append = out.append
