@@ -216,14 +216,8 @@ async def ingest_document(
             outcome.feeds_found.extend(feeds)
     elif kind == "jsonl":
         lines = data.decode("utf-8", "replace").splitlines()
-        await batch.flush()
         await _ingest_jsonl_batches(
-            batch.ingestor,
-            _chunks(iter_jsonl(lines), IMPORT_BATCH),
-            where=where,
-            guild_id=batch.guild_id,
-            outcome=outcome,
-            progress=progress,
+            batch, iter_jsonl(lines), where=where, outcome=outcome, progress=progress
         )
     elif kind == "html":
         entry = parse_page(data, url=url)
@@ -265,7 +259,11 @@ async def _ingest_jsonl_batch(
 
 
 async def ingest_jsonl_file(
-    ingestor: Ingestor, path: Path, *, outcome: SourceOutcome, progress: Progress | None = None
+    batch: DocumentBatch,
+    path: Path,
+    *,
+    outcome: SourceOutcome,
+    progress: Progress | None = None,
 ) -> None:
     """Import a JSON Lines archive of any size, ``IMPORT_BATCH`` lines at a time.
 
@@ -286,34 +284,33 @@ async def ingest_jsonl_file(
     outcome.sources += 1
     try:
         await _ingest_jsonl_batches(
-            ingestor,
-            _chunks(iter_jsonl(bounded_lines(fh)), IMPORT_BATCH),
-            where=where,
-            outcome=outcome,
-            progress=progress,
+            batch, iter_jsonl(bounded_lines(fh)), where=where, outcome=outcome, progress=progress
         )
     finally:
         fh.close()
 
 
 async def _ingest_jsonl_batches(
-    ingestor: Ingestor,
-    batches: Iterator[list[Entry | ParseError]],
+    batch: DocumentBatch,
+    items: Iterable[Entry | ParseError],
     *,
     where: str,
-    guild_id: int = 0,
     outcome: SourceOutcome,
     progress: Progress | None,
 ) -> None:
-    """Ingest ``batches`` in order. The next batch is read and cleaned (in a
-    worker thread) while the current one is planned and written: SQLite and
+    """Ingest an archive's ``items`` ``IMPORT_BATCH`` at a time, in order, after
+    what ``batch`` holds (stored first). The next batch is read and cleaned (in
+    a worker thread) while the current one is planned and written: SQLite and
     PostgreSQL work outside Python's lock, so the two overlap."""
+    await batch.flush()
+    ingestor, guild_id = batch.ingestor, batch.guild_id
+    batches = _chunks(items, IMPORT_BATCH)
 
     async def read_ahead() -> tuple[list[Entry | ParseError], list[Article | None]] | None:
-        batch = await asyncio.to_thread(next, batches, None)
-        if batch is None:
+        chunk = await asyncio.to_thread(next, batches, None)
+        if chunk is None:
             return None
-        return batch, await ingestor.clean([e for e in batch if isinstance(e, Entry)])
+        return chunk, await ingestor.clean([e for e in chunk if isinstance(e, Entry)])
 
     ahead = asyncio.ensure_future(read_ahead())
     try:
@@ -375,8 +372,7 @@ async def ingest_file(
 ) -> None:
     """Ingest one file into ``batch``; what is not an article is skipped with its reason."""
     if path.suffix.lower() == ".jsonl":
-        await batch.flush()
-        await ingest_jsonl_file(batch.ingestor, path, outcome=outcome, progress=progress)
+        await ingest_jsonl_file(batch, path, outcome=outcome, progress=progress)
         return
     where = str(path)
     try:
