@@ -125,7 +125,7 @@ class StoryClusterer:
     def count_terms(self, articles: Sequence[Article]) -> None:
         """Count the terms of articles about to be planned (CPU work a worker
         thread can do ahead): :meth:`plan` then finds their counts made."""
-        self.planner.counts([as_member(0, article) for article in articles])
+        self.planner.packed([as_member(0, article) for article in articles])
 
     async def plan(self, db: Connection, items: Sequence[ClusterArticle]) -> ClusterPlan:
         """The plan that puts ``items`` into stories.
@@ -142,9 +142,9 @@ class StoryClusterer:
         grouped = await cluster_store.grouped_articles(db, [a.id for a in items if a.id > 0])
         if grouped:
             await self._forget_into(db, grouped, plan, replaced)
-        counts = self.planner.counts(items)
-        added = document_delta((c.keys() for c in counts), 1)
-        stored = await cluster_store.frequencies(db, {t for c in counts for t in c})
+        counts = self.planner.packed(items)
+        added = document_delta((c.terms for c in counts), 1)
+        stored = await cluster_store.frequencies(db, {t for c in counts for t in c.terms})
         merge_delta(plan.df_delta, added)
         dfs, n_docs = with_delta(stored.dfs, stored.documents, plan.df_delta)
         vectors = ft.article_vectors(counts, dfs, n_docs)
